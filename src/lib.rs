@@ -1,0 +1,27 @@
+//! `ecs-run-local` runs an Amazon ECS task definition on a local Docker engine
+//! the way ECS would.
+//!
+//! # Layout
+//!
+//! Data flows one way: `taskdef` → `plan` → runner → Docker and the agent.
+//!
+//! - [`taskdef`]: the serde model of a task definition, loading it from the
+//!   shapes users have (register input, describe output, a bare container
+//!   array), and validation that reports every problem with its JSON path.
+//! - [`plan`]: a pure function from a validated definition and run options to
+//!   the Docker objects to create: networks, the pause container, every
+//!   container's create body with its injected environment, labels and names,
+//!   volumes, and the start order derived from `dependsOn`. No I/O, so every
+//!   mapping rule is a unit test.
+//! - [`output`]: how findings and plans are shown to a person.
+//! - [`cli`]: the clap types; their doc comments are the `--help` text.
+//! - [`app`]: the orchestration layer that runs a parsed command and maps the
+//!   outcome to an [`ExitStatus`].
+
+pub mod app;
+pub mod cli;
+pub mod output;
+pub mod plan;
+pub mod taskdef;
+
+pub use app::{ExitStatus, run};

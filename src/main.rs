@@ -1,0 +1,29 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use ecs_run_local::cli::Cli;
+use ecs_run_local::output::diagnostics::report_failure;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.verbose {
+        0 => "warn",
+        1 => "ecs_run_local=debug",
+        _ => "ecs_run_local=trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    match ecs_run_local::run(cli) {
+        Ok(status) => status.into(),
+        Err(failure) => {
+            report_failure(&failure);
+            failure.status.into()
+        }
+    }
+}

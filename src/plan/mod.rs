@@ -1,0 +1,393 @@
+//! The plan: a pure function from a validated task definition and run options
+//! to every Docker object a run creates.
+//!
+//! Nothing here touches Docker, AWS, the clock or the file system; the random
+//! parts come from an [`Ids`] source, so a plan is a value that tests pin with
+//! snapshots. The runner executes a plan; `ecs-run-local plan` prints one.
+
+mod container;
+pub mod ids;
+pub mod names;
+pub mod order;
+
+use std::collections::BTreeMap;
+
+use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
+use serde::Serialize;
+
+use crate::taskdef::model::{
+    Compatibility, DependencyCondition, LogConfiguration, NetworkMode, RestartPolicy, TaskDefinition, VolumeScope,
+};
+use crate::taskdef::{Diagnostic, units};
+
+pub use ids::{Ids, RandomIds, SequentialIds};
+
+/// The network every task and the agent share.
+pub const NETWORK_NAME: &str = "ecs-run-local";
+/// The link-local subnet ECS uses for its task endpoints.
+pub const NETWORK_SUBNET: &str = "169.254.170.0/24";
+pub const NETWORK_GATEWAY: &str = "169.254.170.1";
+/// IPAM hands task containers addresses from here only, so none can take the agent's.
+pub const NETWORK_IP_RANGE: &str = "169.254.170.128/25";
+/// Where containers reach the agent, as on ECS.
+pub const AGENT_IP: &str = "169.254.170.2";
+/// The agent's port on 127.0.0.1 for host-mode tasks and the CLI (the ECS
+/// agent's own credentials port).
+pub const DEFAULT_AGENT_LOOPBACK_PORT: u16 = 51679;
+/// The cluster name in ARNs and labels when `--cluster` is not given.
+pub const DEFAULT_CLUSTER: &str = "default";
+/// The region when neither the options, the environment nor the definition name one.
+pub const FALLBACK_REGION: &str = "us-east-1";
+/// The account in synthesised ARNs when nothing names a real one.
+pub const FALLBACK_ACCOUNT: &str = "000000000000";
+/// ECS's default `stopTimeout` (the agent's `ECS_CONTAINER_STOP_TIMEOUT`).
+pub const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
+
+/// Our labels, beside the agent's `com.amazonaws.ecs.*` ones. Cleanup finds
+/// objects by these, never by name.
+pub mod labels {
+    pub const RUN_ID: &str = "ecs-run-local.run-id";
+    pub const ROLE: &str = "ecs-run-local.role";
+    pub const CLUSTER: &str = "com.amazonaws.ecs.cluster";
+    pub const CONTAINER_NAME: &str = "com.amazonaws.ecs.container-name";
+    pub const TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
+    pub const FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
+    pub const VERSION: &str = "com.amazonaws.ecs.task-definition-version";
+}
+
+/// What the user chose for this run, beyond the definition itself.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub cluster: String,
+    /// `--region` or the environment's; the definition's ARN otherwise.
+    pub region: Option<String>,
+    /// The caller's account when known; the definition's ARNs otherwise.
+    pub account: Option<String>,
+    /// The DNS name other tasks reach this one by; the family when `None`.
+    pub service_name: Option<String>,
+    /// The image of the agent and pause containers (built from our own binary).
+    pub agent_image: String,
+    pub agent_loopback_port: u16,
+    /// Overrides `taskRoleArn` (`--task-role-arn`).
+    pub task_role_arn: Option<String>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            cluster: DEFAULT_CLUSTER.into(),
+            region: None,
+            account: None,
+            service_name: None,
+            agent_image: format!("ecs-run-local-agent:{}", env!("CARGO_PKG_VERSION")),
+            agent_loopback_port: DEFAULT_AGENT_LOOPBACK_PORT,
+            task_role_arn: None,
+        }
+    }
+}
+
+/// Everything a run creates, in the order it creates it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// Labels every object of this run, for teardown and `down`.
+    pub run_id: String,
+    pub task: TaskPlan,
+    /// The shared network; created if absent, never removed by a run.
+    pub network: NetworkCreateRequest,
+    /// Volumes to create before the containers.
+    pub volumes: Vec<VolumePlan>,
+    /// The namespace holder of awsvpc tasks and of `pidMode`/`ipcMode` `task`.
+    pub pause: Option<ContainerPlan>,
+    pub containers: Vec<ContainerPlan>,
+    /// Container names in start order: each after everything it depends on.
+    pub start_order: Vec<String>,
+}
+
+/// The task as ECS would describe it: identity, mode and limits.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskPlan {
+    pub family: String,
+    pub revision: i64,
+    pub task_arn: String,
+    pub task_id: String,
+    pub cluster: String,
+    pub region: String,
+    pub account: String,
+    pub launch_type: LaunchType,
+    pub network_mode: NetworkMode,
+    pub service_name: String,
+    pub task_role_arn: Option<String>,
+    pub execution_role_arn: Option<String>,
+    /// The id behind `/v2/credentials/<id>` when the task has a role.
+    pub credentials_id: Option<String>,
+    /// Task-level CPU units and memory MiB, as the metadata's `Limits`.
+    pub cpu: Option<i64>,
+    pub memory: Option<i64>,
+    pub tags: BTreeMap<String, String>,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN` of host-mode tasks; never printed.
+    #[serde(skip)]
+    pub authorization_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LaunchType {
+    Ec2,
+    Fargate,
+}
+
+/// One container to create: the Docker body plus what the runner and agent
+/// need beside it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerPlan {
+    /// The name in the task definition (`~internal~ecs~pause` for the pause container).
+    pub name: String,
+    pub docker_name: String,
+    pub kind: ContainerKind,
+    pub image: String,
+    /// `linux/arm64` and the like, from `runtimePlatform`.
+    pub platform: Option<String>,
+    pub essential: bool,
+    /// The id in this container's metadata URIs (`/v4/<endpoint-id>`).
+    pub endpoint_id: Option<String>,
+    pub depends_on: Vec<Dependency>,
+    pub start_timeout_secs: Option<i64>,
+    pub stop_timeout_secs: i64,
+    pub restart_policy: Option<RestartPlan>,
+    /// Variables whose values are resolved at run time, never shown.
+    pub secrets: Vec<SecretEnv>,
+    /// S3 ARNs of environment files, applied before `environment`.
+    pub environment_files: Vec<String>,
+    pub repository_credentials: Option<String>,
+    /// The definition's log configuration, reported in metadata. Locally
+    /// every container logs to `json-file` so that its output can be streamed.
+    pub log_configuration: Option<LogPlan>,
+    pub create: ContainerCreateBody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContainerKind {
+    Normal,
+    /// The agent's `CNI_PAUSE` (awsvpc) or `NAMESPACE_PAUSE` container.
+    Pause,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub container: String,
+    pub condition: DependencyCondition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartPlan {
+    pub ignored_exit_codes: Vec<i64>,
+    pub restart_attempt_period_secs: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretEnv {
+    pub name: String,
+    pub value_from: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPlan {
+    pub log_driver: String,
+    pub options: BTreeMap<String, String>,
+}
+
+/// A Docker volume the run creates (task scope) or reuses (shared scope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumePlan {
+    /// The name in the task definition.
+    pub name: String,
+    pub docker_name: String,
+    pub scope: Scope,
+    pub driver: String,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// For a shared volume: create it when absent (else it must exist).
+    pub autoprovision: bool,
+    /// What this local volume replaces (`efs fs-123`), if anything.
+    pub stands_in_for: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Created for this task, removed at teardown.
+    Task,
+    /// Outlives the task; never removed by a run.
+    Shared,
+}
+
+/// Why a definition cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the task definition has {} (run `ecs-run-local validate` to list them)", crate::taskdef::load::plural(.0.len(), "error"))]
+    Invalid(Vec<Diagnostic>),
+}
+
+/// Plans a run of `def`. Validation errors make it fail: a plan exists only
+/// for a definition that can run.
+pub fn plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> Result<Plan, PlanError> {
+    let errors: Vec<Diagnostic> = crate::taskdef::validate(def).into_iter().filter(Diagnostic::is_error).collect();
+    if !errors.is_empty() {
+        return Err(PlanError::Invalid(errors));
+    }
+    let order = order::start_order(def).ok_or_else(|| {
+        PlanError::Invalid(vec![Diagnostic::error("containerDefinitions", "dependsOn forms a cycle")])
+    })?;
+    let task = task_plan(def, options, ids);
+    let run_id = ids.hex(32);
+    let mut ctx = container::Context::new(def, options, &task, &run_id, ids);
+    let volumes = ctx.volumes();
+    let pause = ctx.pause();
+    let mut containers: Vec<ContainerPlan> = def
+        .container_definitions
+        .iter()
+        .map(|c| ctx.container(c, pause.as_ref(), &volumes))
+        .collect();
+    container::resolve_names(&mut containers);
+    let network = network_request();
+    Ok(Plan {
+        run_id,
+        task,
+        network,
+        volumes,
+        pause,
+        containers,
+        start_order: order.into_iter().map(|i| def.container_definitions[i].name().to_owned()).collect(),
+    })
+}
+
+fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> TaskPlan {
+    let family = def.family.clone().unwrap_or_default();
+    let arn_parts = def
+        .task_definition_arn
+        .as_deref()
+        .map(|arn| arn.split(':').collect::<Vec<_>>())
+        .filter(|p| p.len() >= 6);
+    let role_account = [&options.task_role_arn, &def.task_role_arn, &def.execution_role_arn]
+        .into_iter()
+        .flatten()
+        .filter_map(|arn| arn.split(':').nth(4))
+        .find(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned);
+    let region = options
+        .region
+        .clone()
+        .or_else(|| arn_parts.as_ref().map(|p| p[3].to_owned()).filter(|r| !r.is_empty()))
+        .unwrap_or_else(|| FALLBACK_REGION.to_owned());
+    let account = options
+        .account
+        .clone()
+        .or_else(|| arn_parts.as_ref().map(|p| p[4].to_owned()).filter(|a| !a.is_empty()))
+        .or(role_account)
+        .unwrap_or_else(|| FALLBACK_ACCOUNT.to_owned());
+    let network_mode = def.network_mode.unwrap_or_default();
+    let fargate = def.requires_compatibilities.contains(&Compatibility::Fargate)
+        || (def.requires_compatibilities.is_empty() && def.compatibilities == [Compatibility::Fargate]);
+    let launch_type = if fargate && network_mode == NetworkMode::Awsvpc {
+        LaunchType::Fargate
+    } else {
+        LaunchType::Ec2
+    };
+    let task_id = ids.hex(32);
+    let task_role_arn = options.task_role_arn.clone().or_else(|| def.task_role_arn.clone());
+    let credentials_id = task_role_arn.as_ref().map(|_| ids.uuid());
+    let authorization_token = (network_mode == NetworkMode::Host && task_role_arn.is_some()).then(|| ids.hex(64));
+    TaskPlan {
+        revision: def.revision.unwrap_or(1),
+        task_arn: format!("arn:aws:ecs:{region}:{account}:task/{}/{task_id}", options.cluster),
+        task_id,
+        cluster: options.cluster.clone(),
+        region,
+        account,
+        launch_type,
+        network_mode,
+        service_name: options.service_name.clone().unwrap_or_else(|| family.clone()),
+        family,
+        task_role_arn,
+        execution_role_arn: def.execution_role_arn.clone(),
+        credentials_id,
+        cpu: def.cpu.as_ref().and_then(|c| units::cpu_units(c).ok()),
+        memory: def.memory.as_ref().and_then(|m| units::memory_mib(m).ok()),
+        tags: def
+            .tags
+            .iter()
+            .filter_map(|t| Some((t.key.clone()?, t.value.clone().unwrap_or_default())))
+            .collect(),
+        authorization_token,
+    }
+}
+
+/// The shared network of DESIGN.md: the link-local /24 with the agent at .2
+/// and task containers handed addresses from the upper half only.
+#[must_use]
+pub fn network_request() -> NetworkCreateRequest {
+    use bollard::models::{Ipam, IpamConfig};
+    NetworkCreateRequest {
+        name: NETWORK_NAME.into(),
+        driver: Some("bridge".into()),
+        ipam: Some(Ipam {
+            driver: Some("default".into()),
+            config: Some(vec![IpamConfig {
+                subnet: Some(NETWORK_SUBNET.into()),
+                ip_range: Some(NETWORK_IP_RANGE.into()),
+                gateway: Some(NETWORK_GATEWAY.into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        labels: Some([(labels::ROLE.to_owned(), "network".to_owned())].into()),
+        ..Default::default()
+    }
+}
+
+impl Plan {
+    /// The containers in the order they start, pause first.
+    pub fn containers_in_start_order(&self) -> impl Iterator<Item = &ContainerPlan> {
+        self.pause.iter().chain(
+            self.start_order
+                .iter()
+                .filter_map(|name| self.containers.iter().find(|c| &c.name == name)),
+        )
+    }
+}
+
+impl From<&RestartPolicy> for RestartPlan {
+    fn from(policy: &RestartPolicy) -> Self {
+        RestartPlan {
+            ignored_exit_codes: policy.ignored_exit_codes.clone(),
+            restart_attempt_period_secs: policy.restart_attempt_period.unwrap_or(300),
+        }
+    }
+}
+
+impl From<&LogConfiguration> for LogPlan {
+    fn from(log: &LogConfiguration) -> Self {
+        LogPlan {
+            log_driver: log.log_driver.clone().unwrap_or_default(),
+            options: log.options.clone(),
+        }
+    }
+}
+
+impl From<VolumeScope> for Scope {
+    fn from(scope: VolumeScope) -> Self {
+        match scope {
+            VolumeScope::Task => Scope::Task,
+            VolumeScope::Shared => Scope::Shared,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The task definition: its serde model, the document shapes it is loaded
+//! from, and validation that reports every problem with its JSON path.
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod secret;
+mod strict;
+pub mod units;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{LoadError, Loaded, Shape, load_path, load_str};
+pub use model::TaskDefinition;
+pub use validate::validate;
