@@ -82,7 +82,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Plan { file, json, task } => {
             let loaded = taskdef::load_path(&file)?;
             let options = plan_options(&task);
-            let plan = plan::plan(&loaded.definition, &options, &mut RandomIds).map_err(|e| located_failure(&loaded, e))?;
+            let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+                .map_err(|e| located_failure(&loaded, e))?;
             print_warnings(&loaded);
             let text = if json {
                 output::plan::json(&plan)
@@ -100,7 +101,11 @@ fn validate(loaded: &Loaded, json: bool) -> Result<ExitStatus, Failure> {
     let errors: Vec<Diagnostic> = findings.iter().filter(|d| d.is_error()).cloned().collect();
     if json {
         write_stdout(&output::diagnostics::json(loaded, &findings))?;
-        return Ok(if errors.is_empty() { ExitStatus::Success } else { ExitStatus::Usage });
+        return Ok(if errors.is_empty() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Usage
+        });
     }
     for warning in findings.iter().filter(|d| !d.is_error()) {
         output::diagnostics::warn(&loaded.source_name, warning);

@@ -11,9 +11,14 @@ use clap::{Args, Parser, Subcommand};
 /// array), checks it the way ECS does, and turns it into the Docker containers,
 /// network, volumes and metadata endpoints ECS would create for it.
 #[derive(Debug, Parser)]
-#[command(name = "ecs-run-local", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "ecs-run-local",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
-    /// Log more (-v: debug, -vv: trace); RUST_LOG overrides this.
+    /// Log more (-v: debug, -vv: trace); `RUST_LOG` overrides this.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -55,7 +60,7 @@ pub struct TaskArgs {
     /// The cluster name in the task ARN, labels and metadata.
     #[arg(long, default_value = crate::plan::DEFAULT_CLUSTER)]
     pub cluster: String,
-    /// The region of synthesised ARNs and of AWS_REGION in the containers
+    /// The region of synthesised ARNs and of `AWS_REGION` in the containers
     /// [default: the environment's, else the task definition ARN's, else us-east-1].
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,

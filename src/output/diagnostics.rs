@@ -32,7 +32,8 @@ pub fn valid_line(loaded: &Loaded, warnings: usize) -> String {
         def.network_mode.unwrap_or_default(),
     );
     if warnings > 0 {
-        line.push_str(&format!(", {}", plural(warnings, "warning")));
+        line.push_str(", ");
+        line.push_str(&plural(warnings, "warning"));
     }
     line.push_str(")\n");
     line
@@ -57,5 +58,8 @@ pub fn json(loaded: &Loaded, findings: &[Diagnostic]) -> String {
         "errors": errors,
         "warnings": pick(false),
     });
-    format!("{}\n", serde_json::to_string_pretty(&body).unwrap_or_default())
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&body).unwrap_or_default()
+    )
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{ContainerPlan, NETWORK_SUBNET, Plan, AGENT_IP};
+use crate::plan::{AGENT_IP, ContainerPlan, NETWORK_SUBNET, Plan};
 
 /// Variables whose values are shown as `********`.
 const MASKED_ENV: &[&str] = &["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
@@ -27,7 +27,10 @@ pub fn json(plan: &Plan) -> String {
     for c in plan.pause.iter_mut().chain(plan.containers.iter_mut()) {
         mask_env(c);
     }
-    format!("{}\n", serde_json::to_string_pretty(&plan).unwrap_or_default())
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&plan).unwrap_or_default()
+    )
 }
 
 fn mask_env(c: &mut ContainerPlan) {
@@ -48,21 +51,37 @@ pub fn summary(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "task        {}:{}  {:?} launch type, {} network mode",
+        "task        {}:{}  {} launch type, {} network mode",
         t.family, t.revision, t.launch_type, t.network_mode
     );
     let _ = writeln!(out, "            {}", t.task_arn);
     if let Some(role) = &t.task_role_arn {
         let _ = writeln!(out, "task role   {role}");
     }
-    let _ = writeln!(out, "network     {} {NETWORK_SUBNET}, agent at {AGENT_IP}", plan.network.name);
+    let _ = writeln!(
+        out,
+        "network     {} {NETWORK_SUBNET}, agent at {AGENT_IP}",
+        plan.network.name
+    );
     for (i, v) in plan.volumes.iter().enumerate() {
         let label = if i == 0 { "volumes" } else { "" };
-        let stand_in = v.stands_in_for.as_ref().map(|s| format!(" (stands in for {s})")).unwrap_or_default();
-        let _ = writeln!(out, "{label:<12}{} -> {} [{:?}, {}]{stand_in}", v.name, v.docker_name, v.scope, v.driver);
+        let stand_in = v
+            .stands_in_for
+            .as_ref()
+            .map(|s| format!(" (stands in for {s})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{label:<12}{} -> {} [{:?}, {}]{stand_in}",
+            v.name, v.docker_name, v.scope, v.driver
+        );
     }
     if let Some(pause) = &plan.pause {
         let _ = writeln!(out, "pause       {} ({})", pause.docker_name, pause.image);
+        let ports = published_ports(pause);
+        if !ports.is_empty() {
+            let _ = writeln!(out, "            ports {ports}");
+        }
     }
     let _ = writeln!(out, "containers  in start order");
     for (n, name) in plan.start_order.iter().enumerate() {
@@ -74,8 +93,39 @@ pub fn summary(plan: &Plan) -> String {
     out
 }
 
+/// `8080->80/tcp, ephemeral->53/udp`: host port, then container port.
+fn published_ports(c: &ContainerPlan) -> String {
+    let Some(bindings) = c
+        .create
+        .host_config
+        .as_ref()
+        .and_then(|h| h.port_bindings.as_ref())
+    else {
+        return String::new();
+    };
+    let mut ports: Vec<String> = bindings
+        .iter()
+        .flat_map(|(port, b)| {
+            b.iter().flatten().map(move |b| {
+                let host_port = b
+                    .host_port
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("ephemeral");
+                format!("{host_port}->{port}")
+            })
+        })
+        .collect();
+    ports.sort();
+    ports.join(", ")
+}
+
 fn container(out: &mut String, n: usize, c: &ContainerPlan) {
-    let essential = if c.essential { "essential" } else { "not essential" };
+    let essential = if c.essential {
+        "essential"
+    } else {
+        "not essential"
+    };
     let _ = writeln!(out, "  {n}. {}  {}  {essential}", c.name, c.image);
     let _ = writeln!(out, "       docker name  {}", c.docker_name);
     let create = &c.create;
@@ -93,35 +143,41 @@ fn container(out: &mut String, n: usize, c: &ContainerPlan) {
         .iter()
         .filter(|e| {
             let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
-            !INJECTED_ENV.contains(&key) && !key.starts_with("AWS_REGION") && key != "AWS_DEFAULT_REGION"
+            !INJECTED_ENV.contains(&key)
+                && !key.starts_with("AWS_REGION")
+                && key != "AWS_DEFAULT_REGION"
         })
         .collect();
-    row(out, "environment", own.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+    row(
+        out,
+        "environment",
+        own.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+    );
     row(
         out,
         "secrets",
-        c.secrets.iter().map(|s| format!("{} from {}", s.name, s.value_from)).collect::<Vec<_>>().join(", "),
+        c.secrets
+            .iter()
+            .map(|s| format!("{} from {}", s.name, s.value_from))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     row(out, "env files", c.environment_files.join(", "));
-    if let Some(bindings) = host.and_then(|h| h.port_bindings.as_ref()) {
-        let mut ports: Vec<String> = bindings
-            .iter()
-            .flat_map(|(port, b)| {
-                b.iter().flatten().map(move |b| {
-                    let host_port = b.host_port.as_deref().filter(|p| !p.is_empty()).unwrap_or("ephemeral");
-                    format!("{host_port}->{port}")
-                })
-            })
-            .collect();
-        ports.sort();
-        row(out, "ports", ports.join(", "));
-    }
+    row(out, "ports", published_ports(c));
     row(out, "mounts", words(host.and_then(|h| h.binds.as_ref())));
-    row(out, "volumes from", words(host.and_then(|h| h.volumes_from.as_ref())));
+    row(
+        out,
+        "volumes from",
+        words(host.and_then(|h| h.volumes_from.as_ref())),
+    );
     row(
         out,
         "depends on",
-        c.depends_on.iter().map(|d| format!("{} {}", d.container, d.condition)).collect::<Vec<_>>().join(", "),
+        c.depends_on
+            .iter()
+            .map(|d| format!("{} {}", d.container, d.condition))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     if let Some(h) = &create.healthcheck {
         let secs = |ns: Option<i64>| ns.unwrap_or_default() / 1_000_000_000;
@@ -140,7 +196,8 @@ fn container(out: &mut String, n: usize, c: &ContainerPlan) {
     }
     let mib = |b: Option<i64>| b.map(|b| format!("{} MiB", b / (1024 * 1024)));
     let limits: Vec<String> = [
-        host.and_then(|h| h.cpu_shares).map(|s| format!("cpu shares {s}")),
+        host.and_then(|h| h.cpu_shares)
+            .map(|s| format!("cpu shares {s}")),
         mib(host.and_then(|h| h.memory)).map(|m| format!("memory {m}")),
         mib(host.and_then(|h| h.memory_reservation)).map(|m| format!("reservation {m}")),
     ]
@@ -149,7 +206,11 @@ fn container(out: &mut String, n: usize, c: &ContainerPlan) {
     .collect();
     row(out, "limits", limits.join(", "));
     if let Some(log) = &c.log_configuration {
-        row(out, "log driver", format!("{} (streamed to the terminal locally)", log.log_driver));
+        row(
+            out,
+            "log driver",
+            format!("{} (streamed to the terminal locally)", log.log_driver),
+        );
     }
     row(out, "stop timeout", format!("{}s", c.stop_timeout_secs));
 }

@@ -9,11 +9,13 @@ use bollard::models::{
 
 use super::names::{PAUSE_NAME, docker_name};
 use super::{
-    AGENT_IP, ContainerKind, ContainerPlan, DEFAULT_STOP_TIMEOUT_SECS, Dependency, Ids, LaunchType, LogPlan,
-    NETWORK_NAME, PlanOptions, RestartPlan, Scope, SecretEnv, TaskPlan, VolumePlan, labels,
+    AGENT_IP, ContainerKind, ContainerPlan, DEFAULT_STOP_TIMEOUT_SECS, Dependency, Ids, LaunchType,
+    LogPlan, NETWORK_NAME, PlanOptions, RestartPlan, Scope, SecretEnv, TaskPlan, VolumePlan,
+    labels,
 };
 use crate::taskdef::model::{
-    ContainerDefinition, DevicePermission, IpcMode, NetworkMode, PidMode, PortMapping, ResourceType, TaskDefinition,
+    ContainerDefinition, DevicePermission, IpcMode, NetworkMode, PidMode, PortMapping,
+    ResourceType, TaskDefinition,
 };
 use crate::taskdef::validate::parse_port_range;
 
@@ -85,13 +87,22 @@ impl<'a> Context<'a> {
         let mut out = Vec::new();
         for volume in &self.def.volumes {
             let name = volume.name.clone().unwrap_or_default();
-            if volume.host.as_ref().is_some_and(|h| h.source_path.is_some()) {
+            if volume
+                .host
+                .as_ref()
+                .is_some_and(|h| h.source_path.is_some())
+            {
                 continue;
             }
             let docker = volume.docker_volume_configuration.as_ref();
-            let scope = docker.and_then(|d| d.scope).map_or(Scope::Task, Scope::from);
+            let scope = docker
+                .and_then(|d| d.scope)
+                .map_or(Scope::Task, Scope::from);
             let stands_in_for = if let Some(efs) = &volume.efs_volume_configuration {
-                Some(format!("efs {}", efs.file_system_id.as_deref().unwrap_or("?")))
+                Some(format!(
+                    "efs {}",
+                    efs.file_system_id.as_deref().unwrap_or("?")
+                ))
             } else if volume.configured_at_launch == Some(true) {
                 Some("ebs volume configured at launch".to_owned())
             } else {
@@ -114,7 +125,9 @@ impl<'a> Context<'a> {
                 name,
                 docker_name,
                 scope,
-                driver: docker.and_then(|d| d.driver.clone()).unwrap_or_else(|| "local".into()),
+                driver: docker
+                    .and_then(|d| d.driver.clone())
+                    .unwrap_or_else(|| "local".into()),
                 driver_opts: docker.map(|d| d.driver_opts.clone()).unwrap_or_default(),
                 labels,
                 autoprovision: docker.and_then(|d| d.autoprovision).unwrap_or(false),
@@ -142,8 +155,12 @@ impl<'a> Context<'a> {
         let mut exposed = None;
         if awsvpc {
             let service = self.task.service_name.clone();
-            let mappings: Vec<&PortMapping> =
-                self.def.container_definitions.iter().flat_map(|c| &c.port_mappings).collect();
+            let mappings: Vec<&PortMapping> = self
+                .def
+                .container_definitions
+                .iter()
+                .flat_map(|c| &c.port_mappings)
+                .collect();
             let (ports, bindings) = publish(&mappings, NetworkMode::Awsvpc);
             exposed = ports;
             host.port_bindings = bindings;
@@ -198,7 +215,7 @@ impl<'a> Context<'a> {
 
         let mut host = HostConfig {
             binds: non_empty(self.binds(c, volumes)),
-            volumes_from: non_empty(self.volumes_from(c)),
+            volumes_from: non_empty(volumes_from(c)),
             // Every container logs to json-file locally, so its output can be streamed.
             log_config: Some(HostConfigLogConfig {
                 typ: Some("json-file".into()),
@@ -211,14 +228,25 @@ impl<'a> Context<'a> {
             extra_hosts: non_empty(
                 c.extra_hosts
                     .iter()
-                    .map(|h| format!("{}:{}", h.hostname.as_deref().unwrap_or_default(), h.ip_address.as_deref().unwrap_or_default()))
+                    .map(|h| {
+                        format!(
+                            "{}:{}",
+                            h.hostname.as_deref().unwrap_or_default(),
+                            h.ip_address.as_deref().unwrap_or_default()
+                        )
+                    })
                     .collect(),
             ),
             security_opt: non_empty(c.docker_security_options.clone()),
             sysctls: non_empty_map(
                 c.system_controls
                     .iter()
-                    .map(|s| (s.namespace.clone().unwrap_or_default(), s.value.clone().unwrap_or_default()))
+                    .map(|s| {
+                        (
+                            s.namespace.clone().unwrap_or_default(),
+                            s.value.clone().unwrap_or_default(),
+                        )
+                    })
                     .collect(),
             ),
             ulimits: non_empty(
@@ -247,7 +275,7 @@ impl<'a> Context<'a> {
                 exposed = ports;
                 host.port_bindings = bindings;
                 host.network_mode = Some(NETWORK_NAME.into());
-                networking = Some(endpoint(vec![name.clone()], self.links(c)));
+                networking = Some(endpoint(vec![name.clone()], links(c)));
             }
             NetworkMode::Awsvpc => {
                 let pause_name = pause.map_or_else(String::new, |p| p.docker_name.clone());
@@ -269,7 +297,9 @@ impl<'a> Context<'a> {
             tty: c.pseudo_terminal,
             open_stdin: c.interactive,
             network_disabled: c.disable_networking,
-            healthcheck: c.health_check.as_ref().map(|h| health_config(&h.command, h.interval, h.timeout, h.retries, h.start_period)),
+            healthcheck: c.health_check.as_ref().map(|h| {
+                health_config(&h.command, h.interval, h.timeout, h.retries, h.start_period)
+            }),
             labels: Some(labels),
             exposed_ports: exposed,
             stop_timeout: Some(c.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT_SECS)),
@@ -302,7 +332,11 @@ impl<'a> Context<'a> {
                 .collect(),
             start_timeout_secs: c.start_timeout,
             stop_timeout_secs: c.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT_SECS),
-            restart_policy: c.restart_policy.as_ref().filter(|r| r.enabled == Some(true)).map(RestartPlan::from),
+            restart_policy: c
+                .restart_policy
+                .as_ref()
+                .filter(|r| r.enabled == Some(true))
+                .map(RestartPlan::from),
             secrets: c
                 .secrets
                 .iter()
@@ -313,8 +347,15 @@ impl<'a> Context<'a> {
                     })
                 })
                 .collect(),
-            environment_files: c.environment_files.iter().filter_map(|f| f.value.clone()).collect(),
-            repository_credentials: c.repository_credentials.as_ref().and_then(|r| r.credentials_parameter.clone()),
+            environment_files: c
+                .environment_files
+                .iter()
+                .filter_map(|f| f.value.clone())
+                .collect(),
+            repository_credentials: c
+                .repository_credentials
+                .as_ref()
+                .and_then(|r| r.credentials_parameter.clone()),
             log_configuration: c.log_configuration.as_ref().map(LogPlan::from),
             create,
         }
@@ -331,14 +372,23 @@ impl<'a> Context<'a> {
         };
         let mut injected: Vec<(String, String)> = Vec::new();
         if let Some(id) = endpoint_id {
-            injected.push(("ECS_CONTAINER_METADATA_URI".into(), format!("{base}/v3/{id}")));
-            injected.push(("ECS_CONTAINER_METADATA_URI_V4".into(), format!("{base}/v4/{id}")));
+            injected.push((
+                "ECS_CONTAINER_METADATA_URI".into(),
+                format!("{base}/v3/{id}"),
+            ));
+            injected.push((
+                "ECS_CONTAINER_METADATA_URI_V4".into(),
+                format!("{base}/v4/{id}"),
+            ));
             injected.push(("ECS_AGENT_URI".into(), format!("{base}/api/{id}")));
         }
         if let (Some(credentials_id), true) = (&task.credentials_id, endpoint_id.is_some()) {
             let path = format!("/v2/credentials/{credentials_id}");
             if let Some(token) = &task.authorization_token {
-                injected.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), format!("{base}{path}")));
+                injected.push((
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+                    format!("{base}{path}"),
+                ));
                 injected.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), token.clone()));
             } else {
                 injected.push(("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI".into(), path));
@@ -350,7 +400,12 @@ impl<'a> Context<'a> {
         };
         injected.push(("AWS_EXECUTION_ENV".into(), execution_env.into()));
 
-        let defined = |key: &str| c.environment.iter().find(|kv| kv.name.as_deref() == Some(key)).and_then(|kv| kv.value.clone());
+        let defined = |key: &str| {
+            c.environment
+                .iter()
+                .find(|kv| kv.name.as_deref() == Some(key))
+                .and_then(|kv| kv.value.clone())
+        };
         // A definition that sets one of the two region variables gets the
         // other with the same value, so that every SDK agrees on the region.
         let region = defined("AWS_REGION")
@@ -378,11 +433,11 @@ impl<'a> Context<'a> {
         host.cpu_shares = Some(c.cpu.unwrap_or(0).max(MIN_CPU_SHARES));
         // A container without its own hard limit may use the whole task's memory.
         let memory = c.memory.or(self.task.memory);
-        host.memory = memory.map(|m| m * MIB);
-        host.memory_reservation = c.memory_reservation.map(|m| m * MIB);
+        host.memory = memory.map(mib);
+        host.memory_reservation = c.memory_reservation.map(mib);
         if let Some(params) = &c.linux_parameters {
             if let (Some(max_swap), Some(memory)) = (params.max_swap, memory) {
-                host.memory_swap = Some((memory + max_swap) * MIB);
+                host.memory_swap = Some(mib(memory.saturating_add(max_swap)));
                 host.memory_swappiness = Some(params.swappiness.unwrap_or(DEFAULT_SWAPPINESS));
             } else if let Some(swappiness) = params.swappiness {
                 host.memory_swappiness = Some(swappiness);
@@ -412,40 +467,48 @@ impl<'a> Context<'a> {
             .filter_map(|m| {
                 let source = m.source_volume.as_deref()?;
                 let target = m.container_path.as_deref()?;
-                let volume = self.def.volumes.iter().find(|v| v.name.as_deref() == Some(source))?;
+                let volume = self
+                    .def
+                    .volumes
+                    .iter()
+                    .find(|v| v.name.as_deref() == Some(source))?;
                 let from = match volume.host.as_ref().and_then(|h| h.source_path.as_deref()) {
                     Some(path) => path.to_owned(),
-                    None => volumes.iter().find(|v| v.name == source)?.docker_name.clone(),
+                    None => volumes
+                        .iter()
+                        .find(|v| v.name == source)?
+                        .docker_name
+                        .clone(),
                 };
                 let mode = if m.read_only == Some(true) { ":ro" } else { "" };
                 Some(format!("{from}:{target}{mode}"))
             })
             .collect()
     }
+}
 
-    fn volumes_from(&self, c: &ContainerDefinition) -> Vec<String> {
-        c.volumes_from
-            .iter()
-            .filter_map(|v| {
-                let source = v.source_container.as_deref()?;
-                let mode = if v.read_only == Some(true) { ":ro" } else { "" };
-                Some(format!("{{{source}}}{mode}"))
-            })
-            .collect()
-    }
+fn volumes_from(c: &ContainerDefinition) -> Vec<String> {
+    c.volumes_from
+        .iter()
+        .filter_map(|v| {
+            let source = v.source_container.as_deref()?;
+            let mode = if v.read_only == Some(true) { ":ro" } else { "" };
+            Some(format!("{{{source}}}{mode}"))
+        })
+        .collect()
+}
 
-    /// `links` as Docker link aliases on the shared network. The linked
-    /// container's Docker name is only known once the whole task is planned,
-    /// so the name is written `{container}` and resolved by [`resolve_names`].
-    fn links(&self, c: &ContainerDefinition) -> Vec<String> {
-        c.links
-            .iter()
-            .map(|link| {
-                let (target, alias) = link.split_once(':').unwrap_or((link, link));
-                format!("{{{target}}}:{alias}")
-            })
-            .collect()
-    }
+/// `links` as Docker link aliases on the shared network. The linked
+/// container's Docker name is only known once the whole task is planned,
+/// so the name is written `{container}` and resolved by [`resolve_names`].
+fn links(c: &ContainerDefinition) -> Vec<String> {
+    c.links
+        .iter()
+        .map(|link| {
+            let (target, alias) = link.split_once(':').unwrap_or((link, link));
+            format!("{{{target}}}:{alias}")
+        })
+        .collect()
 }
 
 /// Replaces the `{container}` references in links and `volumesFrom` by the
@@ -463,10 +526,20 @@ pub(super) fn resolve_names(containers: &mut [ContainerPlan]) {
         }
     };
     for c in containers {
-        if let Some(from) = c.create.host_config.as_mut().and_then(|h| h.volumes_from.as_mut()) {
+        if let Some(from) = c
+            .create
+            .host_config
+            .as_mut()
+            .and_then(|h| h.volumes_from.as_mut())
+        {
             from.iter_mut().for_each(resolve);
         }
-        if let Some(endpoints) = c.create.networking_config.as_mut().and_then(|n| n.endpoints_config.as_mut()) {
+        if let Some(endpoints) = c
+            .create
+            .networking_config
+            .as_mut()
+            .and_then(|n| n.endpoints_config.as_mut())
+        {
             for settings in endpoints.values_mut() {
                 if let Some(links) = settings.links.as_mut() {
                     links.iter_mut().for_each(resolve);
@@ -505,35 +578,45 @@ type PortBindings = HashMap<String, Option<Vec<PortBinding>>>;
 /// Exposed ports and their bindings. Bridge mode publishes on the given host
 /// port, or an ephemeral one when it is absent or 0; awsvpc publishes on the
 /// container port itself; a port range gets one ephemeral port per port.
-fn publish(mappings: &[&PortMapping], mode: NetworkMode) -> (Option<Vec<String>>, Option<PortBindings>) {
+fn publish(
+    mappings: &[&PortMapping],
+    mode: NetworkMode,
+) -> (Option<Vec<String>>, Option<PortBindings>) {
     let mut exposed = Vec::new();
     let mut bindings: PortBindings = HashMap::new();
     for p in mappings {
         let protocol = p.protocol.unwrap_or_default().as_str();
-        let ports: Vec<(i64, Option<i64>)> = match (p.container_port, p.container_port_range.as_deref()) {
-            (Some(port), _) => {
-                let host = match mode {
-                    NetworkMode::Awsvpc => Some(port),
-                    _ => p.host_port.filter(|h| *h != 0),
-                };
-                vec![(port, host)]
-            }
-            (None, Some(range)) => parse_port_range(range)
-                .map(|(low, high)| (i64::from(low)..=i64::from(high)).map(|port| (port, None)).collect())
-                .unwrap_or_default(),
-            (None, None) => Vec::new(),
-        };
+        let ports: Vec<(i64, Option<i64>)> =
+            match (p.container_port, p.container_port_range.as_deref()) {
+                (Some(port), _) => {
+                    let host = match mode {
+                        NetworkMode::Awsvpc => Some(port),
+                        _ => p.host_port.filter(|h| *h != 0),
+                    };
+                    vec![(port, host)]
+                }
+                (None, Some(range)) => parse_port_range(range)
+                    .map(|(low, high)| {
+                        (i64::from(low)..=i64::from(high))
+                            .map(|port| (port, None))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                (None, None) => Vec::new(),
+            };
         for (port, host) in ports {
             let key = format!("{port}/{protocol}");
             if !exposed.contains(&key) {
                 exposed.push(key.clone());
             }
-            bindings.entry(key).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(
-                PortBinding {
+            bindings
+                .entry(key)
+                .or_insert_with(|| Some(Vec::new()))
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
                     host_ip: None,
                     host_port: Some(host.map(|h| h.to_string()).unwrap_or_default()),
-                },
-            );
+                });
         }
     }
     if exposed.is_empty() {
@@ -553,10 +636,10 @@ fn health_config(
 ) -> HealthConfig {
     HealthConfig {
         test: Some(command.to_vec()),
-        interval: Some(interval.unwrap_or(HEALTH_INTERVAL) * NANOS_PER_SEC),
-        timeout: Some(timeout.unwrap_or(HEALTH_TIMEOUT) * NANOS_PER_SEC),
+        interval: Some(nanos(interval.unwrap_or(HEALTH_INTERVAL))),
+        timeout: Some(nanos(timeout.unwrap_or(HEALTH_TIMEOUT))),
         retries: Some(retries.unwrap_or(HEALTH_RETRIES)),
-        start_period: Some(start_period.unwrap_or(0) * NANOS_PER_SEC),
+        start_period: Some(nanos(start_period.unwrap_or(0))),
         start_interval: None,
     }
 }
@@ -585,7 +668,11 @@ fn linux_parameters(c: &ContainerDefinition, host: &mut HostConfig) {
                         .collect()
                 };
                 DeviceMapping {
-                    path_in_container: Some(d.container_path.clone().unwrap_or_else(|| host_path.clone())),
+                    path_in_container: Some(
+                        d.container_path
+                            .clone()
+                            .unwrap_or_else(|| host_path.clone()),
+                    ),
                     path_on_host: Some(host_path),
                     cgroup_permissions: Some(permissions),
                 }
@@ -593,14 +680,17 @@ fn linux_parameters(c: &ContainerDefinition, host: &mut HostConfig) {
             .collect(),
     );
     host.init = l.init_process_enabled;
-    host.shm_size = l.shared_memory_size.map(|s| s * MIB);
+    host.shm_size = l.shared_memory_size.map(mib);
     host.tmpfs = non_empty_map(
         l.tmpfs
             .iter()
             .map(|t| {
                 let mut options = vec![format!("size={}m", t.size.unwrap_or_default())];
                 options.extend(t.mount_options.iter().cloned());
-                (t.container_path.clone().unwrap_or_default(), options.join(","))
+                (
+                    t.container_path.clone().unwrap_or_default(),
+                    options.join(","),
+                )
             })
             .collect(),
     );
@@ -618,6 +708,15 @@ fn gpu_requests(c: &ContainerDefinition) -> Vec<DeviceRequest> {
             ..Default::default()
         })
         .collect()
+}
+
+/// MiB to bytes; validation keeps sizes far below overflow, this keeps the plan total.
+fn mib(size: i64) -> i64 {
+    size.saturating_mul(MIB)
+}
+
+fn nanos(secs: i64) -> i64 {
+    secs.saturating_mul(NANOS_PER_SEC)
 }
 
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {

@@ -5,6 +5,8 @@
 //! credentials routes have (as in ECS), so the real source draws them from the
 //! thread-local CSPRNG that the operating system seeds. Tests pass [`SequentialIds`] for stable snapshots.
 
+use std::fmt::Write as _;
+
 use rand::RngCore as _;
 
 /// A source of the identifiers a plan needs.
@@ -15,7 +17,7 @@ pub trait Ids {
     fn hex(&mut self, len: usize) -> String;
 }
 
-/// Unguessable ids from `rand`'s thread-local CSPRNG (ChaCha, seeded by the OS).
+/// Unguessable ids from `rand`'s thread-local CSPRNG (`ChaCha`, seeded by the OS).
 #[derive(Debug, Default)]
 pub struct RandomIds;
 
@@ -27,7 +29,12 @@ impl Ids for RandomIds {
     fn hex(&mut self, len: usize) -> String {
         let mut bytes = vec![0u8; len.div_ceil(2)];
         rand::rng().fill_bytes(&mut bytes);
-        let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut out = bytes
+            .iter()
+            .fold(String::with_capacity(len + 1), |mut out, b| {
+                let _ = write!(out, "{b:02x}");
+                out
+            });
         out.truncate(len);
         out
     }
@@ -60,10 +67,18 @@ mod tests {
         let mut ids = RandomIds;
         let (a, b) = (ids.hex(20), ids.hex(20));
         assert_eq!(a.len(), 20);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         assert_ne!(a, b);
         assert_eq!(ids.hex(7).len(), 7);
-        assert_eq!(uuid::Uuid::parse_str(&ids.uuid()).unwrap().get_version_num(), 4);
+        assert_eq!(
+            uuid::Uuid::parse_str(&ids.uuid())
+                .unwrap()
+                .get_version_num(),
+            4
+        );
     }
 
     #[test]

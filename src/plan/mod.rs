@@ -10,13 +10,17 @@ pub mod ids;
 pub mod names;
 pub mod order;
 
+#[cfg(test)]
+mod corpus_tests;
+
 use std::collections::BTreeMap;
 
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
 use serde::Serialize;
 
 use crate::taskdef::model::{
-    Compatibility, DependencyCondition, LogConfiguration, NetworkMode, RestartPolicy, TaskDefinition, VolumeScope,
+    Compatibility, DependencyCondition, LogConfiguration, NetworkMode, RestartPolicy,
+    TaskDefinition, VolumeScope,
 };
 use crate::taskdef::{Diagnostic, units};
 
@@ -138,6 +142,15 @@ pub enum LaunchType {
     Fargate,
 }
 
+impl std::fmt::Display for LaunchType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LaunchType::Ec2 => "EC2",
+            LaunchType::Fargate => "FARGATE",
+        })
+    }
+}
+
 /// One container to create: the Docker body plus what the runner and agent
 /// need beside it.
 #[derive(Debug, Clone, Serialize)]
@@ -239,13 +252,23 @@ pub enum PlanError {
 
 /// Plans a run of `def`. Validation errors make it fail: a plan exists only
 /// for a definition that can run.
-pub fn plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> Result<Plan, PlanError> {
-    let errors: Vec<Diagnostic> = crate::taskdef::validate(def).into_iter().filter(Diagnostic::is_error).collect();
+pub fn plan(
+    def: &TaskDefinition,
+    options: &PlanOptions,
+    ids: &mut dyn Ids,
+) -> Result<Plan, PlanError> {
+    let errors: Vec<Diagnostic> = crate::taskdef::validate(def)
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
     if !errors.is_empty() {
         return Err(PlanError::Invalid(errors));
     }
     let order = order::start_order(def).ok_or_else(|| {
-        PlanError::Invalid(vec![Diagnostic::error("containerDefinitions", "dependsOn forms a cycle")])
+        PlanError::Invalid(vec![Diagnostic::error(
+            "containerDefinitions",
+            "dependsOn forms a cycle",
+        )])
     })?;
     let task = task_plan(def, options, ids);
     let run_id = ids.hex(32);
@@ -266,7 +289,10 @@ pub fn plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> R
         volumes,
         pause,
         containers,
-        start_order: order.into_iter().map(|i| def.container_definitions[i].name().to_owned()).collect(),
+        start_order: order
+            .into_iter()
+            .map(|i| def.container_definitions[i].name().to_owned())
+            .collect(),
     })
 }
 
@@ -277,45 +303,72 @@ fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> 
         .as_deref()
         .map(|arn| arn.split(':').collect::<Vec<_>>())
         .filter(|p| p.len() >= 6);
-    let role_account = [&options.task_role_arn, &def.task_role_arn, &def.execution_role_arn]
-        .into_iter()
-        .flatten()
-        .filter_map(|arn| arn.split(':').nth(4))
-        .find(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned);
+    let role_account = [
+        &options.task_role_arn,
+        &def.task_role_arn,
+        &def.execution_role_arn,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|arn| arn.split(':').nth(4))
+    .find(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    .map(str::to_owned);
     let region = options
         .region
         .clone()
-        .or_else(|| arn_parts.as_ref().map(|p| p[3].to_owned()).filter(|r| !r.is_empty()))
+        .or_else(|| {
+            arn_parts
+                .as_ref()
+                .map(|p| p[3].to_owned())
+                .filter(|r| !r.is_empty())
+        })
         .unwrap_or_else(|| FALLBACK_REGION.to_owned());
     let account = options
         .account
         .clone()
-        .or_else(|| arn_parts.as_ref().map(|p| p[4].to_owned()).filter(|a| !a.is_empty()))
+        .or_else(|| {
+            arn_parts
+                .as_ref()
+                .map(|p| p[4].to_owned())
+                .filter(|a| !a.is_empty())
+        })
         .or(role_account)
         .unwrap_or_else(|| FALLBACK_ACCOUNT.to_owned());
     let network_mode = def.network_mode.unwrap_or_default();
-    let fargate = def.requires_compatibilities.contains(&Compatibility::Fargate)
-        || (def.requires_compatibilities.is_empty() && def.compatibilities == [Compatibility::Fargate]);
+    let fargate = def
+        .requires_compatibilities
+        .contains(&Compatibility::Fargate)
+        || (def.requires_compatibilities.is_empty()
+            && def.compatibilities == [Compatibility::Fargate]);
     let launch_type = if fargate && network_mode == NetworkMode::Awsvpc {
         LaunchType::Fargate
     } else {
         LaunchType::Ec2
     };
     let task_id = ids.hex(32);
-    let task_role_arn = options.task_role_arn.clone().or_else(|| def.task_role_arn.clone());
+    let task_role_arn = options
+        .task_role_arn
+        .clone()
+        .or_else(|| def.task_role_arn.clone());
     let credentials_id = task_role_arn.as_ref().map(|_| ids.uuid());
-    let authorization_token = (network_mode == NetworkMode::Host && task_role_arn.is_some()).then(|| ids.hex(64));
+    let authorization_token =
+        (network_mode == NetworkMode::Host && task_role_arn.is_some()).then(|| ids.hex(64));
     TaskPlan {
         revision: def.revision.unwrap_or(1),
-        task_arn: format!("arn:aws:ecs:{region}:{account}:task/{}/{task_id}", options.cluster),
+        task_arn: format!(
+            "arn:aws:ecs:{region}:{account}:task/{}/{task_id}",
+            options.cluster
+        ),
         task_id,
         cluster: options.cluster.clone(),
         region,
         account,
         launch_type,
         network_mode,
-        service_name: options.service_name.clone().unwrap_or_else(|| family.clone()),
+        service_name: options
+            .service_name
+            .clone()
+            .unwrap_or_else(|| family.clone()),
         family,
         task_role_arn,
         execution_role_arn: def.execution_role_arn.clone(),

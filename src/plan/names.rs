@@ -21,7 +21,10 @@ mod tests {
     #[test]
     fn names_follow_the_agent_pattern() {
         assert_eq!(docker_name("web", 3, "app", "abc"), "ecs-web-3-app-abc");
-        assert_eq!(docker_name("web", 3, PAUSE_NAME, "abc"), "ecs-web-3-internalecspause-abc");
+        assert_eq!(
+            docker_name("web", 3, PAUSE_NAME, "abc"),
+            "ecs-web-3-internalecspause-abc"
+        );
         assert_eq!(docker_name("<web>", 1, "a b", "0"), "ecs-web-1-ab-0");
     }
 }

@@ -14,14 +14,19 @@ pub fn start_order(def: &TaskDefinition) -> Option<Vec<usize>> {
         .map(|c| {
             c.depends_on
                 .iter()
-                .filter_map(|d| containers.iter().position(|t| t.name.is_some() && t.name == d.container_name))
+                .filter_map(|d| {
+                    containers
+                        .iter()
+                        .position(|t| t.name.is_some() && t.name == d.container_name)
+                })
                 .collect()
         })
         .collect();
     let mut placed = vec![false; containers.len()];
     let mut order = Vec::with_capacity(containers.len());
     while order.len() < containers.len() {
-        let next = (0..containers.len()).find(|&i| !placed[i] && deps[i].iter().all(|&d| placed[d]))?;
+        let next =
+            (0..containers.len()).find(|&i| !placed[i] && deps[i].iter().all(|&d| placed[d]))?;
         placed[next] = true;
         order.push(next);
     }
@@ -40,7 +45,10 @@ mod tests {
 
     #[test]
     fn independent_containers_keep_definition_order() {
-        assert_eq!(order(r#"{"name":"a"},{"name":"b"},{"name":"c"}"#), Some(vec![0, 1, 2]));
+        assert_eq!(
+            order(r#"{"name":"a"},{"name":"b"},{"name":"c"}"#),
+            Some(vec![0, 1, 2])
+        );
     }
 
     #[test]

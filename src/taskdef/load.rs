@@ -149,7 +149,10 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
                 ),
             ));
             let mut object = Map::new();
-            object.insert("family".into(), Value::String(family_from_stem(fallback_family)));
+            object.insert(
+                "family".into(),
+                Value::String(family_from_stem(fallback_family)),
+            );
             object.insert("containerDefinitions".into(), Value::Array(containers));
             (Shape::ContainerArray, object, None)
         }
@@ -193,8 +196,8 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
         }
     };
 
-    let (mut definition, ignored) = read_model(Value::Object(object)).map_err(|problems| {
-        LoadError::Types {
+    let (mut definition, ignored) =
+        read_model(Value::Object(object)).map_err(|problems| LoadError::Types {
             source_name: source_name.to_owned(),
             problems: problems
                 .into_iter()
@@ -203,8 +206,7 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
                     ..d
                 })
                 .collect(),
-        }
-    })?;
+        })?;
     for path in ignored {
         warnings.push(Diagnostic::warning(
             shape.locate(&path),
@@ -244,15 +246,21 @@ fn read_model(value: Value) -> Result<(TaskDefinition, Vec<String>), Vec<Diagnos
                 return Err(vec![first]);
             };
             let mut problems = Vec::new();
-            for (key, kind) in [("containerDefinitions", Part::Container), ("volumes", Part::Volume)] {
+            for (key, kind) in [
+                ("containerDefinitions", Part::Container),
+                ("volumes", Part::Volume),
+            ] {
                 if let Some(Value::Array(items)) = top.get_mut(key) {
                     for (i, item) in std::mem::take(items).into_iter().enumerate() {
                         let at = format!("{key}[{i}]");
                         let result = match kind {
                             Part::Container => {
-                                deserialize_at::<ContainerDefinition>(item, &at, &mut Vec::new()).map(drop)
+                                deserialize_at::<ContainerDefinition>(item, &at, &mut Vec::new())
+                                    .map(drop)
                             }
-                            Part::Volume => deserialize_at::<Volume>(item, &at, &mut Vec::new()).map(drop),
+                            Part::Volume => {
+                                deserialize_at::<Volume>(item, &at, &mut Vec::new()).map(drop)
+                            }
                         };
                         problems.extend(result.err());
                     }
@@ -289,7 +297,10 @@ fn deserialize_at<T: DeserializeOwned>(
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        Diagnostic::error(join_path(prefix, &path), json_wording(&e.into_inner().to_string()))
+        Diagnostic::error(
+            join_path(prefix, &path),
+            json_wording(&e.into_inner().to_string()),
+        )
     })
 }
 
@@ -315,13 +326,29 @@ fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
     }
 }
 
-/// serde_json ends its messages with " at line L column C"; we say that ourselves.
+/// `serde_json` ends its messages with " at line L column C"; we say that ourselves.
 fn syntax_message(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let message = text
         .rfind(" at line ")
         .map_or(text.as_str(), |at| &text[..at]);
     json_wording(message)
+        .replace(
+            "EOF while parsing a list",
+            "the document ends inside an array",
+        )
+        .replace(
+            "EOF while parsing an object",
+            "the document ends inside an object",
+        )
+        .replace(
+            "EOF while parsing a string",
+            "the document ends inside a string",
+        )
+        .replace(
+            "EOF while parsing a value",
+            "the document ends where a value was expected",
+        )
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -339,7 +366,13 @@ fn json_kind(value: &Value) -> &'static str {
 /// becomes `-`.
 fn family_from_stem(stem: &str) -> String {
     stem.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -361,7 +394,8 @@ mod tests {
 
     #[test]
     fn register_input_loads() {
-        let l = load(r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i"}]}"#).unwrap();
+        let l =
+            load(r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i"}]}"#).unwrap();
         assert_eq!(l.shape, Shape::Definition);
         assert_eq!(l.definition.family.as_deref(), Some("f"));
         assert_eq!(l.definition.container_definitions[0].name(), "a");
@@ -382,8 +416,9 @@ mod tests {
 
     #[test]
     fn list_wrapper_with_one_definition_loads() {
-        let l = load(r#"{"taskDefinitions":[{"family":"f","containerDefinitions":[]}],"failures":[]}"#)
-            .unwrap();
+        let l =
+            load(r#"{"taskDefinitions":[{"family":"f","containerDefinitions":[]}],"failures":[]}"#)
+                .unwrap();
         assert_eq!(l.shape, Shape::List);
         let err = load(r#"{"taskDefinitions":[{"family":"a"},{"family":"b"}]}"#).unwrap_err();
         assert!(err.to_string().contains("holds 2 definitions"), "{err}");
@@ -402,7 +437,10 @@ mod tests {
         let err = load("{\n  \"family\": \"f\",\n  \"cpu\": ,\n}").unwrap_err();
         let text = err.to_string();
         assert!(text.contains("line 3, column 10"), "{text}");
-        assert!(text.starts_with("`t.json` is not valid JSON: expected value"), "{text}");
+        assert!(
+            text.starts_with("`t.json` is not valid JSON: expected value"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -417,20 +455,31 @@ mod tests {
         let paths: Vec<_> = err.problems().iter().map(|d| d.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["containerDefinitions[0].portMappings", "containerDefinitions[2].logConfiguration", "networkMode"]
+            [
+                "containerDefinitions[0].portMappings",
+                "containerDefinitions[2].logConfiguration",
+                "networkMode"
+            ]
         );
         assert_eq!(
             err.problems()[0].message,
             "invalid type: object, expected an array"
         );
-        assert!(err.problems()[2].message.contains("unknown variant `$$$NETWORK_MODE$$$`"));
+        assert!(
+            err.problems()[2]
+                .message
+                .contains("unknown variant `$$$NETWORK_MODE$$$`")
+        );
     }
 
     #[test]
     fn type_errors_are_located_in_the_users_document() {
         let err = load(r#"{"taskDefinition":{"family":"f","containerDefinitions":[{"name":"a","cpu":"256"}]}}"#)
             .unwrap_err();
-        assert_eq!(err.problems()[0].path, "taskDefinition.containerDefinitions[0].cpu");
+        assert_eq!(
+            err.problems()[0].path,
+            "taskDefinition.containerDefinitions[0].cpu"
+        );
         assert!(err.problems()[0].message.contains("expected an integer"));
     }
 
@@ -444,7 +493,10 @@ mod tests {
         let paths: Vec<_> = l.warnings.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["containerDefinitions[0].domainname", "containerDefinitions[0].portMappings[0].HostPort"]
+            [
+                "containerDefinitions[0].domainname",
+                "containerDefinitions[0].portMappings[0].HostPort"
+            ]
         );
     }
 
@@ -462,8 +514,12 @@ mod tests {
 
     #[test]
     fn task_size_accepts_strings_and_integers() {
-        let l = load(r#"{"family":"f","cpu":256,"memory":"1 GB","containerDefinitions":[]}"#).unwrap();
-        assert_eq!(l.definition.cpu, Some(crate::taskdef::model::TaskSize::Number(256)));
+        let l =
+            load(r#"{"family":"f","cpu":256,"memory":"1 GB","containerDefinitions":[]}"#).unwrap();
+        assert_eq!(
+            l.definition.cpu,
+            Some(crate::taskdef::model::TaskSize::Number(256))
+        );
         let err = load(r#"{"family":"f","cpu":true,"containerDefinitions":[]}"#).unwrap_err();
         assert!(err.problems()[0].message.contains("\"1 vCPU\""), "{err:?}");
     }
@@ -472,6 +528,9 @@ mod tests {
     fn non_objects_are_not_task_definitions() {
         assert!(matches!(load("42"), Err(LoadError::Shape { .. })));
         assert!(matches!(load(r#"{"foo":1}"#), Err(LoadError::Shape { .. })));
-        assert!(matches!(load(r#"{"taskDefinition":[]}"#), Err(LoadError::Shape { .. })));
+        assert!(matches!(
+            load(r#"{"taskDefinition":[]}"#),
+            Err(LoadError::Shape { .. })
+        ));
     }
 }

@@ -260,7 +260,7 @@ pub struct Volume {
     pub docker_volume_configuration: Option<DockerVolumeConfiguration>,
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
     pub fsx_windows_file_server_volume_configuration: Option<FsxWindowsVolumeConfiguration>,
-    /// An EBS volume attached at launch (by a service or RunTask), not here.
+    /// An EBS volume attached at launch (by a service or `RunTask`), not here.
     pub configured_at_launch: Option<bool>,
 }
 

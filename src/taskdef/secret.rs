@@ -14,7 +14,7 @@ pub enum SecretRef {
     },
     /// A Secrets Manager secret and which part of which version of it to read.
     SecretsManager {
-        /// The ARN without the ECS suffix: what GetSecretValue takes as `SecretId`.
+        /// The ARN without the ECS suffix: what `GetSecretValue` takes as `SecretId`.
         secret_id: String,
         region: String,
         json_key: Option<String>,
@@ -27,7 +27,9 @@ impl SecretRef {
     /// Parses `valueFrom` as ECS does, or says why it cannot be one.
     pub fn parse(value_from: &str) -> Result<SecretRef, String> {
         if value_from.trim().is_empty() {
-            return Err("is empty; expected an SSM parameter name or ARN, or a Secrets Manager ARN".into());
+            return Err(
+                "is empty; expected an SSM parameter name or ARN, or a Secrets Manager ARN".into(),
+            );
         }
         if value_from.chars().any(char::is_whitespace) {
             return Err(format!("`{value_from}` contains white space"));
@@ -50,7 +52,11 @@ impl SecretRef {
                         format!("`{value_from}` is not an SSM parameter ARN (`arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`)")
                     })?;
                 // `parameter/name` names `name`; `parameter/a/b` names `/a/b`.
-                let name = if name[1..].contains('/') { name } else { &name[1..] };
+                let name = if name[1..].contains('/') {
+                    name
+                } else {
+                    &name[1..]
+                };
                 Ok(SecretRef::Parameter {
                     name: name.to_owned(),
                     region: Some(parts[3].to_owned()).filter(|r| !r.is_empty()),
@@ -58,10 +64,20 @@ impl SecretRef {
             }
             "secretsmanager" => {
                 let shape_hint = "expected `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME` with an optional `:json-key:version-stage:version-id` (all three colons, empty parts allowed)";
-                if !(parts.len() == 7 || parts.len() == 10) || parts[5] != "secret" || parts[6].is_empty() {
-                    return Err(format!("`{value_from}` is not a Secrets Manager ARN: {shape_hint}"));
+                if !(parts.len() == 7 || parts.len() == 10)
+                    || parts[5] != "secret"
+                    || parts[6].is_empty()
+                {
+                    return Err(format!(
+                        "`{value_from}` is not a Secrets Manager ARN: {shape_hint}"
+                    ));
                 }
-                let part = |i: usize| parts.get(i).filter(|p| !p.is_empty()).map(|p| (*p).to_owned());
+                let part = |i: usize| {
+                    parts
+                        .get(i)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| (*p).to_owned())
+                };
                 let version_stage = part(8);
                 let version_id = part(9);
                 if version_stage.is_some() && version_id.is_some() {
@@ -92,15 +108,24 @@ mod tests {
     fn parameter_names_and_arns() {
         assert_eq!(
             SecretRef::parse("/prod/db/password"),
-            Ok(SecretRef::Parameter { name: "/prod/db/password".into(), region: None })
+            Ok(SecretRef::Parameter {
+                name: "/prod/db/password".into(),
+                region: None
+            })
         );
         assert_eq!(
             SecretRef::parse("arn:aws:ssm:eu-west-1:111122223333:parameter/app/token"),
-            Ok(SecretRef::Parameter { name: "/app/token".into(), region: Some("eu-west-1".into()) })
+            Ok(SecretRef::Parameter {
+                name: "/app/token".into(),
+                region: Some("eu-west-1".into())
+            })
         );
         assert_eq!(
             SecretRef::parse("arn:aws:ssm:us-east-1:111122223333:parameter/plain"),
-            Ok(SecretRef::Parameter { name: "plain".into(), region: Some("us-east-1".into()) })
+            Ok(SecretRef::Parameter {
+                name: "plain".into(),
+                region: Some("us-east-1".into())
+            })
         );
         assert!(SecretRef::parse("arn:aws:ssm:us-east-1:1:document/x").is_err());
     }
@@ -118,8 +143,11 @@ mod tests {
                 version_id: None
             })
         );
-        let SecretRef::SecretsManager { json_key, version_stage, .. } =
-            SecretRef::parse(&format!("{arn}:username:AWSPREVIOUS:")).unwrap()
+        let SecretRef::SecretsManager {
+            json_key,
+            version_stage,
+            ..
+        } = SecretRef::parse(&format!("{arn}:username:AWSPREVIOUS:")).unwrap()
         else {
             panic!("not a secret")
         };
@@ -130,9 +158,21 @@ mod tests {
     #[test]
     fn malformed_value_from_is_explained() {
         let arn = "arn:aws:secretsmanager:us-west-2:111122223333:secret:db";
-        assert!(SecretRef::parse(&format!("{arn}:username")).unwrap_err().contains("all three colons"));
-        assert!(SecretRef::parse(&format!("{arn}::AWSCURRENT:v1")).unwrap_err().contains("both"));
-        assert!(SecretRef::parse("arn:aws:s3:::bucket/key").unwrap_err().contains("`s3`"));
+        assert!(
+            SecretRef::parse(&format!("{arn}:username"))
+                .unwrap_err()
+                .contains("all three colons")
+        );
+        assert!(
+            SecretRef::parse(&format!("{arn}::AWSCURRENT:v1"))
+                .unwrap_err()
+                .contains("both")
+        );
+        assert!(
+            SecretRef::parse("arn:aws:s3:::bucket/key")
+                .unwrap_err()
+                .contains("`s3`")
+        );
         assert!(SecretRef::parse("").is_err());
         assert!(SecretRef::parse("my secret").is_err());
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 /// Wraps a [`Value`] so that structs are only read from objects.
 pub struct Strict(pub Value);
 
-impl<'de> IntoDeserializer<'de, serde_json::Error> for Strict {
+impl IntoDeserializer<'_, serde_json::Error> for Strict {
     type Deserializer = Strict;
 
     fn into_deserializer(self) -> Strict {
@@ -113,7 +113,10 @@ mod tests {
     fn objects_read_as_usual() {
         assert_eq!(
             read(r#"{"inner":{"a":1},"list":[{"a":2}]}"#).unwrap(),
-            Outer { inner: Some(Inner { a: 1 }), list: vec![Inner { a: 2 }] }
+            Outer {
+                inner: Some(Inner { a: 1 }),
+                list: vec![Inner { a: 2 }]
+            }
         );
         assert_eq!(read(r#"{"inner":null,"list":[]}"#).unwrap().inner, None);
     }
@@ -121,7 +124,11 @@ mod tests {
     #[test]
     fn arrays_are_not_structs() {
         let err = read(r#"{"inner":[1],"list":[]}"#).unwrap_err();
-        assert!(err.to_string().starts_with("invalid type: sequence, expected struct Inner"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid type: sequence, expected struct Inner"),
+            "{err}"
+        );
         assert!(read(r#"{"list":[[2]]}"#).is_err());
         assert!(read(r#"{"list":{"a":2}}"#).is_err());
     }

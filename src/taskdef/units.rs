@@ -6,7 +6,11 @@ use super::model::TaskSize;
 
 /// CPU units (1024 per vCPU), or why the value is not one.
 pub fn cpu_units(size: &TaskSize) -> Result<i64, String> {
-    parse(size, &[("vcpu", 1024.0)], "CPU units such as \"1024\" or vCPU such as \"1 vCPU\"")
+    parse(
+        size,
+        &[("vcpu", 1024.0)],
+        "CPU units such as \"1024\" or vCPU such as \"1 vCPU\"",
+    )
 }
 
 /// MiB, or why the value is not a memory size.
@@ -21,21 +25,26 @@ pub fn memory_mib(size: &TaskSize) -> Result<i64, String> {
 fn parse(size: &TaskSize, suffixes: &[(&str, f64)], expected: &str) -> Result<i64, String> {
     let text = match size {
         TaskSize::Number(n) if *n > 0 => return Ok(*n),
-        TaskSize::Number(n) => return Err(format!("`{n}` is not a positive size; expected {expected}")),
+        TaskSize::Number(n) => {
+            return Err(format!("`{n}` is not a positive size; expected {expected}"));
+        }
         TaskSize::Text(text) => text,
     };
     let bad = || format!("`{text}` is not a size; expected {expected}");
     let lower = text.trim().to_ascii_lowercase();
-    let (number, factor) = suffixes
+    let suffixed = suffixes
         .iter()
-        .find_map(|(suffix, factor)| lower.strip_suffix(suffix).map(|n| (n.trim(), *factor)))
-        .unwrap_or((lower.as_str(), 1.0));
-    if factor == 1.0 && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-        return number.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(bad);
-    }
+        .find_map(|(suffix, factor)| lower.strip_suffix(suffix).map(|n| (n.trim(), *factor)));
+    let Some((number, factor)) = suffixed else {
+        // A plain number is whole units: "1024", never "0.5".
+        if lower.is_empty() || !lower.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        return lower.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(bad);
+    };
     let value: f64 = number.parse().map_err(|_| bad())?;
     let scaled = value * factor;
-    if !scaled.is_finite() || scaled < 1.0 || scaled > 1e12 || scaled.fract() != 0.0 {
+    if !scaled.is_finite() || !(1.0..=1e12).contains(&scaled) || scaled.fract() != 0.0 {
         return Err(bad());
     }
     Ok(scaled as i64)
@@ -56,7 +65,11 @@ mod tests {
         assert_eq!(cpu_units(&text(".25 vcpu")), Ok(256));
         assert_eq!(cpu_units(&text("0.5vCPU")), Ok(512));
         assert_eq!(cpu_units(&TaskSize::Number(256)), Ok(256));
-        assert!(cpu_units(&text("{{cpu}}")).unwrap_err().contains("`{{cpu}}` is not a size"));
+        assert!(
+            cpu_units(&text("{{cpu}}"))
+                .unwrap_err()
+                .contains("`{{cpu}}` is not a size")
+        );
         assert!(cpu_units(&text("0")).is_err());
         assert!(cpu_units(&TaskSize::Number(-1)).is_err());
     }

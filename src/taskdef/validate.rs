@@ -1,7 +1,7 @@
 //! Validation: every problem at once, each with its JSON path and a plain reason.
 //!
 //! Errors are what ECS itself rejects and what a Linux Docker engine cannot run;
-//! warnings are what runs, but differently than on ECS (EFS, FireLens, App Mesh,
+//! warnings are what runs, but differently than on ECS (EFS, `FireLens`, App Mesh,
 //! inference accelerators, GPUs), and what ECS would reject while a local run
 //! does not care (an EC2 container with no memory setting).
 
@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::Diagnostic;
 use super::model::{
-    Compatibility, ContainerDefinition, DependencyCondition, NetworkMode, PortMapping, TaskDefinition, Volume,
-    VolumeScope,
+    Compatibility, ContainerDefinition, DependencyCondition, NetworkMode, PortMapping,
+    TaskDefinition, Volume, VolumeScope,
 };
 use super::secret::SecretRef;
 use super::units;
@@ -83,11 +83,16 @@ impl Validator<'_> {
     }
 
     fn is_fargate(&self) -> bool {
-        self.def.requires_compatibilities.contains(&Compatibility::Fargate)
+        self.def
+            .requires_compatibilities
+            .contains(&Compatibility::Fargate)
     }
 
     fn container_index(&self, name: &str) -> Option<usize> {
-        self.def.container_definitions.iter().position(|c| c.name() == name)
+        self.def
+            .container_definitions
+            .iter()
+            .position(|c| c.name() == name)
     }
 
     fn task(&mut self) {
@@ -104,13 +109,22 @@ impl Validator<'_> {
             }
         }
         if def.container_definitions.is_empty() {
-            self.error("containerDefinitions", "at least one container definition is required");
+            self.error(
+                "containerDefinitions",
+                "at least one container definition is required",
+            );
         }
-        if let Some(os) = def.runtime_platform.as_ref().and_then(|p| p.operating_system_family.as_deref()) {
+        if let Some(os) = def
+            .runtime_platform
+            .as_ref()
+            .and_then(|p| p.operating_system_family.as_deref())
+        {
             if os.starts_with("WINDOWS") {
                 self.error(
                     "runtimePlatform.operatingSystemFamily",
-                    format!("`{os}` needs a Windows container host; a Linux Docker engine cannot run it"),
+                    format!(
+                        "`{os}` needs a Windows container host; a Linux Docker engine cannot run it"
+                    ),
                 );
             } else if os != "LINUX" {
                 self.error(
@@ -131,14 +145,20 @@ impl Validator<'_> {
             if self.mode != NetworkMode::Awsvpc {
                 self.warning(
                     "networkMode",
-                    format!("ECS requires `awsvpc` for FARGATE; this runs locally in `{}` mode", self.mode),
+                    format!(
+                        "ECS requires `awsvpc` for FARGATE; this runs locally in `{}` mode",
+                        self.mode
+                    ),
                 );
             }
             if def.cpu.is_none() || def.memory.is_none() {
                 self.warning("", "ECS requires task-level `cpu` and `memory` for FARGATE");
             }
             if def.ipc_mode.is_some() {
-                self.warning("ipcMode", "FARGATE does not support ipcMode; it applies locally");
+                self.warning(
+                    "ipcMode",
+                    "FARGATE does not support ipcMode; it applies locally",
+                );
             }
         }
         if let Some(Ok(task_memory)) = task_memory {
@@ -166,7 +186,10 @@ impl Validator<'_> {
                 ),
             }
             if self.mode != NetworkMode::Awsvpc {
-                self.error("proxyConfiguration", "ECS supports a proxy configuration only in awsvpc mode");
+                self.error(
+                    "proxyConfiguration",
+                    "ECS supports a proxy configuration only in awsvpc mode",
+                );
             }
         }
         if !def.inference_accelerators.is_empty() {
@@ -201,7 +224,9 @@ impl Validator<'_> {
             volume.host.is_some(),
             volume.docker_volume_configuration.is_some(),
             volume.efs_volume_configuration.is_some(),
-            volume.fsx_windows_file_server_volume_configuration.is_some(),
+            volume
+                .fsx_windows_file_server_volume_configuration
+                .is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() > 1 {
             self.error(
@@ -216,11 +241,16 @@ impl Validator<'_> {
                     format!("`{path}` is a Windows path; a Linux Docker engine cannot mount it"),
                 );
             } else if !path.starts_with('/') {
-                self.error(format!("{at}.host.sourcePath"), format!("`{path}` is not an absolute path"));
+                self.error(
+                    format!("{at}.host.sourcePath"),
+                    format!("`{path}` is not an absolute path"),
+                );
             }
         }
         if let Some(docker) = &volume.docker_volume_configuration {
-            if docker.autoprovision == Some(true) && docker.scope.unwrap_or_default() == VolumeScope::Task {
+            if docker.autoprovision == Some(true)
+                && docker.scope.unwrap_or_default() == VolumeScope::Task
+            {
                 self.error(
                     format!("{at}.dockerVolumeConfiguration.autoprovision"),
                     "applies only to volumes with `\"scope\": \"shared\"`",
@@ -234,7 +264,10 @@ impl Validator<'_> {
                 format!("EFS file system `{fs}` is not reachable locally; a task-scoped local Docker volume stands in for it"),
             );
         }
-        if volume.fsx_windows_file_server_volume_configuration.is_some() {
+        if volume
+            .fsx_windows_file_server_volume_configuration
+            .is_some()
+        {
             self.error(
                 format!("{at}.fsxWindowsFileServerVolumeConfiguration"),
                 "FSx for Windows File Server volumes need a Windows container host; a Linux Docker engine cannot mount them",
@@ -272,9 +305,16 @@ impl Validator<'_> {
             }
             self.container(&at, c);
         }
-        if !def.container_definitions.is_empty() && !def.container_definitions.iter().any(ContainerDefinition::is_essential)
+        if !def.container_definitions.is_empty()
+            && !def
+                .container_definitions
+                .iter()
+                .any(ContainerDefinition::is_essential)
         {
-            self.error("containerDefinitions", "no container is essential; at least one must be");
+            self.error(
+                "containerDefinitions",
+                "no container is essential; at least one must be",
+            );
         }
         self.task_ports();
         let firelens: Vec<usize> = def
@@ -286,12 +326,19 @@ impl Validator<'_> {
             .collect();
         if firelens.len() > 1 {
             self.error(
-                format!("containerDefinitions[{}].firelensConfiguration", firelens[1]),
+                format!(
+                    "containerDefinitions[{}].firelensConfiguration",
+                    firelens[1]
+                ),
                 "only one container of a task may have a FireLens configuration",
             );
         }
         for (i, c) in def.container_definitions.iter().enumerate() {
-            let uses_firelens = c.log_configuration.as_ref().and_then(|l| l.log_driver.as_deref()) == Some("awsfirelens");
+            let uses_firelens = c
+                .log_configuration
+                .as_ref()
+                .and_then(|l| l.log_driver.as_deref())
+                == Some("awsfirelens");
             if uses_firelens && firelens.is_empty() {
                 self.error(
                     format!("containerDefinitions[{i}].logConfiguration.logDriver"),
@@ -305,10 +352,9 @@ impl Validator<'_> {
         match c.image.as_deref() {
             None => self.error(format!("{at}.image"), "is required"),
             Some(image) if image.trim().is_empty() => self.error(format!("{at}.image"), "is empty"),
-            Some(image) if looks_like_placeholder(image) => self.warning(
-                format!("{at}.image"),
-                format!("`{image}` looks like an unfilled template placeholder"),
-            ),
+            Some(image) if looks_like_placeholder(image) => {
+                self.placeholder(format!("{at}.image"), image);
+            }
             Some(_) => {}
         }
         self.resources(at, c);
@@ -333,15 +379,24 @@ impl Validator<'_> {
             }
         }
         for (j, secret) in c.secrets.iter().enumerate() {
-            self.secret(&format!("{at}.secrets[{j}]"), secret.name.as_deref(), secret.value_from.as_deref());
+            self.secret(
+                &format!("{at}.secrets[{j}]"),
+                secret.name.as_deref(),
+                secret.value_from.as_deref(),
+            );
         }
         self.mounts(at, c);
         if let Some(log) = &c.log_configuration {
             match log.log_driver.as_deref() {
-                None | Some("") => self.error(format!("{at}.logConfiguration.logDriver"), "is required"),
+                None | Some("") => {
+                    self.error(format!("{at}.logConfiguration.logDriver"), "is required");
+                }
                 Some(driver) if !LOG_DRIVERS.contains(&driver) => self.error(
                     format!("{at}.logConfiguration.logDriver"),
-                    format!("`{driver}` is not a log driver ECS supports ({})", LOG_DRIVERS.join(", ")),
+                    format!(
+                        "`{driver}` is not a log driver ECS supports ({})",
+                        LOG_DRIVERS.join(", ")
+                    ),
                 ),
                 Some(_) => {}
             }
@@ -355,13 +410,18 @@ impl Validator<'_> {
         }
         if let Some(creds) = &c.repository_credentials {
             let path = format!("{at}.repositoryCredentials.credentialsParameter");
-            match creds.credentials_parameter.as_deref().map(SecretRef::parse) {
+            match creds
+                .credentials_parameter
+                .as_deref()
+                .map(|p| (p, SecretRef::parse(p)))
+            {
                 None => self.error(path, "is required"),
-                Some(Ok(SecretRef::SecretsManager { .. })) => {}
-                Some(Ok(SecretRef::Parameter { .. })) => {
+                Some((value, _)) if looks_like_placeholder(value) => self.placeholder(path, value),
+                Some((_, Ok(SecretRef::SecretsManager { .. }))) => {}
+                Some((_, Ok(SecretRef::Parameter { .. }))) => {
                     self.error(path, "must be the ARN of a Secrets Manager secret");
                 }
-                Some(Err(reason)) => self.error(path, reason),
+                Some((_, Err(reason))) => self.error(path, reason),
             }
         }
         self.health_check(at, c);
@@ -372,7 +432,10 @@ impl Validator<'_> {
                 Some(name) if ULIMITS.contains(&name) => {}
                 Some(name) => self.error(
                     format!("{path}.name"),
-                    format!("`{name}` is not a ulimit ECS supports ({})", ULIMITS.join(", ")),
+                    format!(
+                        "`{name}` is not a ulimit ECS supports ({})",
+                        ULIMITS.join(", ")
+                    ),
                 ),
                 None => self.error(format!("{path}.name"), "is required"),
             }
@@ -393,7 +456,9 @@ impl Validator<'_> {
             } else if namespace.starts_with("net.") && self.mode == NetworkMode::Host {
                 self.error(
                     format!("{at}.systemControls[{j}].namespace"),
-                    format!("`{namespace}` cannot be set in host network mode: it would change the host"),
+                    format!(
+                        "`{namespace}` cannot be set in host network mode: it would change the host"
+                    ),
                 );
             }
         }
@@ -415,14 +480,24 @@ impl Validator<'_> {
             let path = format!("{at}.resourceRequirements[{j}]");
             match r.kind {
                 Some(super::model::ResourceType::Gpu) => {
-                    if r.value.as_deref().and_then(|v| v.parse::<u32>().ok()).is_none_or(|n| n == 0) {
-                        self.error(format!("{path}.value"), "a GPU count must be a positive whole number");
+                    if r.value
+                        .as_deref()
+                        .and_then(|v| v.parse::<u32>().ok())
+                        .is_none_or(|n| n == 0)
+                    {
+                        self.error(
+                            format!("{path}.value"),
+                            "a GPU count must be a positive whole number",
+                        );
                     } else {
                         self.warning(path, "GPUs are requested from Docker's `nvidia` driver; the engine needs the NVIDIA container runtime");
                     }
                 }
                 Some(super::model::ResourceType::InferenceAccelerator) => {
-                    self.warning(path, "Elastic Inference accelerators do not exist locally; ignored");
+                    self.warning(
+                        path,
+                        "Elastic Inference accelerators do not exist locally; ignored",
+                    );
                 }
                 None => self.error(format!("{path}.type"), "is required"),
             }
@@ -437,35 +512,87 @@ impl Validator<'_> {
             );
         }
         if let Some(restart) = &c.restart_policy {
-            if let Some(period) = restart.restart_attempt_period.filter(|p| !(60..=1800).contains(p)) {
+            if let Some(period) = restart
+                .restart_attempt_period
+                .filter(|p| !(60..=1800).contains(p))
+            {
                 self.error(
                     format!("{at}.restartPolicy.restartAttemptPeriod"),
                     format!("{period} is outside 60..=1800 seconds"),
                 );
             }
             if restart.ignored_exit_codes.len() > 50 {
-                self.error(format!("{at}.restartPolicy.ignoredExitCodes"), "holds more than 50 exit codes");
+                self.error(
+                    format!("{at}.restartPolicy.ignoredExitCodes"),
+                    "holds more than 50 exit codes",
+                );
             }
         }
-        for (field, value) in [("startTimeout", c.start_timeout), ("stopTimeout", c.stop_timeout)] {
+        for (field, value) in [
+            ("startTimeout", c.start_timeout),
+            ("stopTimeout", c.stop_timeout),
+        ] {
             match value {
                 Some(t) if t < 0 => self.error(format!("{at}.{field}"), format!("{t} is negative")),
                 Some(t) if t > 120 && self.is_fargate() => {
-                    self.warning(format!("{at}.{field}"), format!("FARGATE allows at most 120 seconds, not {t}"));
+                    self.warning(
+                        format!("{at}.{field}"),
+                        format!("FARGATE allows at most 120 seconds, not {t}"),
+                    );
                 }
                 _ => {}
             }
         }
         if c.privileged == Some(true) && self.is_fargate() {
-            self.warning(format!("{at}.privileged"), "FARGATE does not allow privileged containers; it applies locally");
+            self.warning(
+                format!("{at}.privileged"),
+                "FARGATE does not allow privileged containers; it applies locally",
+            );
         }
     }
 
     fn resources(&mut self, at: &str, c: &ContainerDefinition) {
+        let linux = c.linux_parameters.as_ref();
+        let integers = [
+            ("cpu", c.cpu),
+            ("memory", c.memory),
+            ("memoryReservation", c.memory_reservation),
+            ("startTimeout", c.start_timeout),
+            ("stopTimeout", c.stop_timeout),
+            (
+                "linuxParameters.sharedMemorySize",
+                linux.and_then(|l| l.shared_memory_size),
+            ),
+            ("linuxParameters.maxSwap", linux.and_then(|l| l.max_swap)),
+        ];
+        for (field, value) in integers {
+            if let Some(value) = value.filter(|v| *v > i64::from(i32::MAX)) {
+                self.error(
+                    format!("{at}.{field}"),
+                    format!("{value} is larger than ECS accepts ({})", i32::MAX),
+                );
+            }
+        }
+        for (j, t) in linux
+            .map(|l| l.tmpfs.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if let Some(size) = t.size.filter(|v| *v > i64::from(i32::MAX)) {
+                self.error(
+                    format!("{at}.linuxParameters.tmpfs[{j}].size"),
+                    format!("{size} is larger than ECS accepts ({})", i32::MAX),
+                );
+            }
+        }
         if let Some(cpu) = c.cpu.filter(|cpu| *cpu < 0) {
             self.error(format!("{at}.cpu"), format!("{cpu} is negative"));
         }
-        for (field, value) in [("memory", c.memory), ("memoryReservation", c.memory_reservation)] {
+        for (field, value) in [
+            ("memory", c.memory),
+            ("memoryReservation", c.memory_reservation),
+        ] {
             if let Some(m) = value.filter(|m| *m < MIN_MEMORY_MIB) {
                 self.error(
                     format!("{at}.{field}"),
@@ -482,7 +609,8 @@ impl Validator<'_> {
             }
         }
         let ec2 = !self.is_fargate();
-        if ec2 && self.def.memory.is_none() && c.memory.is_none() && c.memory_reservation.is_none() {
+        if ec2 && self.def.memory.is_none() && c.memory.is_none() && c.memory_reservation.is_none()
+        {
             self.warning(
                 at,
                 "ECS requires `memory` or `memoryReservation` on each container when the task has no `memory`; locally it runs without a limit",
@@ -502,9 +630,15 @@ impl Validator<'_> {
             for (j, link) in c.links.iter().enumerate() {
                 let target = link.split(':').next().unwrap_or_default();
                 if self.container_index(target).is_none() {
-                    self.error(format!("{at}.links[{j}]"), format!("`{target}` is not a container of this task"));
+                    self.error(
+                        format!("{at}.links[{j}]"),
+                        format!("`{target}` is not a container of this task"),
+                    );
                 } else if target == c.name() {
-                    self.error(format!("{at}.links[{j}]"), "a container cannot link to itself");
+                    self.error(
+                        format!("{at}.links[{j}]"),
+                        "a container cannot link to itself",
+                    );
                 }
             }
         }
@@ -525,7 +659,10 @@ impl Validator<'_> {
             }
         }
         if mode == NetworkMode::Host && c.hostname.is_some() {
-            self.error(format!("{at}.hostname"), "is not supported in host network mode");
+            self.error(
+                format!("{at}.hostname"),
+                "is not supported in host network mode",
+            );
         }
         for (j, host) in c.extra_hosts.iter().enumerate() {
             if host.hostname.as_deref().is_none_or(str::is_empty) {
@@ -544,11 +681,19 @@ impl Validator<'_> {
 
     fn port(&mut self, at: &str, p: &PortMapping) {
         match (p.container_port, p.container_port_range.as_deref()) {
-            (None, None) => self.error(format!("{at}.containerPort"), "is required (or `containerPortRange`)"),
-            (Some(_), Some(_)) => self.error(at, "give `containerPort` or `containerPortRange`, not both"),
+            (None, None) => self.error(
+                format!("{at}.containerPort"),
+                "is required (or `containerPortRange`)",
+            ),
+            (Some(_), Some(_)) => {
+                self.error(at, "give `containerPort` or `containerPortRange`, not both");
+            }
             (Some(port), None) => {
                 if !(1..=65535).contains(&port) {
-                    self.error(format!("{at}.containerPort"), format!("{port} is not a port number (1-65535)"));
+                    self.error(
+                        format!("{at}.containerPort"),
+                        format!("{port} is not a port number (1-65535)"),
+                    );
                 }
             }
             (None, Some(range)) => {
@@ -556,13 +701,19 @@ impl Validator<'_> {
                     self.error(format!("{at}.containerPortRange"), reason);
                 }
                 if p.host_port.is_some() {
-                    self.error(format!("{at}.hostPort"), "cannot be set with `containerPortRange`");
+                    self.error(
+                        format!("{at}.hostPort"),
+                        "cannot be set with `containerPortRange`",
+                    );
                 }
             }
         }
         if let Some(host) = p.host_port {
             if !(0..=65535).contains(&host) {
-                self.error(format!("{at}.hostPort"), format!("{host} is not a port number (0-65535)"));
+                self.error(
+                    format!("{at}.hostPort"),
+                    format!("{host} is not a port number (0-65535)"),
+                );
             } else if matches!(self.mode, NetworkMode::Awsvpc | NetworkMode::Host)
                 && host != 0
                 && p.container_port.is_some_and(|c| c != host)
@@ -578,7 +729,10 @@ impl Validator<'_> {
             }
         }
         if p.app_protocol.is_some() && p.name.is_none() {
-            self.warning(format!("{at}.appProtocol"), "ECS uses `appProtocol` only on a named port mapping");
+            self.warning(
+                format!("{at}.appProtocol"),
+                "ECS uses `appProtocol` only on a named port mapping",
+            );
         }
         if self.mode == NetworkMode::None {
             self.warning(at, "no port is published in `none` network mode");
@@ -605,13 +759,19 @@ impl Validator<'_> {
                     if let Some(first) = host_ports.insert((host, protocol), at.clone()) {
                         self.error(
                             at.clone(),
-                            format!("port {host}/{} is already taken by {first}", protocol.as_str()),
+                            format!(
+                                "port {host}/{} is already taken by {first}",
+                                protocol.as_str()
+                            ),
                         );
                     }
                 }
                 if let Some(name) = &p.name {
                     if !names.insert(name.clone()) {
-                        self.error(format!("{at}.name"), format!("port name `{name}` is used twice in the task"));
+                        self.error(
+                            format!("{at}.name"),
+                            format!("port name `{name}` is used twice in the task"),
+                        );
                     }
                 }
             }
@@ -624,6 +784,9 @@ impl Validator<'_> {
         }
         match value_from {
             None => self.error(format!("{at}.valueFrom"), "is required"),
+            Some(value) if looks_like_placeholder(value) => {
+                self.placeholder(format!("{at}.valueFrom"), value);
+            }
             Some(value) => {
                 if let Err(reason) = SecretRef::parse(value) {
                     self.error(format!("{at}.valueFrom"), reason);
@@ -632,13 +795,27 @@ impl Validator<'_> {
         }
     }
 
+    /// Template text in a free-form string: the definition is a template a
+    /// deploy tool fills in. It loads, but the value cannot be used as it is.
+    fn placeholder(&mut self, path: String, value: &str) {
+        self.warning(
+            path,
+            format!("`{value}` looks like an unfilled template placeholder"),
+        );
+    }
+
     fn mounts(&mut self, at: &str, c: &ContainerDefinition) {
         for (j, m) in c.mount_points.iter().enumerate() {
             let path = format!("{at}.mountPoints[{j}]");
             match m.source_volume.as_deref() {
                 None | Some("") => self.error(format!("{path}.sourceVolume"), "is required"),
                 Some(source) => {
-                    if !self.def.volumes.iter().any(|v| v.name.as_deref() == Some(source)) {
+                    if !self
+                        .def
+                        .volumes
+                        .iter()
+                        .any(|v| v.name.as_deref() == Some(source))
+                    {
                         self.error(
                             format!("{path}.sourceVolume"),
                             format!("`{source}` is not a volume of this task (see `volumes`)"),
@@ -648,8 +825,15 @@ impl Validator<'_> {
             }
             match m.container_path.as_deref() {
                 None | Some("") => self.error(format!("{path}.containerPath"), "is required"),
+                Some(p) if is_windows_path(p) => self.error(
+                    format!("{path}.containerPath"),
+                    format!("`{p}` is a Windows path; a Linux container cannot have it"),
+                ),
                 Some(p) if !p.starts_with('/') => {
-                    self.error(format!("{path}.containerPath"), format!("`{p}` is not an absolute path"));
+                    self.error(
+                        format!("{path}.containerPath"),
+                        format!("`{p}` is not an absolute path"),
+                    );
                 }
                 Some(_) => {}
             }
@@ -658,7 +842,9 @@ impl Validator<'_> {
             let path = format!("{at}.volumesFrom[{j}].sourceContainer");
             match from.source_container.as_deref() {
                 None | Some("") => self.error(path, "is required"),
-                Some(source) if source == c.name() => self.error(path, "a container cannot take volumes from itself"),
+                Some(source) if source == c.name() => {
+                    self.error(path, "a container cannot take volumes from itself");
+                }
                 Some(source) if self.container_index(source).is_none() => {
                     self.error(path, format!("`{source}` is not a container of this task"));
                 }
@@ -673,7 +859,10 @@ impl Validator<'_> {
         match h.command.first().map(String::as_str) {
             None => self.error(format!("{at}.command"), "is required"),
             Some("CMD" | "CMD-SHELL") if h.command.len() < 2 => {
-                self.error(format!("{at}.command"), "names no command after `CMD`/`CMD-SHELL`");
+                self.error(
+                    format!("{at}.command"),
+                    "names no command after `CMD`/`CMD-SHELL`",
+                );
             }
             Some("CMD" | "CMD-SHELL" | "NONE") => {}
             Some(first) => self.error(
@@ -689,7 +878,10 @@ impl Validator<'_> {
         ];
         for (field, value, min, max) in ranges {
             if let Some(value) = value.filter(|v| !(min..=max).contains(v)) {
-                self.error(format!("{at}.{field}"), format!("{value} is outside {min}..={max}"));
+                self.error(
+                    format!("{at}.{field}"),
+                    format!("{value} is outside {min}..={max}"),
+                );
             }
         }
         if let (Some(timeout), Some(interval)) = (h.timeout, h.interval) {
@@ -711,26 +903,44 @@ impl Validator<'_> {
             }
         }
         for (j, t) in l.tmpfs.iter().enumerate() {
-            if t.container_path.as_deref().is_none_or(|p| !p.starts_with('/')) {
-                self.error(format!("{at}.tmpfs[{j}].containerPath"), "must be an absolute path");
+            if t.container_path
+                .as_deref()
+                .is_none_or(|p| !p.starts_with('/'))
+            {
+                self.error(
+                    format!("{at}.tmpfs[{j}].containerPath"),
+                    "must be an absolute path",
+                );
             }
             match t.size {
                 None => self.error(format!("{at}.tmpfs[{j}].size"), "is required"),
-                Some(size) if size <= 0 => self.error(format!("{at}.tmpfs[{j}].size"), format!("{size} MiB is not a size")),
+                Some(size) if size <= 0 => self.error(
+                    format!("{at}.tmpfs[{j}].size"),
+                    format!("{size} MiB is not a size"),
+                ),
                 Some(_) => {}
             }
         }
         if let Some(size) = l.shared_memory_size.filter(|s| *s <= 0) {
-            self.error(format!("{at}.sharedMemorySize"), format!("{size} MiB is not a size"));
+            self.error(
+                format!("{at}.sharedMemorySize"),
+                format!("{size} MiB is not a size"),
+            );
         }
         if let Some(swap) = l.max_swap.filter(|s| *s < 0) {
             self.error(format!("{at}.maxSwap"), format!("{swap} is negative"));
         }
         if let Some(swappiness) = l.swappiness.filter(|s| !(0..=100).contains(s)) {
-            self.error(format!("{at}.swappiness"), format!("{swappiness} is outside 0..=100"));
+            self.error(
+                format!("{at}.swappiness"),
+                format!("{swappiness} is outside 0..=100"),
+            );
         }
         if self.is_fargate() && (!l.devices.is_empty() || l.max_swap.is_some()) {
-            self.warning(at, "FARGATE does not support devices or swap; they apply locally");
+            self.warning(
+                at,
+                "FARGATE does not support devices or swap; they apply locally",
+            );
         }
     }
 
@@ -740,7 +950,10 @@ impl Validator<'_> {
             for (j, dep) in c.depends_on.iter().enumerate() {
                 let at = format!("containerDefinitions[{i}].dependsOn[{j}]");
                 let Some(condition) = dep.condition else {
-                    self.error(format!("{at}.condition"), "is required (START, COMPLETE, SUCCESS or HEALTHY)");
+                    self.error(
+                        format!("{at}.condition"),
+                        "is required (START, COMPLETE, SUCCESS or HEALTHY)",
+                    );
                     continue;
                 };
                 let target = match dep.container_name.as_deref() {
@@ -749,26 +962,35 @@ impl Validator<'_> {
                         continue;
                     }
                     Some(name) if name == c.name() => {
-                        self.error(format!("{at}.containerName"), "a container cannot depend on itself");
+                        self.error(
+                            format!("{at}.containerName"),
+                            "a container cannot depend on itself",
+                        );
                         continue;
                     }
-                    Some(name) => match self.container_index(name) {
-                        Some(t) => &def.container_definitions[t],
-                        None => {
+                    Some(name) => {
+                        if let Some(t) = self.container_index(name) {
+                            &def.container_definitions[t]
+                        } else {
                             self.error(
                                 format!("{at}.containerName"),
                                 format!("`{name}` is not a container of this task"),
                             );
                             continue;
                         }
-                    },
+                    }
                 };
                 match condition {
                     DependencyCondition::Healthy if target.health_check.is_none() => self.error(
                         format!("{at}.condition"),
-                        format!("HEALTHY needs a healthCheck on `{}`, which has none", target.name()),
+                        format!(
+                            "HEALTHY needs a healthCheck on `{}`, which has none",
+                            target.name()
+                        ),
                     ),
-                    DependencyCondition::Complete | DependencyCondition::Success if target.is_essential() => {
+                    DependencyCondition::Complete | DependencyCondition::Success
+                        if target.is_essential() =>
+                    {
                         self.error(
                             format!("{at}.condition"),
                             format!(
@@ -782,10 +1004,17 @@ impl Validator<'_> {
             }
         }
         if let Some(cycle) = dependency_cycle(def) {
-            let names: Vec<&str> = cycle.iter().map(|i| def.container_definitions[*i].name()).collect();
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|i| def.container_definitions[*i].name())
+                .collect();
             self.error(
                 format!("containerDefinitions[{}].dependsOn", cycle[0]),
-                format!("dependsOn forms a cycle: {} -> {}", names.join(" -> "), names[0]),
+                format!(
+                    "dependsOn forms a cycle: {} -> {}",
+                    names.join(" -> "),
+                    names[0]
+                ),
             );
         }
     }
@@ -799,7 +1028,12 @@ pub(crate) fn dependency_cycle(def: &TaskDefinition) -> Option<Vec<usize>> {
         Open,
         Done,
     }
-    fn visit(def: &TaskDefinition, node: usize, marks: &mut [Mark], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        def: &TaskDefinition,
+        node: usize,
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         marks[node] = Mark::Open;
         stack.push(node);
         for dep in &def.container_definitions[node].depends_on {
@@ -855,12 +1089,17 @@ pub fn parse_port_range(range: &str) -> Result<(u16, u16), String> {
 
 /// ECS names (family, container): letters, digits, `-` and `_`, at most 255.
 fn is_ecs_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn is_windows_path(path: &str) -> bool {
     let bytes = path.as_bytes();
-    path.starts_with("\\\\") || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+    path.starts_with("\\\\")
+        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
 }
 
 fn is_s3_object_arn(value: &str) -> bool {
@@ -872,7 +1111,10 @@ fn is_s3_object_arn(value: &str) -> bool {
 /// `{{image}}`, `${IMAGE}`, `$$$IMAGE$$$`, `<IMAGE_URI>`: text a template
 /// engine was meant to replace.
 pub(crate) fn looks_like_placeholder(value: &str) -> bool {
-    value.contains("{{") || value.contains("${") || value.contains("$$") || (value.contains('<') && value.contains('>'))
+    value.contains("{{")
+        || value.contains("${")
+        || value.contains("$$")
+        || (value.contains('<') && value.contains('>'))
 }
 
 #[cfg(test)]
@@ -890,7 +1132,10 @@ mod tests {
     }
 
     fn errors(json: &str) -> Vec<String> {
-        check(json).into_iter().filter(|l| l.starts_with("Error")).collect()
+        check(json)
+            .into_iter()
+            .filter(|l| l.starts_with("Error"))
+            .collect()
     }
 
     /// A definition with the given containers (a JSON array body) and extra top-level fields.
@@ -923,23 +1168,37 @@ mod tests {
 
     #[test]
     fn bad_family_and_container_names() {
-        let e = errors(&task("", r#"{"name":"a b","image":"i","memory":64}"#).replace("\"app\"", "\"<TASK_NAME>\""));
-        assert!(e[0].starts_with("Error family: `<TASK_NAME>` may hold only"), "{e:?}");
-        assert!(e[1].starts_with("Error containerDefinitions[0].name: `a b` may hold only"), "{e:?}");
+        let e = errors(
+            &task("", r#"{"name":"a b","image":"i","memory":64}"#)
+                .replace("\"app\"", "\"<TASK_NAME>\""),
+        );
+        assert!(
+            e[0].starts_with("Error family: `<TASK_NAME>` may hold only"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with("Error containerDefinitions[0].name: `a b` may hold only"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn duplicate_container_names() {
         assert_eq!(
             errors(&task("", &format!("{WEB},{WEB}"))),
-            ["Error containerDefinitions[1].name: duplicate container name `web` (also containerDefinitions[0])"]
+            [
+                "Error containerDefinitions[1].name: duplicate container name `web` (also containerDefinitions[0])"
+            ]
         );
     }
 
     #[test]
     fn no_essential_container() {
         assert_eq!(
-            errors(&task("", r#"{"name":"a","image":"i","memory":64,"essential":false}"#)),
+            errors(&task(
+                "",
+                r#"{"name":"a","image":"i","memory":64,"essential":false}"#
+            )),
             ["Error containerDefinitions: no container is essential; at least one must be"]
         );
     }
@@ -971,7 +1230,10 @@ mod tests {
                {"name":"b","image":"i","memory":64,"dependsOn":[{"containerName":"c","condition":"START"}]},
                {"name":"c","image":"i","memory":64,"dependsOn":[{"containerName":"a","condition":"START"}]}"#,
         ));
-        assert_eq!(e, ["Error containerDefinitions[0].dependsOn: dependsOn forms a cycle: a -> b -> c -> a"]);
+        assert_eq!(
+            e,
+            ["Error containerDefinitions[0].dependsOn: dependsOn forms a cycle: a -> b -> c -> a"]
+        );
     }
 
     #[test]
@@ -1000,7 +1262,9 @@ mod tests {
         );
         assert_eq!(
             errors(&task(r#""networkMode":"awsvpc","#, containers)),
-            ["Error containerDefinitions[0].links: links work only in bridge network mode, not `awsvpc`"]
+            [
+                "Error containerDefinitions[0].links: links work only in bridge network mode, not `awsvpc`"
+            ]
         );
     }
 
@@ -1045,7 +1309,11 @@ mod tests {
             "t",
         )
         .unwrap_err();
-        assert!(protocol.problems()[0].message.contains("unknown variant `sctp`, expected `tcp` or `udp`"));
+        assert!(
+            protocol.problems()[0]
+                .message
+                .contains("unknown variant `sctp`, expected `tcp` or `udp`")
+        );
     }
 
     #[test]
@@ -1057,7 +1325,9 @@ mod tests {
         ));
         assert_eq!(
             e,
-            ["Error containerDefinitions[1].portMappings[0]: port 80/tcp is already taken by containerDefinitions[0].portMappings[0]"]
+            [
+                "Error containerDefinitions[1].portMappings[0]: port 80/tcp is already taken by containerDefinitions[0].portMappings[0]"
+            ]
         );
     }
 
@@ -1077,8 +1347,16 @@ mod tests {
             ]
         );
         let w = check(&task("", r#"{"name":"a","image":"i"}"#));
-        assert!(w[0].starts_with("Warning containerDefinitions[0]: ECS requires `memory` or `memoryReservation`"), "{w:?}");
-        assert!(errors(&task(r#""cpu":"{{cpu}}","#, WEB))[0].starts_with("Error cpu: `{{cpu}}` is not a size"));
+        assert!(
+            w[0].starts_with(
+                "Warning containerDefinitions[0]: ECS requires `memory` or `memoryReservation`"
+            ),
+            "{w:?}"
+        );
+        assert!(
+            errors(&task(r#""cpu":"{{cpu}}","#, WEB))[0]
+                .starts_with("Error cpu: `{{cpu}}` is not a size")
+        );
     }
 
     #[test]
@@ -1111,8 +1389,13 @@ mod tests {
                 {"valueFrom":"arn:aws:s3:::b/k"}]}"#,
         ));
         assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e[0].starts_with("Error containerDefinitions[0].secrets[1].valueFrom: `arn:aws:secretsmanager"));
-        assert_eq!(e[1], "Error containerDefinitions[0].secrets[2].name: is required");
+        assert!(e[0].starts_with(
+            "Error containerDefinitions[0].secrets[1].valueFrom: `arn:aws:secretsmanager"
+        ));
+        assert_eq!(
+            e[1],
+            "Error containerDefinitions[0].secrets[2].name: is required"
+        );
         assert!(e[2].contains("secrets[2].valueFrom: `arn:aws:s3:::b/k` is an ARN of `s3`"));
     }
 
@@ -1126,7 +1409,11 @@ mod tests {
                 "credentialSpecs":["credentialspecdomainless:arn:aws:s3:::b/k"]}"#,
         ));
         assert_eq!(e.len(), 5, "{e:?}");
-        assert!(e.iter().all(|l| l.contains("Windows") || l.contains("gMSA")), "{e:?}");
+        assert!(
+            e.iter()
+                .all(|l| l.contains("Windows") || l.contains("gMSA")),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -1141,16 +1428,30 @@ mod tests {
         ));
         assert!(w.iter().all(|l| l.starts_with("Warning")), "{w:?}");
         let joined = w.join("\n");
-        for expected in ["App Mesh", "Elastic Inference", "EFS file system `fs-1`", "FireLens", "NVIDIA"] {
-            assert!(joined.contains(expected), "{expected} missing from {joined}");
+        for expected in [
+            "App Mesh",
+            "Elastic Inference",
+            "EFS file system `fs-1`",
+            "FireLens",
+            "NVIDIA",
+        ] {
+            assert!(
+                joined.contains(expected),
+                "{expected} missing from {joined}"
+            );
         }
     }
 
     #[test]
     fn awsfirelens_needs_a_firelens_container() {
         assert_eq!(
-            errors(&task("", r#"{"name":"a","image":"i","memory":64,"logConfiguration":{"logDriver":"awsfirelens"}}"#)),
-            ["Error containerDefinitions[0].logConfiguration.logDriver: `awsfirelens` needs a container with a `firelensConfiguration` in the task"]
+            errors(&task(
+                "",
+                r#"{"name":"a","image":"i","memory":64,"logConfiguration":{"logDriver":"awsfirelens"}}"#
+            )),
+            [
+                "Error containerDefinitions[0].logConfiguration.logDriver: `awsfirelens` needs a container with a `firelensConfiguration` in the task"
+            ]
         );
     }
 
@@ -1178,7 +1479,9 @@ mod tests {
                 "extraHosts":[{"hostname":"x","ipAddress":"10.0.0.1"}]}"#,
         ));
         assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e[0].starts_with("Error containerDefinitions[0].hostname: is not supported in awsvpc"));
+        assert!(
+            e[0].starts_with("Error containerDefinitions[0].hostname: is not supported in awsvpc")
+        );
     }
 
     #[test]
@@ -1204,6 +1507,20 @@ mod tests {
     }
 
     #[test]
+    fn integers_beyond_the_api_range_are_rejected() {
+        let e = errors(&task(
+            "",
+            r#"{"name":"a","image":"i","memory":9223372036854775807}"#,
+        ));
+        assert_eq!(
+            e,
+            [
+                "Error containerDefinitions[0].memory: 9223372036854775807 is larger than ECS accepts (2147483647)"
+            ]
+        );
+    }
+
+    #[test]
     fn environment_files_must_be_s3_objects() {
         let e = errors(&task(
             "",
@@ -1212,14 +1529,21 @@ mod tests {
         ));
         assert_eq!(
             e,
-            ["Error containerDefinitions[0].environmentFiles[1].value: `./local.env` is not an S3 object ARN (`arn:aws:s3:::BUCKET/KEY.env`)"]
+            [
+                "Error containerDefinitions[0].environmentFiles[1].value: `./local.env` is not an S3 object ARN (`arn:aws:s3:::BUCKET/KEY.env`)"
+            ]
         );
     }
 
     #[test]
     fn placeholders_in_images_are_flagged() {
         let w = check(&task("", r#"{"name":"a","image":"{{image}}","memory":64}"#));
-        assert_eq!(w, ["Warning containerDefinitions[0].image: `{{image}}` looks like an unfilled template placeholder"]);
+        assert_eq!(
+            w,
+            [
+                "Warning containerDefinitions[0].image: `{{image}}` looks like an unfilled template placeholder"
+            ]
+        );
     }
 
     #[test]
