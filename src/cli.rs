@@ -62,7 +62,7 @@ pub struct TaskArgs {
     pub cluster: String,
     /// The region of synthesised ARNs and of `AWS_REGION` in the containers
     /// [default: the environment's, else the task definition ARN's, else us-east-1].
-    #[arg(long, env = "AWS_REGION")]
+    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
     pub region: Option<String>,
     /// The name other tasks reach this one by on the shared network [default: the family].
     #[arg(long)]
