@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, TaskArgs};
-use crate::output;
+use crate::cli::{Cli, Command, RunArgs, TaskArgs};
+use crate::docker::Engine;
+use crate::output::{self, status};
 use crate::plan::{self, PlanError, PlanOptions, RandomIds};
+use crate::runner::{self, Ending, RunOptions, Shutdown};
 use crate::taskdef::{self, Diagnostic, LoadError, Loaded};
 
 /// How `ecs-run-local` exits (DESIGN.md, "Lifecycle").
@@ -22,6 +24,20 @@ pub enum ExitStatus {
     Container(u8),
     /// A `--timeout` ran out.
     Timeout,
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// The status of a task that an essential container stopped.
+    #[must_use]
+    pub fn of_container(exit_code: i64) -> ExitStatus {
+        match exit_code {
+            0 => ExitStatus::Success,
+            1..=255 => ExitStatus::Container(exit_code as u8),
+            _ => ExitStatus::Failure,
+        }
+    }
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -32,6 +48,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Usage => 2,
             ExitStatus::Container(code) => code,
             ExitStatus::Timeout => 124,
+            ExitStatus::Interrupted => 130,
         })
     }
 }
@@ -62,6 +79,18 @@ impl From<LoadError> for Failure {
     }
 }
 
+impl From<crate::docker::DockerError> for Failure {
+    fn from(error: crate::docker::DockerError) -> Self {
+        anyhow::Error::new(error).into()
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        anyhow::Error::new(error).into()
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         Failure {
@@ -75,11 +104,12 @@ impl From<anyhow::Error> for Failure {
 /// Runs one command to its end.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
-        Command::Validate { file, json } => {
+        None => run_task(&cli.run),
+        Some(Command::Validate { file, json }) => {
             let loaded = taskdef::load_path(&file)?;
             validate(&loaded, json)
         }
-        Command::Plan { file, json, task } => {
+        Some(Command::Plan { file, json, task }) => {
             let loaded = taskdef::load_path(&file)?;
             let options = plan_options(&task);
             let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
@@ -93,7 +123,85 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             write_stdout(&text)?;
             Ok(ExitStatus::Success)
         }
+        Some(Command::Down { all }) => block_on(async {
+            let engine = Engine::connect().await?;
+            let removed = runner::teardown::down(&engine, all).await?;
+            let mut line = format!("removed {}", taskdef::load::plural(removed.runs, "task"));
+            if all {
+                line.push_str(", the agent and the network");
+            }
+            write_stdout(&format!("{line}\n"))?;
+            Ok(ExitStatus::Success)
+        }),
+        Some(Command::Agent { listen }) => block_on(async {
+            crate::agent::serve(listen).await?;
+            Ok(ExitStatus::Success)
+        }),
+        Some(Command::Pause) => {
+            crate::agent::pause::run()?;
+            Ok(ExitStatus::Success)
+        }
     }
+}
+
+/// `ecs-run-local TASKDEF`: load and check the definition before touching
+/// Docker, then bring up the agent, plan with its image, and run.
+fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
+    let Some(path) = &args.taskdef else {
+        return Err(Failure::usage(
+            anyhow::anyhow!("no task definition given; see `ecs-run-local --help`"),
+            Vec::new(),
+        ));
+    };
+    let loaded = taskdef::load_path(path)?;
+    let errors: Vec<Diagnostic> = all_findings(&loaded)
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    if !errors.is_empty() {
+        return Err(Failure::usage(invalid(&loaded, errors.len()), errors));
+    }
+    print_warnings(&loaded);
+    block_on(async {
+        let shutdown = Shutdown::listen()?;
+        let engine = Engine::connect().await?;
+        let port = args.agent.agent_port;
+        let image = runner::agent::ensure_image(&engine, args.agent.agent_image.as_deref()).await?;
+        runner::agent::ensure_network(&engine).await?;
+        runner::agent::ensure_agent(&engine, &image, port).await?;
+        let options = PlanOptions {
+            agent_image: image,
+            agent_loopback_port: port,
+            ..plan_options(&args.task)
+        };
+        let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+            .map_err(|e| located_failure(&loaded, e))?;
+        status(&format!(
+            "running `{}:{}` ({}, {} network mode)",
+            plan.task.family,
+            plan.task.revision,
+            taskdef::load::plural(plan.containers.len(), "container"),
+            plan.task.network_mode
+        ));
+        let options = RunOptions { pull: args.pull };
+        Ok(
+            match runner::run(&engine, &plan, &options, shutdown).await? {
+                Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
+                Ending::Interrupted => ExitStatus::Interrupted,
+            },
+        )
+    })
+}
+
+/// Runs the async part of a command on a fresh runtime.
+fn block_on(
+    work: impl std::future::Future<Output = Result<ExitStatus, Failure>>,
+) -> Result<ExitStatus, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(work)
 }
 
 fn validate(loaded: &Loaded, json: bool) -> Result<ExitStatus, Failure> {

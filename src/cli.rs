@@ -10,12 +10,20 @@ use clap::{Args, Parser, Subcommand};
 /// `aws ecs describe-task-definition` output, or a bare container-definitions
 /// array), checks it the way ECS does, and turns it into the Docker containers,
 /// network, volumes and metadata endpoints ECS would create for it.
+///
+/// Run a task in the foreground: `ecs-run-local task-def.json`. Its logs stream
+/// with a `name |` prefix; when an essential container exits, the others are
+/// stopped and ecs-run-local exits with that container's exit code. Ctrl-C stops
+/// the task (SIGTERM, stopTimeout, SIGKILL); a second Ctrl-C kills it. Whatever
+/// the run created is removed when it ends.
 #[derive(Debug, Parser)]
 #[command(
     name = "ecs-run-local",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
     /// Log more (-v: debug, -vv: trace); `RUST_LOG` overrides this.
@@ -23,7 +31,41 @@ pub struct Cli {
     pub verbose: u8,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Running a task: `ecs-run-local [OPTIONS] TASKDEF`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The task definition to run (or `-` for standard input).
+    #[arg(required = true)]
+    pub taskdef: Option<PathBuf>,
+
+    /// When to pull images: `missing` pulls what is not on this machine.
+    #[arg(long, value_enum, default_value_t)]
+    pub pull: crate::runner::PullPolicy,
+
+    #[command(flatten)]
+    pub task: TaskArgs,
+
+    #[command(flatten)]
+    pub agent: AgentArgs,
+}
+
+/// Where the local agent comes from and where the host reaches it.
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// Run the agent and pause containers from this image instead of one built
+    /// from this executable (for an engine that cannot run it, e.g. macOS).
+    #[arg(long, env = "ECS_RUN_LOCAL_AGENT_IMAGE")]
+    pub agent_image: Option<String>,
+
+    /// The agent's port on 127.0.0.1, for host-mode tasks and the CLI.
+    #[arg(long, env = "ECS_RUN_LOCAL_AGENT_PORT", default_value_t = crate::plan::DEFAULT_AGENT_LOOPBACK_PORT)]
+    pub agent_port: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +94,25 @@ pub enum Command {
         #[command(flatten)]
         task: TaskArgs,
     },
+    /// Remove what killed runs left behind (found by label).
+    ///
+    /// Without --all, removes the containers and task volumes of runs whose
+    /// ecs-run-local process is gone. With --all, removes every task, the agent
+    /// and the `ecs-run-local` network.
+    Down {
+        /// Remove every task, running or not, and the agent and network too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Serve the ECS agent endpoints (inside the agent container).
+    #[command(hide = true)]
+    Agent {
+        #[arg(long, default_value = "0.0.0.0:80")]
+        listen: std::net::SocketAddr,
+    },
+    /// Hold a task's namespaces as PID 1 (inside the pause container).
+    #[command(hide = true)]
+    Pause,
 }
 
 /// How the task is named and placed, as ECS would name it.

@@ -13,15 +13,25 @@
 //!   container's create body with its injected environment, labels and names,
 //!   volumes, and the start order derived from `dependsOn`. No I/O, so every
 //!   mapping rule is a unit test.
-//! - [`output`]: how findings and plans are shown to a person.
+//! - [`docker`]: the Docker engine behind a narrow interface (bollard);
+//!   nothing ECS- or AWS-specific.
+//! - [`runner`]: images, the shared network and agent, creating and starting
+//!   a plan's containers in `dependsOn` order, supervision (essential exits,
+//!   restart policies, Ctrl-C), and a teardown by label on every path.
+//! - [`agent`]: the hidden `agent` and `pause` subcommands that run inside the
+//!   agent image built from this executable.
+//! - [`output`]: how findings, plans, logs and progress are shown to a person.
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.
 //! - [`app`]: the orchestration layer that runs a parsed command and maps the
 //!   outcome to an [`ExitStatus`].
 
+pub mod agent;
 pub mod app;
 pub mod cli;
+pub mod docker;
 pub mod output;
 pub mod plan;
+pub mod runner;
 pub mod taskdef;
 
 pub use app::{ExitStatus, run};

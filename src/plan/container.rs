@@ -189,6 +189,7 @@ impl<'a> Context<'a> {
             essential: false,
             endpoint_id: None,
             depends_on: Vec::new(),
+            implicit_dependencies: Vec::new(),
             start_timeout_secs: None,
             stop_timeout_secs: DEFAULT_STOP_TIMEOUT_SECS,
             restart_policy: None,
@@ -330,6 +331,7 @@ impl<'a> Context<'a> {
                     })
                 })
                 .collect(),
+            implicit_dependencies: c.implicit_dependencies(),
             start_timeout_secs: c.start_timeout,
             stop_timeout_secs: c.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT_SECS),
             restart_policy: c

@@ -167,6 +167,9 @@ pub struct ContainerPlan {
     /// The id in this container's metadata URIs (`/v4/<endpoint-id>`).
     pub endpoint_id: Option<String>,
     pub depends_on: Vec<Dependency>,
+    /// Containers this one `links` to or takes `volumesFrom`: the ECS agent
+    /// starts them first (an implicit START dependency).
+    pub implicit_dependencies: Vec<String>,
     pub start_timeout_secs: Option<i64>,
     pub stop_timeout_secs: i64,
     pub restart_policy: Option<RestartPlan>,

@@ -1,11 +1,10 @@
-//! The start order derived from `dependsOn`.
+//! The start order derived from `dependsOn`, `links` and `volumesFrom`.
 
 use crate::taskdef::TaskDefinition;
 
-/// Container indices in an order that starts every dependency before its
-/// dependents, keeping the definition's order wherever `dependsOn` allows
-/// (the ECS agent also creates containers in definition order). `None` when
-/// `dependsOn` has a cycle, which validation reports.
+/// Container indices in an order that starts every dependency (explicit or
+/// implicit) before its dependents, keeping the definition's order wherever
+/// that allows. `None` when the dependencies form a cycle.
 #[must_use]
 pub fn start_order(def: &TaskDefinition) -> Option<Vec<usize>> {
     let containers = &def.container_definitions;
@@ -59,6 +58,13 @@ mod tests {
             {"name":"init"},
             {"name":"sidecar"}"#;
         assert_eq!(order(containers), Some(vec![2, 1, 0, 3]));
+    }
+
+    #[test]
+    fn links_and_volumes_from_start_their_targets_first() {
+        let containers = r#"{"name":"web","links":["db:database"],"volumesFrom":[{"sourceContainer":"data"}]},
+                            {"name":"db"},{"name":"data"}"#;
+        assert_eq!(order(containers), Some(vec![1, 2, 0]));
     }
 
     #[test]

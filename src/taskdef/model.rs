@@ -133,6 +133,27 @@ impl ContainerDefinition {
         self.name.as_deref().unwrap_or_default()
     }
 
+    /// The containers this one `links` to or takes `volumesFrom`, which the
+    /// ECS agent starts before it (an implicit START dependency).
+    #[must_use]
+    pub fn implicit_dependencies(&self) -> Vec<String> {
+        let linked = self
+            .links
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or(l).to_owned());
+        let volumes = self
+            .volumes_from
+            .iter()
+            .filter_map(|v| v.source_container.clone());
+        let mut out: Vec<String> = Vec::new();
+        for name in linked.chain(volumes) {
+            if !out.contains(&name) && name != self.name() {
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// ECS treats a container as essential unless it says `"essential": false`.
     #[must_use]
     pub fn is_essential(&self) -> bool {

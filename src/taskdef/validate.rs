@@ -1020,7 +1020,8 @@ impl Validator<'_> {
     }
 }
 
-/// The first dependency cycle, as container indices in dependency order.
+/// The first cycle of start dependencies (`dependsOn`, `links`,
+/// `volumesFrom`), as container indices in dependency order.
 pub(crate) fn dependency_cycle(def: &TaskDefinition) -> Option<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -1036,11 +1037,16 @@ pub(crate) fn dependency_cycle(def: &TaskDefinition) -> Option<Vec<usize>> {
     ) -> Option<Vec<usize>> {
         marks[node] = Mark::Open;
         stack.push(node);
-        for dep in &def.container_definitions[node].depends_on {
+        let container = &def.container_definitions[node];
+        let explicit = container
+            .depends_on
+            .iter()
+            .filter_map(|d| d.container_name.clone());
+        for name in explicit.chain(container.implicit_dependencies()) {
             let Some(next) = def
                 .container_definitions
                 .iter()
-                .position(|c| c.name.is_some() && c.name == dep.container_name)
+                .position(|c| c.name.as_deref() == Some(name.as_str()))
             else {
                 continue;
             };

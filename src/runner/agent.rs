@@ -1,0 +1,397 @@
+//! The agent image, built from this very executable, and the shared network
+//! and agent container every task uses.
+//!
+//! The image holds our executable and the shared libraries it has loaded (read
+//! from `/proc/self/maps`), imported through Docker's image import API: no
+//! registry, no Dockerfile. Its tag is a hash of those bytes, so an unchanged
+//! binary reuses its image and a rebuilt one gets a new one.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+    PortBinding,
+};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::docker::Engine;
+use crate::plan::{AGENT_IP, NETWORK_NAME, NETWORK_SUBNET, labels, network_request};
+
+/// The repository of images built from our executable.
+pub const AGENT_REPOSITORY: &str = "ecs-run-local-agent";
+/// The one agent container per engine.
+pub const AGENT_CONTAINER: &str = "ecs-run-local-agent";
+/// Where the executable sits in the image.
+const EXECUTABLE_IN_IMAGE: &str = "/ecs-run-local";
+/// Label on the agent container naming the image it runs.
+const IMAGE_LABEL: &str = "ecs-run-local.agent-image";
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// The files of the agent image: our executable, the libraries it loaded,
+/// and its ELF interpreter under the path the executable names it by.
+struct ImageFiles {
+    executable: PathBuf,
+    libraries: Vec<PathBuf>,
+    /// `(path in the image, file on this machine)` of the dynamic loader.
+    interpreter: Option<(PathBuf, PathBuf)>,
+}
+
+impl ImageFiles {
+    fn of_this_process() -> anyhow::Result<ImageFiles> {
+        let executable = std::env::current_exe().context("cannot find our own executable")?;
+        let maps =
+            std::fs::read_to_string("/proc/self/maps").context("cannot read /proc/self/maps")?;
+        let elf = std::fs::read(&executable)
+            .with_context(|| format!("cannot read {}", executable.display()))?;
+        let interpreter = elf_interpreter(&elf).map(|path| {
+            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            (path, real)
+        });
+        Ok(ImageFiles {
+            libraries: loaded_libraries(&maps),
+            executable,
+            interpreter,
+        })
+    }
+
+    /// The content hash that tags the image.
+    fn digest(&self) -> anyhow::Result<String> {
+        let mut hash = Sha256::new();
+        for path in std::iter::once(&self.executable).chain(&self.libraries) {
+            hash.update(path.to_string_lossy().as_bytes());
+            hash.update(
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            );
+        }
+        Ok(hash
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+
+    /// The image's root file system as a tarball.
+    fn tarball(&self) -> anyhow::Result<Bytes> {
+        let mut tar = tar::Builder::new(Vec::new());
+        tar.mode(tar::HeaderMode::Deterministic);
+        // Docker's importer rejects GNU sparse entries.
+        tar.sparse(false);
+        tar.append_path_with_name(
+            &self.executable,
+            EXECUTABLE_IN_IMAGE.trim_start_matches('/'),
+        )?;
+        let mut dirs = BTreeSet::new();
+        let interpreter = self.interpreter.iter().map(|(path, _)| path);
+        for library in self.libraries.iter().chain(interpreter) {
+            for dir in library.ancestors().skip(1) {
+                if dir != Path::new("/") {
+                    dirs.insert(dir.to_path_buf());
+                }
+            }
+        }
+        for dir in &dirs {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            tar.append_data(
+                &mut header,
+                dir.strip_prefix("/").unwrap_or(dir),
+                std::io::empty(),
+            )?;
+        }
+        for library in &self.libraries {
+            tar.append_path_with_name(library, library.strip_prefix("/").unwrap_or(library))?;
+        }
+        if let Some((path, real)) = &self.interpreter {
+            if !self.libraries.contains(path) {
+                tar.append_path_with_name(real, path.strip_prefix("/").unwrap_or(path))?;
+            }
+        }
+        let mut tmp = tar::Header::new_gnu();
+        tmp.set_entry_type(tar::EntryType::Directory);
+        tmp.set_mode(0o1777);
+        tmp.set_size(0);
+        tar.append_data(&mut tmp, "tmp", std::io::empty())?;
+        Ok(Bytes::from(tar.into_inner()?))
+    }
+}
+
+/// The `PT_INTERP` path of a 64-bit little-endian ELF executable: where the
+/// kernel looks for the dynamic loader. `None` for a static executable.
+fn elf_interpreter(elf: &[u8]) -> Option<PathBuf> {
+    const PT_INTERP: u32 = 3;
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    if elf.get(..5)? != b"\x7fELF\x02" || elf.get(5)? != &1 {
+        return None;
+    }
+    let table = usize::try_from(u64_at(0x20)?).ok()?;
+    let entry_size = usize::from(u16_at(0x36)?);
+    for i in 0..usize::from(u16_at(0x38)?) {
+        let header = table + i * entry_size;
+        if u32_at(header)? == PT_INTERP {
+            let offset = usize::try_from(u64_at(header + 8)?).ok()?;
+            let size = usize::try_from(u64_at(header + 32)?).ok()?;
+            let raw = elf.get(offset..offset + size)?;
+            let path = raw.split(|b| *b == 0).next()?;
+            return Some(PathBuf::from(String::from_utf8_lossy(path).into_owned()));
+        }
+    }
+    None
+}
+
+/// The shared libraries and the dynamic loader mapped into this process.
+fn loaded_libraries(maps: &str) -> Vec<PathBuf> {
+    let set: BTreeSet<PathBuf> = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .filter(|path| path.starts_with('/') && (path.ends_with(".so") || path.contains(".so.")))
+        .map(PathBuf::from)
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The agent image for this run: `--agent-image` when given (pulled if
+/// missing), else the image built from this executable (imported if missing).
+pub async fn ensure_image(engine: &Engine, override_image: Option<&str>) -> anyhow::Result<String> {
+    if let Some(image) = override_image {
+        if !engine.image_exists(image).await? {
+            engine
+                .pull(image, None, None, |_| {})
+                .await
+                .with_context(|| {
+                    format!("the agent image `{image}` (--agent-image) is not available")
+                })?;
+        }
+        return Ok(image.to_owned());
+    }
+    if !cfg!(target_os = "linux") {
+        bail!(
+            "this executable cannot run inside a Linux container; pass a Linux build's image with --agent-image"
+        );
+    }
+    let engine_arch = engine.architecture().await?;
+    let ours = std::env::consts::ARCH;
+    if !engine_arch.is_empty() && normalise_arch(&engine_arch) != normalise_arch(ours) {
+        bail!(
+            "the Docker engine runs {engine_arch} and this executable is {ours}; pass an image built for the engine with --agent-image"
+        );
+    }
+    let files = ImageFiles::of_this_process()?;
+    let tag = files.digest()?;
+    let image = format!("{AGENT_REPOSITORY}:{tag}");
+    if engine.image_exists(&image).await? {
+        return Ok(image);
+    }
+    tracing::info!(%image, "building the agent image from this executable");
+    let tarball = files.tarball()?;
+    let changes = [
+        format!(r#"ENTRYPOINT ["{EXECUTABLE_IN_IMAGE}"]"#),
+        r#"CMD ["agent"]"#.to_owned(),
+        format!("LABEL {}=agent-image", labels::ROLE),
+    ];
+    engine
+        .import_rootfs(tarball, AGENT_REPOSITORY, &tag, &changes)
+        .await?;
+    Ok(image)
+}
+
+fn normalise_arch(arch: &str) -> &str {
+    match arch {
+        "amd64" | "x86_64" => "x86_64",
+        "arm64" | "aarch64" => "aarch64",
+        other => other,
+    }
+}
+
+/// Creates the shared network when absent; refuses one that is not ours.
+pub async fn ensure_network(engine: &Engine) -> anyhow::Result<()> {
+    match engine.network_subnets(NETWORK_NAME).await? {
+        Some(subnets) if subnets.iter().any(|s| s == NETWORK_SUBNET) => Ok(()),
+        Some(subnets) => bail!(
+            "a Docker network `{NETWORK_NAME}` exists with subnet {} instead of {NETWORK_SUBNET}; remove it (`docker network rm {NETWORK_NAME}`)",
+            subnets.join(", ")
+        ),
+        None => match engine.create_network(&network_request()).await {
+            Ok(()) => Ok(()),
+            // Another ecs-run-local created it a moment ago.
+            Err(e) if e.is_conflict() => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context(format!(
+                "cannot create the `{NETWORK_NAME}` network ({NETWORK_SUBNET}); another network may use that subnet"
+            ))),
+        },
+    }
+}
+
+/// Makes sure the agent container runs `image` at 169.254.170.2 with its
+/// loopback port on 127.0.0.1:`port`, replacing one that runs another image.
+pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Result<()> {
+    let found = engine
+        .containers_labelled(&[format!("{}=agent", labels::ROLE)])
+        .await?;
+    let current = found.iter().find(|c| {
+        c.state == "running" && c.labels.get(IMAGE_LABEL).map(String::as_str) == Some(image)
+    });
+    if current.is_some() && wait_healthy(port, Duration::from_secs(5)).await.is_ok() {
+        return Ok(());
+    }
+    for stale in &found {
+        engine.remove_container(&stale.id).await?;
+    }
+    let body = agent_container(image, port);
+    match engine.create_container(AGENT_CONTAINER, body, None).await {
+        Ok(id) => {
+            if let Err(e) = engine.start_container(&id).await {
+                let _ = engine.remove_container(&id).await;
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot start the agent; is 127.0.0.1:{port} or {AGENT_IP} already taken? (choose another port with --agent-port)"
+                )));
+            }
+        }
+        // Another ecs-run-local is creating it right now: use theirs.
+        Err(e) if e.is_conflict() => {}
+        Err(e) => return Err(e.into()),
+    }
+    wait_healthy(port, Duration::from_secs(20))
+        .await
+        .with_context(|| format!("the agent did not answer on 127.0.0.1:{port}"))
+}
+
+fn agent_container(image: &str, port: u16) -> ContainerCreateBody {
+    let labels = HashMap::from([
+        (labels::ROLE.to_owned(), "agent".to_owned()),
+        (IMAGE_LABEL.to_owned(), image.to_owned()),
+    ]);
+    ContainerCreateBody {
+        image: Some(image.to_owned()),
+        cmd: Some(vec!["agent".into(), "--listen".into(), "0.0.0.0:80".into()]),
+        labels: Some(labels),
+        exposed_ports: Some(vec!["80/tcp".into()]),
+        host_config: Some(HostConfig {
+            network_mode: Some(NETWORK_NAME.into()),
+            binds: Some(vec![format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}")]),
+            port_bindings: Some(HashMap::from([(
+                "80/tcp".to_owned(),
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(port.to_string()),
+                }]),
+            )])),
+            init: Some(false),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                NETWORK_NAME.to_owned(),
+                EndpointSettings {
+                    ipam_config: Some(EndpointIpamConfig {
+                        ipv4_address: Some(AGENT_IP.into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Polls the agent's health route on the loopback port until it answers.
+pub async fn wait_healthy(port: u16, within: Duration) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe(port).await {
+            Ok(()) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// One `GET` of the health route over plain HTTP/1.0.
+async fn probe(port: u16) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::net::TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await??;
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+        crate::agent::HEALTH_PATH
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut response)).await??;
+    let text = String::from_utf8_lossy(&response);
+    if text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200") {
+        Ok(())
+    } else {
+        bail!(
+            "unexpected answer: {}",
+            text.lines().next().unwrap_or_default()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libraries_come_from_the_memory_map() {
+        let maps = "\
+5581c0a00000-5581c0a2c000 r--p 00000000 08:01 123 /usr/bin/ecs-run-local
+7f0e1c000000-7f0e1c028000 r--p 00000000 08:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f0e1c028000-7f0e1c1bd000 r-xp 00028000 08:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f0e1c300000-7f0e1c310000 r--p 00000000 08:01 789 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7f0e1c400000-7f0e1c401000 rw-p 00000000 00:00 0 [heap]
+7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0 [stack]";
+        assert_eq!(
+            loaded_libraries(maps),
+            [
+                PathBuf::from("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+                PathBuf::from("/usr/lib/x86_64-linux-gnu/libc.so.6"),
+            ]
+        );
+    }
+
+    #[test]
+    fn this_process_has_an_image_with_its_loader() {
+        let files = ImageFiles::of_this_process().unwrap();
+        assert!(
+            files
+                .libraries
+                .iter()
+                .any(|l| l.to_string_lossy().contains("ld-")),
+            "{:?}",
+            files.libraries
+        );
+        assert_eq!(files.digest().unwrap().len(), 16);
+    }
+
+    #[test]
+    fn the_interpreter_is_read_from_the_elf_header() {
+        let elf = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let interpreter = elf_interpreter(&elf).expect("a dynamically linked test binary");
+        assert!(
+            interpreter.is_absolute() && interpreter.to_string_lossy().contains("ld-"),
+            "{interpreter:?}"
+        );
+        assert_eq!(elf_interpreter(b"not an elf"), None);
+        assert_eq!(elf_interpreter(&elf[..0x30]), None);
+    }
+
+    #[test]
+    fn architectures_compare_across_naming_schemes() {
+        assert_eq!(normalise_arch("amd64"), normalise_arch("x86_64"));
+        assert_ne!(normalise_arch("arm64"), normalise_arch("x86_64"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Running a plan on the engine: images, the shared network and agent, the
+//! task's containers in `dependsOn` order, supervision, and a teardown that
+//! runs on every path (normal end, Ctrl-C or SIGTERM, a failure half-way).
+
+pub mod agent;
+pub mod images;
+pub mod signals;
+pub mod supervise;
+pub mod teardown;
+
+use std::time::Instant;
+
+use crate::docker::Engine;
+use crate::output::status;
+use crate::plan::{Plan, labels};
+
+pub use images::PullPolicy;
+pub use signals::{Shutdown, Stop};
+pub use supervise::Ending;
+
+/// How a run should behave, beyond the plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub pull: PullPolicy,
+}
+
+/// Runs a planned task in the foreground until it stops, then removes
+/// everything the run created. The agent image must already be in the plan.
+pub async fn run(
+    engine: &Engine,
+    plan: &Plan,
+    options: &RunOptions,
+    shutdown: Shutdown,
+) -> anyhow::Result<Ending> {
+    let begun = Instant::now();
+    images::ensure(engine, plan, options.pull).await?;
+    // Subscribe before anything exists, so that no start or exit is missed.
+    let events = engine.container_events(&format!("{}={}", labels::RUN_ID, plan.run_id));
+    let result = async {
+        let mut task = supervise::Task::create(engine, plan).await?;
+        let outcome = task.supervise(events, shutdown.clone()).await;
+        match &outcome {
+            Ok(Ending::EssentialExited {
+                container,
+                exit_code,
+            }) => {
+                status(&format!(
+                    "essential container `{container}` exited with {exit_code}; stopping the task"
+                ));
+            }
+            Ok(Ending::Interrupted) => status("stopping the task (press Ctrl-C again to kill it)"),
+            Err(_) => {}
+        }
+        task.stop(shutdown).await;
+        outcome
+    };
+    let outcome = result.await;
+    let cleaned = teardown::run_objects(engine, &plan.run_id).await;
+    tracing::debug!(elapsed = ?begun.elapsed(), "run over");
+    let ending = outcome?;
+    cleaned?;
+    Ok(ending)
+}

@@ -1,0 +1,62 @@
+//! Ctrl-C and SIGTERM: the first asks the task to stop as ECS would (SIGTERM,
+//! `stopTimeout`, SIGKILL), the second kills it at once.
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+/// How insistently the user asked us to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    Running,
+    Graceful,
+    Immediate,
+}
+
+/// A handle on the process's stop requests; clone it freely.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    rx: watch::Receiver<Stop>,
+}
+
+impl Shutdown {
+    /// Installs the SIGINT and SIGTERM handlers for the rest of the process.
+    pub fn listen() -> anyhow::Result<Shutdown> {
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let (tx, rx) = watch::channel(Stop::Running);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                let next = match *tx.borrow() {
+                    Stop::Running => Stop::Graceful,
+                    _ => Stop::Immediate,
+                };
+                if tx.send(next).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Shutdown { rx })
+    }
+
+    /// A handle that never fires, for tests and non-interactive callers.
+    #[must_use]
+    pub fn never() -> Shutdown {
+        let (tx, rx) = watch::channel(Stop::Running);
+        std::mem::forget(tx);
+        Shutdown { rx }
+    }
+
+    #[must_use]
+    pub fn current(&self) -> Stop {
+        *self.rx.borrow()
+    }
+
+    /// Resolves once a stop of at least `level` was asked for.
+    pub async fn reached(&mut self, level: Stop) {
+        let _ = self.rx.wait_for(|stop| *stop >= level).await;
+    }
+}

@@ -1,0 +1,417 @@
+//! Starting a planned task in `dependsOn` order and supervising it as ECS does.
+//!
+//! Every container is created first (pause first), then started as soon as
+//! what it depends on is reached: START, COMPLETE, SUCCESS or HEALTHY for
+//! `dependsOn`, and START for the containers it `links` to or takes
+//! `volumesFrom`, as the ECS agent orders them. The state comes from the
+//! engine's event stream, subscribed to before anything is created.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use bollard::models::VolumeCreateRequest;
+use futures_util::StreamExt as _;
+use futures_util::future::join_all;
+
+use super::signals::{Shutdown, Stop};
+use super::teardown::SUPERVISOR_PID;
+use crate::docker::{ContainerEvent, Engine, EventStream};
+use crate::output::logs::{LineSplitter, LogPrefixes, print_line};
+use crate::output::status;
+use crate::plan::{ContainerPlan, Dependency, Plan, Scope, labels};
+use crate::taskdef::model::DependencyCondition;
+
+/// How long a container with no `startTimeout` waits for its dependencies:
+/// the ECS agent's default for `ECS_CONTAINER_START_TIMEOUT` on Linux.
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
+/// How often deadlines are checked when no event arrives.
+const TICK: Duration = Duration::from_millis(200);
+
+/// How the task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// An essential container exited; the task stopped with its exit code.
+    EssentialExited { container: String, exit_code: i64 },
+    /// The user stopped it (Ctrl-C or SIGTERM).
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Created,
+    Running,
+    Exited(i64),
+}
+
+struct Slot {
+    plan: ContainerPlan,
+    id: String,
+    state: State,
+    health: Option<String>,
+    /// Where the log prefix colour comes from.
+    index: usize,
+    created: Instant,
+    started: Option<Instant>,
+    /// Explicit `dependsOn` plus the implicit START of links and volumesFrom.
+    needs: Vec<Dependency>,
+}
+
+/// A run in progress: its containers and the engine.
+pub struct Task<'a> {
+    engine: &'a Engine,
+    plan: &'a Plan,
+    slots: Vec<Slot>,
+    prefixes: LogPrefixes,
+    loggers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl<'a> Task<'a> {
+    /// Creates the task's volumes, pause container and containers, and
+    /// starts the pause container. Nothing else runs yet.
+    pub async fn create(engine: &'a Engine, plan: &'a Plan) -> anyhow::Result<Task<'a>> {
+        for volume in &plan.volumes {
+            create_volume(engine, volume).await?;
+        }
+        let supervisor = std::process::id().to_string();
+        let with_supervisor = |c: &ContainerPlan| {
+            let mut body = c.create.clone();
+            body.labels
+                .get_or_insert_with(HashMap::new)
+                .insert(SUPERVISOR_PID.to_owned(), supervisor.clone());
+            body
+        };
+        if let Some(pause) = &plan.pause {
+            let id = engine
+                .create_container(&pause.docker_name, with_supervisor(pause), None)
+                .await?;
+            engine
+                .start_container(&id)
+                .await
+                .context("cannot start the task's pause container")?;
+        }
+        let mut slots = Vec::new();
+        for (index, name) in plan.start_order.iter().enumerate() {
+            let Some(c) = plan.containers.iter().find(|c| &c.name == name) else {
+                continue;
+            };
+            let id = engine
+                .create_container(&c.docker_name, with_supervisor(c), c.platform.as_deref())
+                .await
+                .with_context(|| format!("cannot create container `{}`", c.name))?;
+            slots.push(Slot {
+                needs: needs(c),
+                plan: c.clone(),
+                id,
+                state: State::Created,
+                health: None,
+                index,
+                created: Instant::now(),
+                started: None,
+            });
+        }
+        let prefixes = LogPrefixes::new(plan.containers.iter().map(|c| c.name.as_str()));
+        Ok(Task {
+            engine,
+            plan,
+            slots,
+            prefixes,
+            loggers: Vec::new(),
+        })
+    }
+
+    /// Starts containers as their dependencies allow and supervises them
+    /// until an essential container exits or the user stops the task.
+    pub async fn supervise(
+        &mut self,
+        mut events: EventStream,
+        mut shutdown: Shutdown,
+    ) -> anyhow::Result<Ending> {
+        loop {
+            self.start_ready().await?;
+            if let Some(ending) = self.ending() {
+                return Ok(ending);
+            }
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(event)) => self.apply(event).await?,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => bail!("the Docker engine closed its event stream"),
+                },
+                () = shutdown.reached(Stop::Graceful) => return Ok(Ending::Interrupted),
+                () = tokio::time::sleep(TICK) => {}
+            }
+        }
+    }
+
+    /// Starts every created container whose dependencies are reached; fails
+    /// the task when one can never be, or its `startTimeout` runs out.
+    async fn start_ready(&mut self) -> anyhow::Result<()> {
+        for i in 0..self.slots.len() {
+            if self.slots[i].state != State::Created || self.slots[i].started.is_some() {
+                continue;
+            }
+            match self.readiness(i) {
+                Readiness::Ready => self.start(i).await?,
+                Readiness::Never(reason) => bail!(
+                    "container `{}` cannot start: {reason}",
+                    self.slots[i].plan.name
+                ),
+                Readiness::Waiting(on) => {
+                    let slot = &self.slots[i];
+                    let timeout = slot
+                        .plan
+                        .start_timeout_secs
+                        .map_or(DEFAULT_START_TIMEOUT, |s| {
+                            Duration::from_secs(s.unsigned_abs())
+                        });
+                    if slot.created.elapsed() > timeout {
+                        bail!(
+                            "container `{}` cannot start: {on} was not reached within its startTimeout of {}s",
+                            slot.plan.name,
+                            timeout.as_secs()
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn readiness(&self, i: usize) -> Readiness {
+        let slot = &self.slots[i];
+        for need in &slot.needs {
+            let Some(dep) = self.slots.iter().find(|s| s.plan.name == need.container) else {
+                continue;
+            };
+            let what = format!("`{}` {}", dep.plan.name, need.condition);
+            match (need.condition, dep.state) {
+                (DependencyCondition::Start, State::Running | State::Exited(_))
+                | (DependencyCondition::Complete, State::Exited(_))
+                | (DependencyCondition::Success, State::Exited(0)) => {}
+                (DependencyCondition::Success, State::Exited(code)) => {
+                    return Readiness::Never(format!(
+                        "its dependency `{}` exited with {code}, and it needs SUCCESS (exit 0)",
+                        dep.plan.name
+                    ));
+                }
+                (DependencyCondition::Healthy, _) if dep.health.as_deref() == Some("healthy") => {}
+                (DependencyCondition::Healthy, _) if dep.health.as_deref() == Some("unhealthy") => {
+                    return Readiness::Never(format!(
+                        "its dependency `{}` is unhealthy, and it needs HEALTHY",
+                        dep.plan.name
+                    ));
+                }
+                (DependencyCondition::Healthy, State::Exited(code)) => {
+                    return Readiness::Never(format!(
+                        "its dependency `{}` exited with {code} before it was healthy, and it needs HEALTHY",
+                        dep.plan.name
+                    ));
+                }
+                _ => return Readiness::Waiting(what),
+            }
+        }
+        Readiness::Ready
+    }
+
+    async fn start(&mut self, i: usize) -> anyhow::Result<()> {
+        let slot = &mut self.slots[i];
+        self.engine
+            .start_container(&slot.id)
+            .await
+            .with_context(|| format!("cannot start container `{}`", slot.plan.name))?;
+        slot.started = Some(Instant::now());
+        slot.state = State::Running;
+        tracing::debug!(container = %slot.plan.name, "started");
+        let prefix = self.prefixes.prefix(&slot.plan.name, slot.index);
+        let mut logs = self.engine.follow_logs(&slot.id);
+        self.loggers.push(tokio::spawn(async move {
+            let mut lines = LineSplitter::default();
+            while let Some(Ok(chunk)) = logs.next().await {
+                for line in lines.push(&chunk.bytes) {
+                    print_line(&prefix, &line);
+                }
+            }
+            if let Some(rest) = lines.finish() {
+                print_line(&prefix, &rest);
+            }
+        }));
+        Ok(())
+    }
+
+    async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
+        match event {
+            ContainerEvent::Start { .. } | ContainerEvent::Oom { .. } => {}
+            ContainerEvent::Health { id, status } => {
+                if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id) {
+                    slot.health = Some(status);
+                }
+            }
+            ContainerEvent::Die { id, exit_code } => {
+                let Some(i) = self.slots.iter().position(|s| s.id == id) else {
+                    if self.plan.pause.is_some() {
+                        tracing::warn!("the task's pause container exited");
+                    }
+                    return Ok(());
+                };
+                if self.restart(i, exit_code).await? {
+                    return Ok(());
+                }
+                let slot = &mut self.slots[i];
+                slot.state = State::Exited(exit_code);
+                if !slot.plan.essential {
+                    status(&format!(
+                        "`{}` exited with {exit_code}; it is not essential, the task goes on",
+                        slot.plan.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Restarts a container under its `restartPolicy`: unless the exit code
+    /// is ignored, and only once it has run for `restartAttemptPeriod`.
+    async fn restart(&mut self, i: usize, exit_code: i64) -> anyhow::Result<bool> {
+        let slot = &mut self.slots[i];
+        let Some(policy) = &slot.plan.restart_policy else {
+            return Ok(false);
+        };
+        let ran = slot.started.map_or(Duration::ZERO, |s| s.elapsed());
+        let period = Duration::from_secs(policy.restart_attempt_period_secs.unsigned_abs());
+        if policy.ignored_exit_codes.contains(&exit_code) || ran < period {
+            return Ok(false);
+        }
+        status(&format!(
+            "`{}` exited with {exit_code}; restarting it (restartPolicy)",
+            slot.plan.name
+        ));
+        self.engine.start_container(&slot.id).await?;
+        slot.started = Some(Instant::now());
+        Ok(true)
+    }
+
+    fn ending(&self) -> Option<Ending> {
+        self.slots.iter().find_map(|s| match s.state {
+            State::Exited(exit_code) if s.plan.essential => Some(Ending::EssentialExited {
+                container: s.plan.name.clone(),
+                exit_code,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Stops the task as ECS does: dependents before what they depend on,
+    /// each with SIGTERM and its `stopTimeout` before SIGKILL. A second
+    /// Ctrl-C kills whatever still runs.
+    pub async fn stop(&mut self, mut shutdown: Shutdown) {
+        let graceful = async {
+            loop {
+                let running: Vec<usize> = (0..self.slots.len())
+                    .filter(|&i| matches!(self.slots[i].state, State::Running))
+                    .collect();
+                if running.is_empty() {
+                    break;
+                }
+                // A wave: running containers no other running container needs.
+                let wave: Vec<usize> = running
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        !running.iter().any(|&j| {
+                            self.slots[j]
+                                .needs
+                                .iter()
+                                .any(|n| n.container == self.slots[i].plan.name)
+                        })
+                    })
+                    .collect();
+                let wave = if wave.is_empty() { running } else { wave };
+                join_all(wave.iter().map(|&i| {
+                    let slot = &self.slots[i];
+                    self.engine
+                        .stop_container(&slot.id, slot.plan.stop_timeout_secs)
+                }))
+                .await;
+                for i in wave {
+                    if let Ok(state) = self.engine.inspect_container(&self.slots[i].id).await {
+                        self.slots[i].state = State::Exited(state.exit_code.unwrap_or(-1));
+                    } else {
+                        self.slots[i].state = State::Exited(-1);
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            () = graceful => {}
+            () = shutdown.reached(Stop::Immediate) => {
+                status("killing the task");
+                join_all(self.slots.iter().map(|s| self.engine.kill_container(&s.id))).await;
+            }
+        }
+        if let Some(pause) = &self.plan.pause {
+            let label = [
+                format!("{}={}", labels::RUN_ID, self.plan.run_id),
+                format!("{}=pause", labels::ROLE),
+            ];
+            if let Ok(found) = self.engine.containers_labelled(&label).await {
+                join_all(
+                    found
+                        .iter()
+                        .map(|c| self.engine.stop_container(&c.id, pause.stop_timeout_secs)),
+                )
+                .await;
+            }
+        }
+        // Let the log followers print what the containers wrote last.
+        let loggers = std::mem::take(&mut self.loggers);
+        let _ = tokio::time::timeout(Duration::from_secs(2), join_all(loggers)).await;
+    }
+}
+
+enum Readiness {
+    Ready,
+    /// Still waiting for this condition.
+    Waiting(String),
+    /// The condition can no longer be reached.
+    Never(String),
+}
+
+/// What a container waits for before it starts.
+fn needs(c: &ContainerPlan) -> Vec<Dependency> {
+    let mut needs = c.depends_on.clone();
+    for implicit in &c.implicit_dependencies {
+        if !needs.iter().any(|n| &n.container == implicit) {
+            needs.push(Dependency {
+                container: implicit.clone(),
+                condition: DependencyCondition::Start,
+            });
+        }
+    }
+    needs
+}
+
+async fn create_volume(engine: &Engine, volume: &crate::plan::VolumePlan) -> anyhow::Result<()> {
+    if volume.scope == Scope::Shared {
+        if engine.volume_exists(&volume.docker_name).await? {
+            return Ok(());
+        }
+        if !volume.autoprovision {
+            bail!(
+                "the shared volume `{}` does not exist and `autoprovision` is off; create it with `docker volume create {}`",
+                volume.docker_name,
+                volume.docker_name
+            );
+        }
+    }
+    engine
+        .create_volume(VolumeCreateRequest {
+            name: Some(volume.docker_name.clone()),
+            driver: Some(volume.driver.clone()),
+            driver_opts: Some(volume.driver_opts.clone().into_iter().collect()),
+            labels: Some(volume.labels.clone().into_iter().collect()),
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("cannot create volume `{}`", volume.name))
+}
