@@ -60,11 +60,11 @@ pub struct RunArgs {
 pub struct AgentArgs {
     /// Run the agent and pause containers from this image instead of one built
     /// from this executable (for an engine that cannot run it, e.g. macOS).
-    #[arg(long, env = "ECS_RUN_LOCAL_AGENT_IMAGE")]
+    #[arg(long, env = "ECS_RUN_LOCAL_AGENT_IMAGE", hide_env_values = true)]
     pub agent_image: Option<String>,
 
     /// The agent's port on 127.0.0.1, for host-mode tasks and the CLI.
-    #[arg(long, env = "ECS_RUN_LOCAL_AGENT_PORT", default_value_t = crate::plan::DEFAULT_AGENT_LOOPBACK_PORT)]
+    #[arg(long, env = "ECS_RUN_LOCAL_AGENT_PORT", hide_env_values = true, default_value_t = crate::plan::DEFAULT_AGENT_LOOPBACK_PORT)]
     pub agent_port: u16,
 }
 

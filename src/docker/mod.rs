@@ -348,11 +348,15 @@ impl Engine {
             )))
     }
 
+    /// Starts a container; one that already runs is not an error (304).
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
-        self.docker
-            .start_container(id, None)
-            .await
-            .map_err(DockerError::api(format!("cannot start container `{id}`")))
+        match self.docker.start_container(id, None).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(304) => Ok(()),
+            Err(e) => Err(DockerError::api(format!("cannot start container `{id}`"))(
+                e,
+            )),
+        }
     }
 
     /// Sends SIGTERM, then SIGKILL after `timeout_secs`, as `docker stop` does.

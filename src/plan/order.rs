@@ -11,12 +11,13 @@ pub fn start_order(def: &TaskDefinition) -> Option<Vec<usize>> {
     let deps: Vec<Vec<usize>> = containers
         .iter()
         .map(|c| {
-            c.depends_on
-                .iter()
-                .filter_map(|d| {
+            let explicit = c.depends_on.iter().filter_map(|d| d.container_name.clone());
+            explicit
+                .chain(c.implicit_dependencies())
+                .filter_map(|name| {
                     containers
                         .iter()
-                        .position(|t| t.name.is_some() && t.name == d.container_name)
+                        .position(|t| t.name.as_deref() == Some(name.as_str()))
                 })
                 .collect()
         })

@@ -221,11 +221,21 @@ pub async fn ensure_network(engine: &Engine) -> anyhow::Result<()> {
         ),
         None => match engine.create_network(&network_request()).await {
             Ok(()) => Ok(()),
-            // Another ecs-run-local created it a moment ago.
-            Err(e) if e.is_conflict() => Ok(()),
-            Err(e) => Err(anyhow::Error::new(e).context(format!(
-                "cannot create the `{NETWORK_NAME}` network ({NETWORK_SUBNET}); another network may use that subnet"
-            ))),
+            Err(e) => {
+                // Another ecs-run-local may be creating it right now (Docker
+                // answers 409, or 403 "pool overlaps" while the subnet is taken
+                // but the network not yet listed): give it a moment to appear.
+                for _ in 0..30 {
+                    let now = engine.network_subnets(NETWORK_NAME).await?;
+                    if now.is_some_and(|subnets| subnets.iter().any(|s| s == NETWORK_SUBNET)) {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(anyhow::Error::new(e).context(format!(
+                    "cannot create the `{NETWORK_NAME}` network ({NETWORK_SUBNET}); another network may use that subnet"
+                )))
+            }
         },
     }
 }
@@ -236,32 +246,41 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
     let found = engine
         .containers_labelled(&[format!("{}=agent", labels::ROLE)])
         .await?;
-    let current = found.iter().find(|c| {
-        c.state == "running" && c.labels.get(IMAGE_LABEL).map(String::as_str) == Some(image)
-    });
-    if current.is_some() && wait_healthy(port, Duration::from_secs(5)).await.is_ok() {
-        return Ok(());
+    let (ours, stale): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|c| c.labels.get(IMAGE_LABEL).map(String::as_str) == Some(image));
+    // An agent of another build is replaced; one of ours is reused, or
+    // started if another ecs-run-local created it a moment ago.
+    for old in &stale {
+        engine.remove_container(&old.id).await?;
     }
-    for stale in &found {
-        engine.remove_container(&stale.id).await?;
-    }
-    let body = agent_container(image, port);
-    match engine.create_container(AGENT_CONTAINER, body, None).await {
-        Ok(id) => {
-            if let Err(e) = engine.start_container(&id).await {
+    let (id, created) = match ours.first() {
+        Some(agent) => (agent.id.clone(), false),
+        None => match engine
+            .create_container(AGENT_CONTAINER, agent_container(image, port), None)
+            .await
+        {
+            Ok(id) => (id, true),
+            Err(e) if e.is_conflict() => (AGENT_CONTAINER.to_owned(), false),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let started = engine.start_container(&id).await;
+    // Another ecs-run-local may be starting the same agent: what counts is
+    // whether it answers.
+    let healthy = wait_healthy(port, Duration::from_secs(20)).await;
+    match (started, healthy) {
+        (_, Ok(())) => Ok(()),
+        (Err(e), Err(_)) => {
+            if created {
                 let _ = engine.remove_container(&id).await;
-                return Err(anyhow::Error::new(e).context(format!(
-                    "cannot start the agent; is 127.0.0.1:{port} or {AGENT_IP} already taken? (choose another port with --agent-port)"
-                )));
             }
+            Err(anyhow::Error::new(e).context(format!(
+                "cannot start the agent; is 127.0.0.1:{port} already taken? (choose another port with --agent-port)"
+            )))
         }
-        // Another ecs-run-local is creating it right now: use theirs.
-        Err(e) if e.is_conflict() => {}
-        Err(e) => return Err(e.into()),
+        (Ok(()), Err(e)) => Err(e.context(format!("the agent did not answer on 127.0.0.1:{port}"))),
     }
-    wait_healthy(port, Duration::from_secs(20))
-        .await
-        .with_context(|| format!("the agent did not answer on 127.0.0.1:{port}"))
 }
 
 fn agent_container(image: &str, port: u16) -> ContainerCreateBody {

@@ -1,0 +1,361 @@
+//! What the tests against the real engine share: a busybox image built from
+//! Debian's `busybox-static` (no registry is reachable), a session per test
+//! that removes every object of its task by label, even when the test fails,
+//! and a running CLI whose output can be waited for.
+//!
+//! The shared objects (agent container, network, the images) are removed when
+//! the last session of the test binary ends, so a second run starts clean.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use ecs_run_local::docker::Engine;
+use ecs_run_local::plan::{NETWORK_NAME, labels};
+use serde_json::{Value, json};
+
+/// The image every test container runs.
+pub const BUSYBOX: &str = "ecs-run-local-test/busybox:latest";
+const TEST_IMAGE_ROLE: &str = "test-image";
+
+/// Live sessions; the last one out removes the shared objects.
+static SESSIONS: Mutex<usize> = Mutex::new(0);
+
+/// One runtime for the harness's Docker calls (the tests are synchronous).
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+});
+static ENGINE: LazyLock<Engine> =
+    LazyLock::new(|| block(Engine::connect()).expect("the tests need a running Docker engine"));
+
+pub fn block<F: std::future::Future>(future: F) -> F::Output {
+    RUNTIME.block_on(future)
+}
+
+fn engine() -> &'static Engine {
+    &ENGINE
+}
+
+/// One test's task family and its clean-up.
+pub struct Session {
+    pub family: String,
+    dir: tempfile::TempDir,
+}
+
+impl Session {
+    pub fn new(name: &str) -> Session {
+        let mut count = SESSIONS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *count += 1;
+        if !block(engine().image_exists(BUSYBOX)).unwrap() {
+            block(import_busybox()).expect("busybox imports");
+        }
+        drop(count);
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        Session {
+            family: format!("t-{name}-{suffix}"),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// Writes a task definition with this session's family.
+    pub fn write(&self, containers: Value, extra: Value) -> PathBuf {
+        let mut def = json!({ "family": self.family, "containerDefinitions": containers });
+        if let (Some(def), Value::Object(extra)) = (def.as_object_mut(), extra) {
+            def.extend(extra);
+        }
+        let path = self.dir.path().join("task.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&def).unwrap()).unwrap();
+        path
+    }
+
+    /// Runs `ecs-run-local` with `args` in the background.
+    pub fn start<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Running {
+        Running::spawn(Command::new(env!("CARGO_BIN_EXE_ecs-run-local")).args(args))
+    }
+
+    /// This session's containers and volumes still on the engine.
+    pub fn leftovers(&self) -> Vec<String> {
+        let label = [format!("{}={}", labels::FAMILY, self.family)];
+        let engine = engine();
+        let mut left: Vec<String> = block(engine.containers_labelled(&label))
+            .unwrap()
+            .into_iter()
+            .map(|c| format!("container {}", c.name))
+            .collect();
+        left.extend(
+            block(engine.volumes_labelled(&label))
+                .unwrap()
+                .into_iter()
+                .map(|v| format!("volume {}", v.name)),
+        );
+        left
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let label = [format!("{}={}", labels::FAMILY, self.family)];
+        let engine = engine();
+        block(async {
+            for c in engine.containers_labelled(&label).await.unwrap_or_default() {
+                let _ = engine.remove_container(&c.id).await;
+            }
+            for v in engine.volumes_labelled(&label).await.unwrap_or_default() {
+                let _ = engine.remove_volume(&v.name).await;
+            }
+        });
+        let mut count = SESSIONS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *count -= 1;
+        if *count == 0 {
+            block(remove_shared(engine));
+        }
+    }
+}
+
+/// The agent, the network and the images the tests made.
+async fn remove_shared(engine: &Engine) {
+    for agent in engine
+        .containers_labelled(&[format!("{}=agent", labels::ROLE)])
+        .await
+        .unwrap_or_default()
+    {
+        let _ = engine.remove_container(&agent.id).await;
+    }
+    let _ = engine.remove_network(NETWORK_NAME).await;
+    for role in [TEST_IMAGE_ROLE, "agent-image", "example-image"] {
+        let filters =
+            std::collections::HashMap::from([("label", vec![format!("{}={role}", labels::ROLE)])]);
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        for image in engine
+            .bollard()
+            .list_images(Some(options))
+            .await
+            .unwrap_or_default()
+        {
+            let _ = engine.remove_image(&image.id).await;
+        }
+    }
+}
+
+/// Imports `/bin/busybox` with a link per applet as [`BUSYBOX`].
+async fn import_busybox() -> anyhow::Result<()> {
+    let busybox = std::fs::read("/bin/busybox")
+        .map_err(|e| anyhow::anyhow!("/bin/busybox ({e}); apt-get install busybox-static"))?;
+    let list = Command::new("/bin/busybox").arg("--list").output()?;
+    let mut tar = tar::Builder::new(Vec::new());
+    let dir = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32| -> std::io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_size(0);
+        tar.append_data(&mut h, path, std::io::empty())
+    };
+    dir(&mut tar, "bin", 0o755)?;
+    dir(&mut tar, "tmp", 0o1777)?;
+    dir(&mut tar, "etc", 0o755)?;
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(busybox.len() as u64);
+    tar.append_data(&mut h, "bin/busybox", busybox.as_slice())?;
+    for applet in String::from_utf8_lossy(&list.stdout)
+        .split_whitespace()
+        .filter(|a| *a != "busybox")
+    {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        tar.append_link(&mut h, format!("bin/{applet}"), "busybox")?;
+    }
+    let passwd = b"root:x:0:0:root:/root:/bin/sh\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(passwd.len() as u64);
+    tar.append_data(&mut h, "etc/passwd", &passwd[..])?;
+    let (repo, tag) = BUSYBOX.rsplit_once(':').unwrap();
+    let changes = [
+        r#"CMD ["sh"]"#.to_owned(),
+        "ENV PATH=/bin".to_owned(),
+        format!("LABEL {}={TEST_IMAGE_ROLE}", labels::ROLE),
+    ];
+    ENGINE
+        .import_rootfs(tar.into_inner()?.into(), repo, tag, &changes)
+        .await?;
+    Ok(())
+}
+
+/// A busybox container definition running `script` with `sh -c`; the init
+/// process forwards SIGTERM, and stops are quick.
+pub fn container(name: &str, script: &str) -> Value {
+    json!({
+        "name": name,
+        "image": BUSYBOX,
+        "memory": 64,
+        "entryPoint": ["sh", "-c"],
+        "command": [script],
+        "linuxParameters": { "initProcessEnabled": true },
+        "stopTimeout": 2
+    })
+}
+
+/// A TCP port free on this machine right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:`port`, retried until it answers 200 or 20 s pass.
+pub fn http_get(port: u16, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let attempt = (|| -> std::io::Result<String> {
+            let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+            stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+            write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response)?;
+            Ok(response)
+        })();
+        match attempt {
+            Ok(response) if response.starts_with("HTTP/1.") && response.contains(" 200 ") => {
+                return response
+                    .split_once("\r\n\r\n")
+                    .map(|(_, body)| body.to_owned())
+                    .unwrap_or_default();
+            }
+            _ if Instant::now() > deadline => {
+                panic!("nothing answered 200 on 127.0.0.1:{port}{path}: {attempt:?}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// A running `ecs-run-local`, its output collected as it comes.
+pub struct Running {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Ended {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Running {
+    fn spawn(command: &mut Command) -> Running {
+        let mut child = command
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ecs-run-local starts");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let collect = |pipe: Box<dyn std::io::Read + Send>, into: Arc<Mutex<String>>| {
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut text = into.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            })
+        };
+        let readers = vec![
+            collect(Box::new(child.stdout.take().unwrap()), stdout.clone()),
+            collect(Box::new(child.stderr.take().unwrap()), stderr.clone()),
+        ];
+        Running {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// Waits until stdout has a line containing `text`.
+    pub fn wait_for(&mut self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.stdout.lock().unwrap().contains(text) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                panic!(
+                    "ecs-run-local ended ({status}) before printing `{text}`\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout.lock().unwrap(),
+                    self.stderr.lock().unwrap()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{text}` within {within:?}\nstdout:\n{}\nstderr:\n{}",
+                self.stdout.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C would.
+    pub fn interrupt(&self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT is delivered");
+    }
+
+    /// Waits for the end (at most two minutes) and returns what it printed.
+    pub fn wait(mut self) -> Ended {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "ecs-run-local did not end\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout.lock().unwrap(),
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        Ended {
+            code: status.code(),
+            stdout: self.stdout.lock().unwrap().clone(),
+            stderr: self.stderr.lock().unwrap().clone(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A failed test must not leave a CLI behind, nor a zombie that looks alive.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,266 @@
+//! Running tasks on the real engine, as ECS would: network modes, dependsOn,
+//! essential exits, Ctrl-C and failures half-way, each leaving nothing behind.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::docker_harness::{Session, container, free_port, http_get};
+
+const STARTUP: Duration = Duration::from_secs(90);
+
+#[test]
+fn bridge_containers_reach_each_other_by_name_and_link_alias_and_ports_are_published() {
+    let s = Session::new("bridge");
+    let port = free_port();
+    let mut server = container(
+        "server",
+        "mkdir -p /www && echo hello-from-server > /www/index.html && exec httpd -f -p 8080 -h /www",
+    );
+    server["portMappings"] = json!([{ "containerPort": 8080, "hostPort": port }]);
+    let mut client = container(
+        "client",
+        "until wget -qO- http://server:8080/; do sleep 0.2; done; \
+         wget -qO- http://backend:8080/ | sed 's/^/via-alias:/'; echo CHECKS-DONE; sleep 300",
+    );
+    client["links"] = json!(["server:backend"]);
+    let path = s.write(json!([server, client]), json!({ "networkMode": "bridge" }));
+    let mut run = s.start([path]);
+    run.wait_for("client | CHECKS-DONE", STARTUP);
+    assert_eq!(http_get(port, "/"), "hello-from-server\n");
+    run.interrupt();
+    let out = run.wait();
+    assert!(
+        out.stdout.contains("client | hello-from-server\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("client | via-alias:hello-from-server\n"),
+        "{out:?}"
+    );
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert!(out.stderr.contains("stopping the task"), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn awsvpc_containers_share_localhost_and_publish_through_the_pause_container() {
+    let s = Session::new("awsvpc");
+    let port = free_port();
+    let mut server = container(
+        "server",
+        &format!(
+            "mkdir -p /www && echo hello-over-localhost > /www/index.html && exec httpd -f -p {port} -h /www"
+        ),
+    );
+    server["portMappings"] = json!([{ "containerPort": port }]);
+    let client = container(
+        "client",
+        &format!(
+            "until wget -qO- http://localhost:{port}/; do sleep 0.2; done; echo CHECKS-DONE; sleep 300"
+        ),
+    );
+    let extra = json!({ "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512" });
+    let path = s.write(json!([server, client]), extra);
+    let mut run = s.start([path]);
+    run.wait_for("client | CHECKS-DONE", STARTUP);
+    assert_eq!(http_get(port, "/"), "hello-over-localhost\n");
+    run.interrupt();
+    let out = run.wait();
+    assert!(
+        out.stdout.contains("client | hello-over-localhost\n"),
+        "{out:?}"
+    );
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn host_and_none_network_modes_run() {
+    let s = Session::new("host");
+    let port = free_port();
+    let server = container(
+        "daemon",
+        &format!(
+            "mkdir -p /www && echo on-the-host > /www/index.html && echo \"metadata at $ECS_CONTAINER_METADATA_URI_V4\" \
+             && exec httpd -f -p {port} -h /www"
+        ),
+    );
+    let path = s.write(json!([server]), json!({ "networkMode": "host" }));
+    let mut run = s.start([path]);
+    run.wait_for("daemon | metadata at http://127.0.0.1:51679/v4/", STARTUP);
+    assert_eq!(http_get(port, "/"), "on-the-host\n");
+    run.interrupt();
+    assert_eq!(run.wait().code, Some(130));
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
+    let none = Session::new("none");
+    let path = none.write(
+        json!([container(
+            "isolated",
+            "echo interfaces: $(ls /sys/class/net); echo uri=${ECS_CONTAINER_METADATA_URI_V4:-none}"
+        )]),
+        json!({ "networkMode": "none" }),
+    );
+    let out = none.start([path]).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("isolated | interfaces: lo\n"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("isolated | uri=none\n"), "{out:?}");
+    assert_eq!(none.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn depends_on_success_and_healthy_gate_the_start() {
+    let s = Session::new("depends");
+    let mut init = container("init", "echo written-by-init > /shared/message");
+    init["essential"] = json!(false);
+    init["mountPoints"] = json!([{ "sourceVolume": "shared", "containerPath": "/shared" }]);
+    let mut db = container(
+        "db",
+        "mkdir -p /www && sleep 2 && echo ready > /www/ready && exec httpd -f -p 8080 -h /www",
+    );
+    db["essential"] = json!(false);
+    db["healthCheck"] = json!({ "command": ["CMD-SHELL", "test -f /www/ready"], "interval": 5, "timeout": 2, "retries": 3 });
+    // The app fails (exit 1) if it starts before init wrote the file or before db is ready.
+    let mut app = container(
+        "app",
+        "cat /shared/message || exit 1; wget -qO- http://db:8080/ready || exit 1; echo app-done",
+    );
+    app["mountPoints"] =
+        json!([{ "sourceVolume": "shared", "containerPath": "/shared", "readOnly": true }]);
+    app["dependsOn"] = json!([
+        { "containerName": "init", "condition": "SUCCESS" },
+        { "containerName": "db", "condition": "HEALTHY" }
+    ]);
+    let path = s.write(
+        json!([app, db, init]),
+        json!({ "volumes": [{ "name": "shared" }] }),
+    );
+    let out = s.start([path]).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("app  | written-by-init\n"), "{out:?}");
+    assert!(out.stdout.contains("app  | ready\n"), "{out:?}");
+    assert!(out.stdout.contains("app  | app-done\n"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("`init` exited with 0; it is not essential, the task goes on"),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_success_dependency_stops_the_task_with_a_clear_error() {
+    let s = Session::new("failed-dep");
+    let mut init = container("init", "echo migrating; exit 3");
+    init["essential"] = json!(false);
+    let mut app = container("app", "echo must-not-run");
+    app["dependsOn"] = json!([{ "containerName": "init", "condition": "SUCCESS" }]);
+    let sidecar = container("sidecar", "sleep 300");
+    let path = s.write(json!([init, app, sidecar]), json!({}));
+    let out = s.start([path]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "ecs-run-local: error: container `app` cannot start: its dependency `init` exited with 3, and it needs SUCCESS (exit 0)"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("must-not-run"), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn an_essential_exit_stops_the_task_with_its_code_and_a_non_essential_one_does_not() {
+    let s = Session::new("essential");
+    let mut helper = container("helper", "echo helper-done; exit 0");
+    helper["essential"] = json!(false);
+    let main = container("main", "sleep 2; echo still-running; exit 3");
+    let mut sidecar = container("sidecar", "sleep 300");
+    sidecar["essential"] = json!(false);
+    let path = s.write(json!([helper, main, sidecar]), json!({}));
+    let out = s.start([path]).wait();
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("`helper` exited with 0; it is not essential, the task goes on"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("main    | still-running\n"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("essential container `main` exited with 3; stopping the task"),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_missing_image_is_one_clear_error_and_leaves_nothing() {
+    let s = Session::new("missing-image");
+    let first = container("first", "sleep 300");
+    let mut second = container("second", "true");
+    second["image"] = json!("ecs-run-local-test/not-there:1");
+    let path = s.write(json!([first, second]), json!({}));
+    let out = s
+        .start(["--pull".as_ref(), "never".as_ref(), path.as_os_str()])
+        .wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("ecs-run-local: error:"))
+            .collect::<Vec<_>>(),
+        [
+            "ecs-run-local: error: cannot start container `second`: image `ecs-run-local-test/not-there:1` is not on this machine (and `--pull never` forbids pulling it)"
+        ]
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_start_that_fails_half_way_leaves_nothing() {
+    let s = Session::new("half-way");
+    // Hold a host port so that the second container cannot publish it.
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let first = container("first", "echo first-up; sleep 300");
+    let mut second = container("second", "sleep 300");
+    second["portMappings"] = json!([{ "containerPort": 80, "hostPort": port }]);
+    second["dependsOn"] = json!([{ "containerName": "first", "condition": "START" }]);
+    let path = s.write(
+        json!([first, second]),
+        json!({ "volumes": [{ "name": "scratch" }] }),
+    );
+    let out = s.start([path]).wait();
+    drop(taken);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("ecs-run-local: error: cannot start container `second`"),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn down_removes_what_a_killed_cli_left_behind() {
+    let s = Session::new("killed");
+    let path = s.write(
+        json!([container("app", "echo up; sleep 300")]),
+        json!({ "volumes": [{ "name": "data" }] }),
+    );
+    let mut run = s.start([path]);
+    run.wait_for("app | up", STARTUP);
+    drop(run); // SIGKILL: no teardown runs
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!s.leftovers().is_empty(), "a killed CLI leaves its task");
+    let out = s.start(["down"]).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.starts_with("removed "), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
