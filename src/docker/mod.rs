@@ -457,6 +457,7 @@ impl Engine {
     /// Container events of the objects carrying `label` (`key=value`), from
     /// the moment of this call on, even though the stream only connects when
     /// first polled (Docker replays what happened `since` then).
+    #[must_use]
     pub fn container_events(&self, label: &str) -> EventStream {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -506,6 +507,7 @@ impl Engine {
     }
 
     /// Everything a container writes from its start, followed live.
+    #[must_use]
     pub fn follow_logs(&self, id: &str) -> LogStream {
         let options = LogsOptionsBuilder::default()
             .follow(true)

@@ -40,6 +40,17 @@ impl Ids for RandomIds {
     }
 }
 
+/// Lowercase hex of `bytes`.
+#[must_use]
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
 /// Predictable ids for tests: `…0001`, `…0002`, … in the shape of the real ones.
 #[derive(Debug, Default)]
 pub struct SequentialIds {

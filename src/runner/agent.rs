@@ -67,12 +67,7 @@ impl ImageFiles {
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
             );
         }
-        Ok(hash
-            .finalize()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(crate::plan::ids::to_hex(&hash.finalize()[..8]))
     }
 
     /// The image's root file system as a tarball.
@@ -152,7 +147,12 @@ fn loaded_libraries(maps: &str) -> Vec<PathBuf> {
     let set: BTreeSet<PathBuf> = maps
         .lines()
         .filter_map(|line| line.split_whitespace().nth(5))
-        .filter(|path| path.starts_with('/') && (path.ends_with(".so") || path.contains(".so.")))
+        .filter(|path| {
+            let shared_object = Path::new(path)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("so"));
+            path.starts_with('/') && (shared_object || path.contains(".so."))
+        })
         .map(PathBuf::from)
         .collect();
     set.into_iter().collect()

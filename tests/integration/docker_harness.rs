@@ -51,6 +51,12 @@ pub struct Session {
 
 impl Session {
     pub fn new(name: &str) -> Session {
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        Session::for_family(format!("t-{name}-{suffix}"))
+    }
+
+    /// A session for a task whose family is fixed (the README's examples).
+    pub fn for_family(family: String) -> Session {
         let mut count = SESSIONS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -59,27 +65,21 @@ impl Session {
             block(import_busybox()).expect("busybox imports");
         }
         drop(count);
-        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         Session {
-            family: format!("t-{name}-{suffix}"),
+            family,
             dir: tempfile::tempdir().expect("a temporary directory"),
         }
     }
 
     /// Writes a task definition with this session's family.
-    pub fn write(&self, containers: Value, extra: Value) -> PathBuf {
+    pub fn write(&self, containers: &Value, extra: &Value) -> PathBuf {
         let mut def = json!({ "family": self.family, "containerDefinitions": containers });
         if let (Some(def), Value::Object(extra)) = (def.as_object_mut(), extra) {
-            def.extend(extra);
+            def.extend(extra.clone());
         }
         let path = self.dir.path().join("task.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&def).unwrap()).unwrap();
         path
-    }
-
-    /// Runs `ecs-run-local` with `args` in the background.
-    pub fn start<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Running {
-        Running::spawn(Command::new(env!("CARGO_BIN_EXE_ecs-run-local")).args(args))
     }
 
     /// This session's containers and volumes still on the engine.
@@ -209,6 +209,11 @@ pub fn container(name: &str, script: &str) -> Value {
         "linuxParameters": { "initProcessEnabled": true },
         "stopTimeout": 2
     })
+}
+
+/// Runs `ecs-run-local` with `args` in the background.
+pub fn start<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Running {
+    Running::spawn(Command::new(env!("CARGO_BIN_EXE_ecs-run-local")).args(args))
 }
 
 /// A TCP port free on this machine right now.

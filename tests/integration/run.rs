@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::docker_harness::{Session, container, free_port, http_get};
+use crate::docker_harness::{Session, container, free_port, http_get, start};
 
 const STARTUP: Duration = Duration::from_secs(90);
 
@@ -24,8 +24,11 @@ fn bridge_containers_reach_each_other_by_name_and_link_alias_and_ports_are_publi
          wget -qO- http://backend:8080/ | sed 's/^/via-alias:/'; echo CHECKS-DONE; sleep 300",
     );
     client["links"] = json!(["server:backend"]);
-    let path = s.write(json!([server, client]), json!({ "networkMode": "bridge" }));
-    let mut run = s.start([path]);
+    let path = s.write(
+        &json!([server, client]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let mut run = start([path]);
     run.wait_for("client | CHECKS-DONE", STARTUP);
     assert_eq!(http_get(port, "/"), "hello-from-server\n");
     run.interrupt();
@@ -62,8 +65,8 @@ fn awsvpc_containers_share_localhost_and_publish_through_the_pause_container() {
         ),
     );
     let extra = json!({ "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512" });
-    let path = s.write(json!([server, client]), extra);
-    let mut run = s.start([path]);
+    let path = s.write(&json!([server, client]), &extra);
+    let mut run = start([path]);
     run.wait_for("client | CHECKS-DONE", STARTUP);
     assert_eq!(http_get(port, "/"), "hello-over-localhost\n");
     run.interrupt();
@@ -87,8 +90,8 @@ fn host_and_none_network_modes_run() {
              && exec httpd -f -p {port} -h /www"
         ),
     );
-    let path = s.write(json!([server]), json!({ "networkMode": "host" }));
-    let mut run = s.start([path]);
+    let path = s.write(&json!([server]), &json!({ "networkMode": "host" }));
+    let mut run = start([path]);
     run.wait_for("daemon | metadata at http://127.0.0.1:51679/v4/", STARTUP);
     assert_eq!(http_get(port, "/"), "on-the-host\n");
     run.interrupt();
@@ -97,13 +100,13 @@ fn host_and_none_network_modes_run() {
 
     let none = Session::new("none");
     let path = none.write(
-        json!([container(
+        &json!([container(
             "isolated",
             "echo interfaces: $(ls /sys/class/net); echo uri=${ECS_CONTAINER_METADATA_URI_V4:-none}"
         )]),
-        json!({ "networkMode": "none" }),
+        &json!({ "networkMode": "none" }),
     );
-    let out = none.start([path]).wait();
+    let out = start([path]).wait();
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(
         out.stdout.contains("isolated | interfaces: lo\n"),
@@ -137,10 +140,10 @@ fn depends_on_success_and_healthy_gate_the_start() {
         { "containerName": "db", "condition": "HEALTHY" }
     ]);
     let path = s.write(
-        json!([app, db, init]),
-        json!({ "volumes": [{ "name": "shared" }] }),
+        &json!([app, db, init]),
+        &json!({ "volumes": [{ "name": "shared" }] }),
     );
-    let out = s.start([path]).wait();
+    let out = start([path]).wait();
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains("app  | written-by-init\n"), "{out:?}");
     assert!(out.stdout.contains("app  | ready\n"), "{out:?}");
@@ -161,8 +164,8 @@ fn a_failed_success_dependency_stops_the_task_with_a_clear_error() {
     let mut app = container("app", "echo must-not-run");
     app["dependsOn"] = json!([{ "containerName": "init", "condition": "SUCCESS" }]);
     let sidecar = container("sidecar", "sleep 300");
-    let path = s.write(json!([init, app, sidecar]), json!({}));
-    let out = s.start([path]).wait();
+    let path = s.write(&json!([init, app, sidecar]), &json!({}));
+    let out = start([path]).wait();
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
         out.stderr.contains(
@@ -182,8 +185,8 @@ fn an_essential_exit_stops_the_task_with_its_code_and_a_non_essential_one_does_n
     let main = container("main", "sleep 2; echo still-running; exit 3");
     let mut sidecar = container("sidecar", "sleep 300");
     sidecar["essential"] = json!(false);
-    let path = s.write(json!([helper, main, sidecar]), json!({}));
-    let out = s.start([path]).wait();
+    let path = s.write(&json!([helper, main, sidecar]), &json!({}));
+    let out = start([path]).wait();
     assert_eq!(out.code, Some(3), "{out:?}");
     assert!(
         out.stderr
@@ -205,10 +208,8 @@ fn a_missing_image_is_one_clear_error_and_leaves_nothing() {
     let first = container("first", "sleep 300");
     let mut second = container("second", "true");
     second["image"] = json!("ecs-run-local-test/not-there:1");
-    let path = s.write(json!([first, second]), json!({}));
-    let out = s
-        .start(["--pull".as_ref(), "never".as_ref(), path.as_os_str()])
-        .wait();
+    let path = s.write(&json!([first, second]), &json!({}));
+    let out = start(["--pull".as_ref(), "never".as_ref(), path.as_os_str()]).wait();
     assert_eq!(out.code, Some(1), "{out:?}");
     assert_eq!(
         out.stderr
@@ -233,10 +234,10 @@ fn a_start_that_fails_half_way_leaves_nothing() {
     second["portMappings"] = json!([{ "containerPort": 80, "hostPort": port }]);
     second["dependsOn"] = json!([{ "containerName": "first", "condition": "START" }]);
     let path = s.write(
-        json!([first, second]),
-        json!({ "volumes": [{ "name": "scratch" }] }),
+        &json!([first, second]),
+        &json!({ "volumes": [{ "name": "scratch" }] }),
     );
-    let out = s.start([path]).wait();
+    let out = start([path]).wait();
     drop(taken);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
@@ -251,16 +252,87 @@ fn a_start_that_fails_half_way_leaves_nothing() {
 fn down_removes_what_a_killed_cli_left_behind() {
     let s = Session::new("killed");
     let path = s.write(
-        json!([container("app", "echo up; sleep 300")]),
-        json!({ "volumes": [{ "name": "data" }] }),
+        &json!([container("app", "echo up; sleep 300")]),
+        &json!({ "volumes": [{ "name": "data" }] }),
     );
-    let mut run = s.start([path]);
+    let mut run = start([path]);
     run.wait_for("app | up", STARTUP);
     drop(run); // SIGKILL: no teardown runs
     std::thread::sleep(Duration::from_millis(500));
     assert!(!s.leftovers().is_empty(), "a killed CLI leaves its task");
-    let out = s.start(["down"]).wait();
+    let out = start(["down"]).wait();
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.starts_with("removed "), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_dependency_not_reached_within_start_timeout_fails_the_start() {
+    let s = Session::new("start-timeout");
+    let mut db = container("db", "sleep 300");
+    db["essential"] = json!(false);
+    db["healthCheck"] = json!({ "command": ["CMD-SHELL", "exit 1"], "interval": 5, "retries": 10 });
+    let mut app = container("app", "echo must-not-run");
+    app["dependsOn"] = json!([{ "containerName": "db", "condition": "HEALTHY" }]);
+    app["startTimeout"] = json!(2);
+    let path = s.write(&json!([db, app]), &json!({}));
+    let out = start([path]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "ecs-run-local: error: container `app` cannot start: `db` HEALTHY was not reached within its startTimeout of 2s"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_second_interrupt_kills_a_task_that_ignores_sigterm() {
+    let s = Session::new("kill");
+    // PID 1 without an init process ignores SIGTERM; the stop timeout is long.
+    let mut stubborn = container(
+        "stubborn",
+        "trap '' TERM; echo ignoring-sigterm; while true; do sleep 1; done",
+    );
+    stubborn["linuxParameters"] = json!({});
+    stubborn["stopTimeout"] = json!(120);
+    let path = s.write(&json!([stubborn]), &json!({}));
+    let mut run = start([path]);
+    run.wait_for("stubborn | ignoring-sigterm", STARTUP);
+    let begun = std::time::Instant::now();
+    run.interrupt();
+    std::thread::sleep(Duration::from_secs(1));
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert!(out.stderr.contains("killing the task"), "{out:?}");
+    assert!(
+        begun.elapsed() < Duration::from_secs(60),
+        "the second Ctrl-C did not cut the 120 s stop timeout short"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+/// The README's first command, minus `cargo install`: import busybox with the
+/// example script, run the bridge example, reach it from the host, Ctrl-C.
+#[test]
+fn the_readme_example_runs_end_to_end_without_a_registry() {
+    let s = Session::for_family("web-sidecar".into());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let import = std::process::Command::new(root.join("examples/import-busybox.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let mut run = start([root.join("examples/task-definitions/bridge-web-sidecar.json")]);
+    run.wait_for("sidecar | hello from", STARTUP);
+    assert!(http_get(8080, "/").starts_with("hello from "));
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
