@@ -218,13 +218,12 @@ impl Engine {
 
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
         let options = RemoveImageOptionsBuilder::default().force(true).build();
-        match self.docker.remove_image(image, Some(options), None).await {
-            Ok(_) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot remove image `{image}`"))(
-                e,
-            )),
-        }
+        let result = self
+            .docker
+            .remove_image(image, Some(options), None)
+            .await
+            .map(drop);
+        tolerate(result, &[404], || format!("cannot remove image `{image}`"))
     }
 
     /// The subnets of a network, or `None` when it does not exist.
@@ -262,13 +261,8 @@ impl Engine {
     }
 
     pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
-        match self.docker.remove_network(name).await {
-            Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot remove network `{name}`"))(
-                e,
-            )),
-        }
+        let result = self.docker.remove_network(name).await;
+        tolerate(result, &[404], || format!("cannot remove network `{name}`"))
     }
 
     pub async fn volume_exists(&self, name: &str) -> Result<bool, DockerError> {
@@ -292,13 +286,8 @@ impl Engine {
 
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
-        match self.docker.remove_volume(name, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot remove volume `{name}`"))(
-                e,
-            )),
-        }
+        let result = self.docker.remove_volume(name, Some(options)).await;
+        tolerate(result, &[404], || format!("cannot remove volume `{name}`"))
     }
 
     /// Volumes carrying all of `labels` (`key=value`), with their labels.
@@ -307,10 +296,7 @@ impl Engine {
         labels: &[String],
     ) -> Result<Vec<VolumeSummary>, DockerError> {
         let options = ListVolumesOptionsBuilder::default()
-            .filters(&HashMap::from([(
-                "label",
-                labels.iter().map(String::as_str).collect::<Vec<_>>(),
-            )]))
+            .filters(&label_filter(labels))
             .build();
         let list = self
             .docker
@@ -350,13 +336,8 @@ impl Engine {
 
     /// Starts a container; one that already runs is not an error (304).
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
-        match self.docker.start_container(id, None).await {
-            Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(304) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot start container `{id}`"))(
-                e,
-            )),
-        }
+        let result = self.docker.start_container(id, None).await;
+        tolerate(result, &[304], || format!("cannot start container `{id}`"))
     }
 
     /// Sends SIGTERM, then SIGKILL after `timeout_secs`, as `docker stop` does.
@@ -364,22 +345,20 @@ impl Engine {
         let options = StopContainerOptionsBuilder::default()
             .t(i32::try_from(timeout_secs).unwrap_or(i32::MAX))
             .build();
-        match self.docker.stop_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if matches!(status_of(&e), Some(304 | 404)) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot stop container `{id}`"))(e)),
-        }
+        let result = self.docker.stop_container(id, Some(options)).await;
+        tolerate(result, &[304, 404], || {
+            format!("cannot stop container `{id}`")
+        })
     }
 
     pub async fn kill_container(&self, id: &str) -> Result<(), DockerError> {
         let options = KillContainerOptionsBuilder::default()
             .signal("SIGKILL")
             .build();
-        match self.docker.kill_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if matches!(status_of(&e), Some(404 | 409)) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot kill container `{id}`"))(e)),
-        }
+        let result = self.docker.kill_container(id, Some(options)).await;
+        tolerate(result, &[404, 409], || {
+            format!("cannot kill container `{id}`")
+        })
     }
 
     /// Removes a container, running or not, with its anonymous volumes.
@@ -388,13 +367,8 @@ impl Engine {
             .force(true)
             .v(true)
             .build();
-        match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            Err(e) => Err(DockerError::api(format!("cannot remove container `{id}`"))(
-                e,
-            )),
-        }
+        let result = self.docker.remove_container(id, Some(options)).await;
+        tolerate(result, &[404], || format!("cannot remove container `{id}`"))
     }
 
     pub async fn inspect_container(&self, id: &str) -> Result<ContainerState, DockerError> {
@@ -429,10 +403,7 @@ impl Engine {
     ) -> Result<Vec<ContainerSummary>, DockerError> {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
-            .filters(&HashMap::from([(
-                "label",
-                labels.iter().map(String::as_str).collect::<Vec<_>>(),
-            )]))
+            .filters(&label_filter(labels))
             .build();
         let list = self
             .docker
@@ -536,6 +507,26 @@ impl Engine {
                 }
             })
             .boxed()
+    }
+}
+
+/// `label=key=value` filters for list and event calls.
+fn label_filter(labels: &[String]) -> HashMap<&'static str, Vec<&str>> {
+    HashMap::from([("label", labels.iter().map(String::as_str).collect())])
+}
+
+/// Treats the given HTTP statuses as success: removing what is gone (404),
+/// starting or stopping what already is (304), killing what is not running (409).
+fn tolerate(
+    result: Result<(), bollard::errors::Error>,
+    statuses: &[u16],
+    what: impl FnOnce() -> String,
+) -> Result<(), DockerError> {
+    match result {
+        Err(e) if !status_of(&e).is_some_and(|s| statuses.contains(&s)) => {
+            Err(DockerError::api(what())(e))
+        }
+        _ => Ok(()),
     }
 }
 
