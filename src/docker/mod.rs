@@ -477,14 +477,18 @@ impl Engine {
             .boxed()
     }
 
-    /// Everything a container writes from its start, followed live.
+    /// What a container writes from its start (or from `since`, in Unix
+    /// seconds), followed live until it stops.
     #[must_use]
-    pub fn follow_logs(&self, id: &str) -> LogStream {
-        let options = LogsOptionsBuilder::default()
+    pub fn follow_logs(&self, id: &str, since: Option<u64>) -> LogStream {
+        let mut options = LogsOptionsBuilder::default()
             .follow(true)
             .stdout(true)
-            .stderr(true)
-            .build();
+            .stderr(true);
+        if let Some(since) = since {
+            options = options.since(i32::try_from(since).unwrap_or(i32::MAX));
+        }
+        let options = options.build();
         let what = format!("cannot read the logs of `{id}`");
         self.docker
             .logs(id, Some(options))

@@ -19,7 +19,7 @@ use super::teardown::SUPERVISOR_PID;
 use crate::docker::{ContainerEvent, Engine, EventStream};
 use crate::output::logs::{LineSplitter, LogPrefixes, print_line};
 use crate::output::status;
-use crate::plan::{ContainerPlan, Dependency, Plan, Scope, labels};
+use crate::plan::{ContainerPlan, Dependency, Plan, RestartPlan, Scope, labels};
 use crate::taskdef::model::DependencyCondition;
 
 /// How long a container with no `startTimeout` waits for its dependencies:
@@ -223,8 +223,16 @@ impl<'a> Task<'a> {
         slot.started = Some(Instant::now());
         slot.state = State::Running;
         tracing::debug!(container = %slot.plan.name, "started");
+        self.follow(i, None);
+        Ok(())
+    }
+
+    /// Streams a container's output with its prefix, from `since` (Unix
+    /// seconds) or from its start.
+    fn follow(&mut self, i: usize, since: Option<u64>) {
+        let slot = &self.slots[i];
         let prefix = self.prefixes.prefix(&slot.plan.name, slot.index);
-        let mut logs = self.engine.follow_logs(&slot.id);
+        let mut logs = self.engine.follow_logs(&slot.id, since);
         self.loggers.push(tokio::spawn(async move {
             let mut lines = LineSplitter::default();
             while let Some(Ok(chunk)) = logs.next().await {
@@ -236,7 +244,6 @@ impl<'a> Task<'a> {
                 print_line(&prefix, &rest);
             }
         }));
-        Ok(())
     }
 
     async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
@@ -270,24 +277,27 @@ impl<'a> Task<'a> {
         Ok(())
     }
 
-    /// Restarts a container under its `restartPolicy`: unless the exit code
-    /// is ignored, and only once it has run for `restartAttemptPeriod`.
+    /// Restarts a container under its `restartPolicy` when [`should_restart`]
+    /// says so, and follows its logs again from the restart on.
     async fn restart(&mut self, i: usize, exit_code: i64) -> anyhow::Result<bool> {
-        let slot = &mut self.slots[i];
+        let slot = &self.slots[i];
         let Some(policy) = &slot.plan.restart_policy else {
             return Ok(false);
         };
         let ran = slot.started.map_or(Duration::ZERO, |s| s.elapsed());
-        let period = Duration::from_secs(policy.restart_attempt_period_secs.unsigned_abs());
-        if policy.ignored_exit_codes.contains(&exit_code) || ran < period {
+        if !should_restart(policy, exit_code, ran) {
             return Ok(false);
         }
         status(&format!(
             "`{}` exited with {exit_code}; restarting it (restartPolicy)",
             slot.plan.name
         ));
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         self.engine.start_container(&slot.id).await?;
-        slot.started = Some(Instant::now());
+        self.slots[i].started = Some(Instant::now());
+        self.follow(i, Some(since));
         Ok(true)
     }
 
@@ -369,6 +379,13 @@ impl<'a> Task<'a> {
     }
 }
 
+/// ECS's restart rule: restart unless the exit code is ignored, and only
+/// after the container has run for `restartAttemptPeriod`.
+fn should_restart(policy: &RestartPlan, exit_code: i64, ran: Duration) -> bool {
+    let period = Duration::from_secs(policy.restart_attempt_period_secs.unsigned_abs());
+    !policy.ignored_exit_codes.contains(&exit_code) && ran >= period
+}
+
 enum Readiness {
     Ready,
     /// Still waiting for this condition.
@@ -414,4 +431,73 @@ async fn create_volume(engine: &Engine, volume: &crate::plan::VolumePlan) -> any
         })
         .await
         .with_context(|| format!("cannot create volume `{}`", volume.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_follow_the_ecs_rule() {
+        let policy = RestartPlan {
+            ignored_exit_codes: vec![0, 42],
+            restart_attempt_period_secs: 60,
+        };
+        let long = Duration::from_secs(61);
+        assert!(should_restart(&policy, 1, long));
+        assert!(!should_restart(&policy, 42, long), "an ignored exit code");
+        assert!(!should_restart(&policy, 0, long), "an ignored exit code");
+        assert!(
+            !should_restart(&policy, 1, Duration::from_secs(59)),
+            "ran less than the period"
+        );
+        assert!(should_restart(&policy, 1, Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn links_and_volumes_from_are_start_needs() {
+        let c = ContainerPlan {
+            depends_on: vec![Dependency {
+                container: "db".into(),
+                condition: DependencyCondition::Healthy,
+            }],
+            implicit_dependencies: vec!["db".into(), "data".into()],
+            ..test_container()
+        };
+        assert_eq!(
+            needs(&c),
+            [
+                Dependency {
+                    container: "db".into(),
+                    condition: DependencyCondition::Healthy
+                },
+                Dependency {
+                    container: "data".into(),
+                    condition: DependencyCondition::Start
+                },
+            ]
+        );
+    }
+
+    fn test_container() -> ContainerPlan {
+        ContainerPlan {
+            name: "app".into(),
+            docker_name: "ecs-f-1-app-0".into(),
+            kind: crate::plan::ContainerKind::Normal,
+            image: "i".into(),
+            platform: None,
+            essential: true,
+            endpoint_id: None,
+            depends_on: Vec::new(),
+            implicit_dependencies: Vec::new(),
+            start_timeout_secs: None,
+            stop_timeout_secs: 30,
+            restart_policy: None,
+            secrets: Vec::new(),
+            environment_files: Vec::new(),
+            repository_credentials: None,
+            log_configuration: None,
+            create: bollard::models::ContainerCreateBody::default(),
+        }
+    }
 }
