@@ -133,8 +133,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             write_stdout(&format!("{line}\n"))?;
             Ok(ExitStatus::Success)
         }),
-        Some(Command::Agent { listen }) => block_on(async {
-            crate::agent::serve(listen).await?;
+        Some(Command::Agent {
+            listen,
+            loopback,
+            token_file,
+        }) => block_on(async {
+            crate::agent::serve(listen, loopback, &token_file).await?;
             Ok(ExitStatus::Success)
         }),
         Some(Command::Pause) => {
@@ -168,7 +172,7 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         let port = args.agent.agent_port;
         let image = runner::agent::ensure_image(&engine, args.agent.agent_image.as_deref()).await?;
         runner::agent::ensure_network(&engine).await?;
-        runner::agent::ensure_agent(&engine, &image, port).await?;
+        let agent = runner::agent::ensure_agent(&engine, &image, port).await?;
         let options = PlanOptions {
             agent_image: image,
             agent_loopback_port: port,
@@ -183,7 +187,10 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             taskdef::load::plural(plan.containers.len(), "container"),
             plan.task.network_mode
         ));
-        let options = RunOptions { pull: args.pull };
+        let options = RunOptions {
+            pull: args.pull,
+            agent,
+        };
         Ok(
             match runner::run(&engine, &plan, &options, shutdown).await? {
                 Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),

@@ -107,8 +107,15 @@ pub enum Command {
     /// Serve the ECS agent endpoints (inside the agent container).
     #[command(hide = true)]
     Agent {
+        /// Where containers reach the task endpoints.
         #[arg(long, default_value = "0.0.0.0:80")]
         listen: std::net::SocketAddr,
+        /// The port published on the host's loopback: admin and introspection too.
+        #[arg(long, default_value = "0.0.0.0:51679")]
+        loopback: std::net::SocketAddr,
+        /// The file holding the admin API's bearer token.
+        #[arg(long, default_value = crate::agent::api::TOKEN_FILE)]
+        token_file: String,
     },
     /// Hold a task's namespaces as PID 1 (inside the pause container).
     #[command(hide = true)]

@@ -2,70 +2,162 @@
 //! hidden `agent` subcommand, plays the ECS container agent at 169.254.170.2.
 //! The pause container runs the same image with the `pause` subcommand.
 //!
-//! This first version answers the CLI's health probe and, like the real
-//! agent, `404 page not found` on every other route; the metadata,
-//! credentials and task-protection endpoints arrive with the agent issue.
+//! Two listeners share one in-memory [`state::State`]:
+//! - the task port (80 at 169.254.170.2): task metadata v2/v3/v4 and stats,
+//!   credentials, task protection, what containers call;
+//! - the loopback port (published on 127.0.0.1 only): the same routes for
+//!   host-mode tasks, plus the introspection API and the CLI's admin API.
+//!
+//! The [`watch`] task follows the engine's events and keeps each registered
+//! container's live state, so that no request waits on Docker, stats aside.
 
+pub mod admin;
+pub mod api;
+pub mod credentials;
+pub mod introspection;
+pub mod metadata;
 pub mod pause;
+pub mod protection;
+pub mod state;
+pub mod stats;
+pub mod tmds;
+pub mod watch;
+pub mod wire;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use anyhow::Context as _;
 use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::get;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use serde::Serialize;
+use tokio::sync::mpsc;
 
-/// Where the CLI asks whether the agent is up.
-pub const HEALTH_PATH: &str = "/ecs-run-local/health";
+use crate::agent::state::State;
+use crate::agent::wire::Time;
 
-/// The agent's routes.
-pub fn router() -> Router {
-    Router::new()
-        .route(
-            HEALTH_PATH,
-            get(|| async { concat!("ecs-run-local agent ", env!("CARGO_PKG_VERSION")) }),
-        )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Agent {
+    pub state: Arc<State>,
+    /// `None` without an engine (unit tests): stats requests then fail as
+    /// the agent's do when it has no stats.
+    pub stats: Option<stats::Collectors>,
+    /// The admin API's bearer token.
+    pub token: Arc<str>,
+    pub clock: fn() -> Time,
+    /// Task ARNs whose containers the watcher should re-read.
+    pub resync: Option<mpsc::UnboundedSender<String>>,
 }
 
-/// Serves until SIGTERM or SIGINT (the agent is PID 1 of its container).
-pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let listener = tokio::net::TcpListener::bind(listen)
+impl Agent {
+    /// An agent without an engine, on the system clock.
+    pub fn detached(token: &str) -> Agent {
+        Agent {
+            state: Arc::default(),
+            stats: None,
+            token: token.into(),
+            clock: chrono::Utc::now,
+            resync: None,
+        }
+    }
+}
+
+/// A compact JSON body, as Go's `json.Marshal` writes it.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response(),
+    }
+}
+
+/// The agent's answer to a route it does not have.
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "404 page not found\n",
+    )
+        .into_response()
+}
+
+/// What containers reach at 169.254.170.2.
+pub fn task_router(agent: Agent) -> Router {
+    Router::new()
+        .merge(tmds::routes())
+        .merge(credentials::routes())
+        .merge(protection::routes())
+        .fallback(not_found)
+        .with_state(agent)
+}
+
+/// The loopback port: the task routes, introspection and the admin API.
+pub fn loopback_router(agent: Agent) -> Router {
+    Router::new()
+        .merge(tmds::routes())
+        .merge(credentials::routes())
+        .merge(protection::routes())
+        .merge(introspection::routes())
+        .merge(admin::routes(agent.clone()))
+        .fallback(not_found)
+        .with_state(agent)
+}
+
+/// Serves both ports and follows the engine until SIGTERM or SIGINT (the
+/// agent is PID 1 of its container).
+pub async fn serve(
+    listen: SocketAddr,
+    loopback: SocketAddr,
+    token_file: &str,
+) -> anyhow::Result<()> {
+    let token = std::fs::read_to_string(token_file)
+        .with_context(|| format!("cannot read the agent token at {token_file}"))?;
+    let token = token.trim();
+    anyhow::ensure!(
+        !token.is_empty(),
+        "the agent token at {token_file} is empty"
+    );
+    let engine = crate::docker::Engine::connect().await?;
+    let (resync, resyncs) = mpsc::unbounded_channel();
+    let agent = Agent {
+        state: Arc::default(),
+        stats: Some(stats::Collectors::new(engine.bollard().clone())),
+        token: token.into(),
+        clock: chrono::Utc::now,
+        resync: Some(resync),
+    };
+    tokio::spawn(watch::run(
+        engine.clone(),
+        Arc::clone(&agent.state),
+        resyncs,
+        agent.clock,
+    ));
+    let task_listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(%listen, "agent listening");
-    axum::serve(listener, router())
-        .with_graceful_shutdown(pause::terminated())
+    let loopback_listener = tokio::net::TcpListener::bind(loopback)
         .await
-        .context("the agent's server failed")
+        .with_context(|| format!("cannot listen on {loopback}"))?;
+    tracing::info!(%listen, %loopback, "agent listening");
+    let tasks = axum::serve(
+        task_listener,
+        task_router(agent.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(pause::terminated());
+    let local = axum::serve(
+        loopback_listener,
+        loopback_router(agent).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(pause::terminated());
+    let (a, b) = tokio::join!(tasks.into_future(), local.into_future());
+    a.and(b).context("the agent's server failed")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt as _;
-    use tower::ServiceExt as _;
-
-    async fn get(path: &str) -> (StatusCode, String) {
-        let response = router()
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
-    }
-
-    #[tokio::test]
-    async fn health_answers_and_unknown_routes_are_the_agents_404() {
-        let (status, body) = get(HEALTH_PATH).await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.starts_with("ecs-run-local agent "));
-        assert_eq!(
-            get("/v4/nope/task").await,
-            (StatusCode::NOT_FOUND, "404 page not found\n".into())
-        );
-    }
-}
+mod tests;

@@ -6,12 +6,15 @@ use std::collections::HashMap;
 use std::pin::Pin;
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, NetworkCreateRequest, VolumeCreateRequest,
+};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
-    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    EventsOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -27,6 +30,8 @@ pub enum DockerError {
     Pull { image: String, message: String },
     #[error("image `{image}` is not on this machine (and `--pull never` forbids pulling it)")]
     ImageMissing { image: String },
+    #[error("a file archive from the engine is unreadable: {0}")]
+    Archive(String),
     #[error("{what}")]
     Api {
         what: String,
@@ -116,6 +121,8 @@ pub struct VolumeSummary {
 }
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ContainerEvent, DockerError>> + Send>>;
+/// `(action, container id)` pairs.
+pub type ActivityStream = Pin<Box<dyn Stream<Item = Result<(String, String), DockerError>> + Send>>;
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, DockerError>> + Send>>;
 
 /// A connection to the Docker engine.
@@ -394,6 +401,89 @@ impl Engine {
             oom_killed: state.oom_killed.unwrap_or(false),
             error: state.error.filter(|e| !e.is_empty()),
         })
+    }
+
+    /// The whole inspect document of a container.
+    pub async fn inspect_raw(&self, id: &str) -> Result<ContainerInspectResponse, DockerError> {
+        self.docker
+            .inspect_container(id, None)
+            .await
+            .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
+    }
+
+    /// Every container event, as `(action, id)`, of containers carrying
+    /// `label` (`key` or `key=value`), from when the stream is first polled.
+    pub fn container_activity(&self, label: &str) -> ActivityStream {
+        let options = EventsOptionsBuilder::default()
+            .filters(&HashMap::from([
+                ("type", vec!["container"]),
+                ("label", vec![label]),
+            ]))
+            .build();
+        self.docker
+            .events(Some(options))
+            .map(|item| {
+                let event = item.map_err(DockerError::api("the engine's event stream failed"))?;
+                let id = event.actor.and_then(|a| a.id).unwrap_or_default();
+                Ok((event.action.unwrap_or_default(), id))
+            })
+            .boxed()
+    }
+
+    /// Writes one file into a container (before it starts, for instance).
+    pub async fn put_file(
+        &self,
+        id: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), DockerError> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(mode);
+        header.set_entry_type(tar::EntryType::Regular);
+        let relative = path.trim_start_matches('/');
+        let archive = tar
+            .append_data(&mut header, relative, contents)
+            .and_then(|()| tar.into_inner())
+            .map_err(|e| DockerError::Archive(e.to_string()))?;
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(Bytes::from(archive)))
+            .await
+            .map_err(DockerError::api(format!(
+                "cannot write {path} into container `{id}`"
+            )))
+    }
+
+    /// Reads one file out of a container.
+    pub async fn get_file(&self, id: &str, path: &str) -> Result<Vec<u8>, DockerError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut archive = Vec::new();
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(DockerError::api(format!(
+                "cannot read {path} from container `{id}`"
+            )))?;
+            archive.extend_from_slice(&chunk);
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let entries = tar
+            .entries()
+            .map_err(|e| DockerError::Archive(e.to_string()))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| DockerError::Archive(e.to_string()))?;
+            if entry.header().entry_type().is_file() {
+                let mut contents = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut contents)
+                    .map_err(|e| DockerError::Archive(e.to_string()))?;
+                return Ok(contents);
+            }
+        }
+        Err(DockerError::Archive(format!("{path} is not a file")))
     }
 
     /// Containers (running or not) carrying all of `labels` (`key=value`).

@@ -197,6 +197,9 @@ impl<'a> Context<'a> {
             environment_files: Vec::new(),
             repository_credentials: None,
             log_configuration: None,
+            cpu: 0,
+            memory: None,
+            ports: Vec::new(),
             create,
         })
     }
@@ -359,6 +362,11 @@ impl<'a> Context<'a> {
                 .as_ref()
                 .and_then(|r| r.credentials_parameter.clone()),
             log_configuration: c.log_configuration.as_ref().map(LogPlan::from),
+            cpu: c.cpu.unwrap_or(0),
+            memory: c.memory,
+            ports: publish(&c.port_mappings.iter().collect::<Vec<_>>(), self.mode())
+                .0
+                .unwrap_or_default(),
             create,
         }
     }

@@ -181,6 +181,12 @@ pub struct ContainerPlan {
     /// The definition's log configuration, reported in metadata. Locally
     /// every container logs to `json-file` so that its output can be streamed.
     pub log_configuration: Option<LogPlan>,
+    /// The definition's `cpu` units and `memory` MiB, as the metadata's `Limits`.
+    pub cpu: i64,
+    pub memory: Option<i64>,
+    /// The definition's port mappings as `port/protocol`; where the agent
+    /// finds this container's bindings (on the pause container in awsvpc).
+    pub ports: Vec<String>,
     pub create: ContainerCreateBody,
 }
 

@@ -18,8 +18,10 @@ use bollard::models::{
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use crate::agent::api;
 use crate::docker::Engine;
 use crate::plan::{AGENT_IP, NETWORK_NAME, NETWORK_SUBNET, labels, network_request};
+use crate::runner::admin::AgentClient;
 
 /// The repository of images built from our executable.
 pub const AGENT_REPOSITORY: &str = "ecs-run-local-agent";
@@ -240,9 +242,13 @@ pub async fn ensure_network(engine: &Engine) -> anyhow::Result<()> {
     }
 }
 
+/// The port the agent serves its loopback routes on inside its container.
+const LOOPBACK_PORT_IN_CONTAINER: u16 = 51679;
+
 /// Makes sure the agent container runs `image` at 169.254.170.2 with its
-/// loopback port on 127.0.0.1:`port`, replacing one that runs another image.
-pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Result<()> {
+/// loopback port on 127.0.0.1:`port`, replacing one that runs another image,
+/// and returns a client holding its token.
+pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Result<AgentClient> {
     let found = engine
         .containers_labelled(&[format!("{}=agent", labels::ROLE)])
         .await?;
@@ -260,17 +266,31 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
             .create_container(AGENT_CONTAINER, agent_container(image, port), None)
             .await
         {
-            Ok(id) => (id, true),
+            Ok(id) => {
+                // The token goes into the container before it starts; it
+                // never touches the host's file system.
+                let token = crate::plan::ids::to_hex(&rand::random::<[u8; 32]>());
+                let written = engine
+                    .put_file(&id, api::TOKEN_FILE, token.as_bytes(), 0o600)
+                    .await;
+                if let Err(e) = written {
+                    let _ = engine.remove_container(&id).await;
+                    return Err(anyhow::Error::new(e).context("cannot set up the agent"));
+                }
+                (id, true)
+            }
             Err(e) if e.is_conflict() => (AGENT_CONTAINER.to_owned(), false),
             Err(e) => return Err(e.into()),
         },
     };
+    let token = read_token(engine, &id).await?;
+    let client = AgentClient::new(port, token);
     let started = engine.start_container(&id).await;
     // Another ecs-run-local may be starting the same agent: what counts is
     // whether it answers.
-    let healthy = wait_healthy(port, Duration::from_secs(20)).await;
+    let healthy = client.wait_healthy(Duration::from_secs(20)).await;
     match (started, healthy) {
-        (_, Ok(())) => Ok(()),
+        (_, Ok(_)) => Ok(client),
         (Err(e), Err(_)) => {
             if created {
                 let _ = engine.remove_container(&id).await;
@@ -283,21 +303,49 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
     }
 }
 
+/// The agent's bearer token, read back out of its container.
+async fn read_token(engine: &Engine, id: &str) -> anyhow::Result<String> {
+    // A concurrent ecs-run-local may still be writing it.
+    let mut attempts = 0;
+    loop {
+        match engine.get_file(id, api::TOKEN_FILE).await {
+            Ok(bytes) if !bytes.is_empty() => {
+                return Ok(String::from_utf8_lossy(&bytes).trim().to_owned());
+            }
+            result if attempts >= 30 => {
+                let reason = result.err().map(|e| e.to_string()).unwrap_or_default();
+                bail!("cannot read the agent's token from its container: {reason}");
+            }
+            _ => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 fn agent_container(image: &str, port: u16) -> ContainerCreateBody {
     let labels = HashMap::from([
         (labels::ROLE.to_owned(), "agent".to_owned()),
         (IMAGE_LABEL.to_owned(), image.to_owned()),
     ]);
+    let loopback = format!("{LOOPBACK_PORT_IN_CONTAINER}/tcp");
     ContainerCreateBody {
         image: Some(image.to_owned()),
-        cmd: Some(vec!["agent".into(), "--listen".into(), "0.0.0.0:80".into()]),
+        cmd: Some(vec![
+            "agent".into(),
+            "--listen".into(),
+            "0.0.0.0:80".into(),
+            "--loopback".into(),
+            format!("0.0.0.0:{LOOPBACK_PORT_IN_CONTAINER}"),
+        ]),
         labels: Some(labels),
-        exposed_ports: Some(vec!["80/tcp".into()]),
+        exposed_ports: Some(vec!["80/tcp".into(), loopback.clone()]),
         host_config: Some(HostConfig {
             network_mode: Some(NETWORK_NAME.into()),
             binds: Some(vec![format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}")]),
             port_bindings: Some(HashMap::from([(
-                "80/tcp".to_owned(),
+                loopback,
                 Some(vec![PortBinding {
                     host_ip: Some("127.0.0.1".into()),
                     host_port: Some(port.to_string()),
@@ -319,44 +367,6 @@ fn agent_container(image: &str, port: u16) -> ContainerCreateBody {
             )])),
         }),
         ..Default::default()
-    }
-}
-
-/// Polls the agent's health route on the loopback port until it answers.
-pub async fn wait_healthy(port: u16, within: Duration) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match probe(port).await {
-            Ok(()) => return Ok(()),
-            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// One `GET` of the health route over plain HTTP/1.0.
-async fn probe(port: u16) -> anyhow::Result<()> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::time::timeout(
-        Duration::from_secs(1),
-        tokio::net::TcpStream::connect(("127.0.0.1", port)),
-    )
-    .await??;
-    let request = format!(
-        "GET {} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
-        crate::agent::HEALTH_PATH
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut response)).await??;
-    let text = String::from_utf8_lossy(&response);
-    if text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200") {
-        Ok(())
-    } else {
-        bail!(
-            "unexpected answer: {}",
-            text.lines().next().unwrap_or_default()
-        )
     }
 }
 

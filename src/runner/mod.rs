@@ -2,6 +2,7 @@
 //! task's containers in `dependsOn` order, supervision, and a teardown that
 //! runs on every path (normal end, Ctrl-C or SIGTERM, a failure half-way).
 
+pub mod admin;
 pub mod agent;
 pub mod images;
 pub mod signals;
@@ -10,9 +11,14 @@ pub mod teardown;
 
 use std::time::Instant;
 
+use anyhow::Context as _;
+
+use crate::agent::api::{Pulls, TaskRegistration};
 use crate::docker::Engine;
 use crate::output::status;
-use crate::plan::{Plan, labels};
+use crate::plan::{Plan, RandomIds, labels};
+
+pub use admin::AgentClient;
 
 pub use images::PullPolicy;
 pub use signals::{Shutdown, Stop};
@@ -22,6 +28,8 @@ pub use supervise::Ending;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub pull: PullPolicy,
+    /// The agent that serves the task's endpoints.
+    pub agent: AgentClient,
 }
 
 /// Runs a planned task in the foreground until it stops, then removes
@@ -33,10 +41,21 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<Ending> {
     let begun = Instant::now();
+    let pull_started = chrono::Utc::now();
     images::ensure(engine, plan, options.pull).await?;
+    let pulls = Pulls {
+        started: Some(pull_started),
+        stopped: Some(chrono::Utc::now()),
+    };
     // Subscribe before anything exists, so that no start or exit is missed.
     let events = engine.container_events(&format!("{}={}", labels::RUN_ID, plan.run_id));
+    let agent = &options.agent;
+    let registration = TaskRegistration::from_plan(plan, pulls, &mut RandomIds);
     let result = async {
+        agent
+            .register(&registration)
+            .await
+            .context("cannot register the task with the agent")?;
         let mut task = supervise::Task::create(engine, plan).await?;
         let outcome = task.supervise(events, shutdown.clone()).await;
         match &outcome {
@@ -51,11 +70,17 @@ pub async fn run(
             Ok(Ending::Interrupted) => status("stopping the task (press Ctrl-C again to kill it)"),
             Err(_) => {}
         }
+        if let Err(e) = agent.stopping(&plan.task.task_id).await {
+            tracing::warn!(error = %e, "the agent did not take the task's stop");
+        }
         task.stop(shutdown).await;
         outcome
     };
     let outcome = result.await;
     let cleaned = teardown::run_objects(engine, &plan.run_id).await;
+    if let Err(e) = agent.deregister(&plan.task.task_id).await {
+        tracing::warn!(error = %e, "the agent did not take the task's deregistration");
+    }
     tracing::debug!(elapsed = ?begun.elapsed(), "run over");
     let ending = outcome?;
     cleaned?;

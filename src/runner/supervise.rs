@@ -497,6 +497,9 @@ mod tests {
             environment_files: Vec::new(),
             repository_credentials: None,
             log_configuration: None,
+            cpu: 0,
+            memory: None,
+            ports: Vec::new(),
             create: bollard::models::ContainerCreateBody::default(),
         }
     }

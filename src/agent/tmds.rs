@@ -1,0 +1,383 @@
+//! The task metadata endpoints v2, v3 and v4, with the agent's routes,
+//! status codes and error bodies (a JSON string):
+//!
+//! - v2 identifies its caller by source IP and fails with 400;
+//! - v3 identifies it by endpoint id and fails with 500 (metadata) or 400 (stats);
+//! - v4 likewise, failing with 404 for an unknown id.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::any;
+
+use crate::agent::metadata::{self, Version};
+use crate::agent::state::{Registry, TaskEntry};
+use crate::agent::stats::{Stats, StatsV4};
+use crate::agent::{Agent, json};
+
+pub fn routes() -> Router<Agent> {
+    Router::new()
+        .route("/v2/metadata", any(v2_task))
+        .route("/v2/metadata/", any(v2_task))
+        .route("/v2/metadataWithTags", any(v2_task_with_tags))
+        .route("/v2/metadataWithTags/", any(v2_task_with_tags))
+        .route("/v2/metadata/{docker_id}", any(v2_container))
+        .route("/v2/stats", any(v2_task_stats))
+        .route("/v2/stats/", any(v2_task_stats))
+        .route("/v2/stats/{docker_id}", any(v2_container_stats))
+        .route("/v3/{id}", any(v3_container))
+        .route("/v3/{id}/task", any(v3_task))
+        .route("/v3/{id}/taskWithTags", any(v3_task_with_tags))
+        .route("/v3/{id}/stats", any(v3_container_stats))
+        .route("/v3/{id}/task/stats", any(v3_task_stats))
+        .route("/v4/{id}", any(v4_container))
+        .route("/v4/{id}/task", any(v4_task))
+        .route("/v4/{id}/taskWithTags", any(v4_task_with_tags))
+        .route("/v4/{id}/stats", any(v4_container_stats))
+        .route("/v4/{id}/task/stats", any(v4_task_stats))
+}
+
+/// The agent's error: a JSON string.
+fn error(status: StatusCode, message: &str) -> Response {
+    json(status, &message)
+}
+
+fn unknown_task(id: &str) -> String {
+    format!("unable to get task arn from request: unable to get task Arn from v3 endpoint ID: {id}")
+}
+
+fn unknown_container(id: &str) -> String {
+    format!(
+        "unable to get container ID from request: unable to get docker ID from v3 endpoint ID: {id}"
+    )
+}
+
+/// The task of a v2 caller, or the agent's 400.
+fn v2_caller<'a>(registry: &'a Registry, caller: &SocketAddr) -> Result<&'a TaskEntry, Response> {
+    let ip = caller.ip().to_string();
+    registry.task_at(&ip).ok_or_else(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unable to get task arn from request: unable to associate '{ip}' with task"),
+        )
+    })
+}
+
+async fn v2_task(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+) -> Response {
+    let registry = agent.state.read();
+    match v2_caller(&registry, &caller) {
+        Ok(task) => json(StatusCode::OK, &metadata::task(task, Version::V2, false)),
+        Err(response) => response,
+    }
+}
+
+async fn v2_task_with_tags(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+) -> Response {
+    let registry = agent.state.read();
+    match v2_caller(&registry, &caller) {
+        Ok(task) => json(StatusCode::OK, &metadata::task(task, Version::V2, true)),
+        Err(response) => response,
+    }
+}
+
+async fn v2_container(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+    Path(docker_id): Path<String>,
+) -> Response {
+    let registry = agent.state.read();
+    if let Err(response) = v2_caller(&registry, &caller) {
+        return response;
+    }
+    match registry.container(&docker_id) {
+        Some((task, index)) => json(
+            StatusCode::OK,
+            &metadata::container(task, index, Version::V2),
+        ),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unable to generate metadata for container '{docker_id}'"),
+        ),
+    }
+}
+
+async fn v2_task_stats(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+) -> Response {
+    let ids = {
+        let registry = agent.state.read();
+        match v2_caller(&registry, &caller) {
+            Ok(task) => stats_targets(task),
+            Err(response) => return response,
+        }
+    };
+    json(StatusCode::OK, &task_stats(&agent, ids).await)
+}
+
+async fn v2_container_stats(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+    Path(docker_id): Path<String>,
+) -> Response {
+    let target = {
+        let registry = agent.state.read();
+        let task = match v2_caller(&registry, &caller) {
+            Ok(task) => task,
+            Err(response) => return response,
+        };
+        stats_targets(task)
+            .into_iter()
+            .find(|t| t.docker_id == docker_id)
+    };
+    container_stats_v3(&agent, target, &docker_id).await
+}
+
+fn v3_task_body(agent: &Agent, id: &str, with_tags: bool) -> Response {
+    let registry = agent.state.read();
+    match registry.endpoint(id) {
+        Some((task, _)) => json(
+            StatusCode::OK,
+            &metadata::task(task, Version::V3, with_tags),
+        ),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("V3 task metadata handler: {}", unknown_task(id)),
+        ),
+    }
+}
+
+async fn v3_container(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    let registry = agent.state.read();
+    match registry
+        .endpoint(&id)
+        .filter(|(task, i)| !task.live[*i].docker_id.is_empty())
+    {
+        Some((task, index)) => json(
+            StatusCode::OK,
+            &metadata::container(task, index, Version::V3),
+        ),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("V3 container metadata handler: {}", unknown_container(&id)),
+        ),
+    }
+}
+
+async fn v3_task(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    v3_task_body(&agent, &id, false)
+}
+
+async fn v3_task_with_tags(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    v3_task_body(&agent, &id, true)
+}
+
+/// What the stats of a container need: its id, and in awsvpc the pause
+/// container whose namespace holds the task's network counters.
+#[derive(Debug, Clone)]
+struct StatsTarget {
+    docker_id: String,
+    network_from: Option<String>,
+}
+
+fn stats_targets(task: &TaskEntry) -> Vec<StatsTarget> {
+    let pause = task
+        .pause()
+        .map(|p| task.live[p].docker_id.clone())
+        .filter(|id| !id.is_empty());
+    task.live
+        .iter()
+        .filter(|l| !l.docker_id.is_empty())
+        .map(|l| StatsTarget {
+            docker_id: l.docker_id.clone(),
+            network_from: pause.clone().filter(|p| *p != l.docker_id),
+        })
+        .collect()
+}
+
+fn endpoint_target(agent: &Agent, id: &str) -> Result<StatsTarget, String> {
+    let registry = agent.state.read();
+    let (task, index) = registry.endpoint(id).ok_or_else(|| unknown_task(id))?;
+    let docker_id = &task.live[index].docker_id;
+    if docker_id.is_empty() {
+        return Err(unknown_container(id));
+    }
+    stats_targets(task)
+        .into_iter()
+        .find(|t| t.docker_id == *docker_id)
+        .ok_or_else(|| unknown_container(id))
+}
+
+/// A container's stats, with the task's network counters in awsvpc.
+async fn sample(agent: &Agent, target: &StatsTarget) -> Option<StatsV4> {
+    let collectors = agent.stats.as_ref()?;
+    let (mut stats, mut rate) = collectors.sample(&target.docker_id).await?;
+    if let Some(pause) = &target.network_from {
+        if let Some((pause_stats, pause_rate)) = collectors.sample(pause).await {
+            stats.networks = pause_stats.networks;
+            rate = pause_rate;
+        }
+    }
+    Some(StatsV4 {
+        stats,
+        network_rate_stats: rate,
+    })
+}
+
+async fn container_stats_v3(
+    agent: &Agent,
+    target: Option<StatsTarget>,
+    docker_id: &str,
+) -> Response {
+    let stats = match &target {
+        Some(target) => sample(agent, target).await,
+        None => None,
+    };
+    match stats {
+        Some(stats) => json(StatusCode::OK, &stats.stats),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unable to get container stats for: {docker_id}"),
+        ),
+    }
+}
+
+/// Stats by Docker id; `null` for a container without any (v2, v3).
+async fn task_stats(agent: &Agent, targets: Vec<StatsTarget>) -> BTreeMap<String, Option<Stats>> {
+    let samples = futures_util::future::join_all(targets.iter().map(|t| sample(agent, t))).await;
+    targets
+        .into_iter()
+        .zip(samples)
+        .map(|(t, s)| (t.docker_id, s.map(|s| s.stats)))
+        .collect()
+}
+
+async fn v3_container_stats(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    match endpoint_target(&agent, &id) {
+        Ok(target) => {
+            let docker_id = target.docker_id.clone();
+            container_stats_v3(&agent, Some(target), &docker_id).await
+        }
+        Err(reason) => error(
+            StatusCode::BAD_REQUEST,
+            &format!("V3 container stats handler: {reason}"),
+        ),
+    }
+}
+
+async fn v3_task_stats(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    let targets = {
+        let registry = agent.state.read();
+        match registry.endpoint(&id) {
+            Some((task, _)) => stats_targets(task),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("V3 task stats handler: {}", unknown_task(&id)),
+                );
+            }
+        }
+    };
+    json(StatusCode::OK, &task_stats(&agent, targets).await)
+}
+
+async fn v4_container(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    let registry = agent.state.read();
+    match registry
+        .endpoint(&id)
+        .filter(|(task, i)| !task.live[*i].docker_id.is_empty())
+    {
+        Some((task, index)) => json(StatusCode::OK, &metadata::container_v4(task, index)),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("V4 container metadata handler: {}", unknown_container(&id)),
+        ),
+    }
+}
+
+fn v4_task_body(agent: &Agent, id: &str, with_tags: bool) -> Response {
+    let registry = agent.state.read();
+    match registry.endpoint(id) {
+        Some((task, _)) => json(StatusCode::OK, &metadata::task_v4(task, with_tags)),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("V4 task metadata handler: {}", unknown_task(id)),
+        ),
+    }
+}
+
+async fn v4_task(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    v4_task_body(&agent, &id, false)
+}
+
+async fn v4_task_with_tags(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    v4_task_body(&agent, &id, true)
+}
+
+async fn v4_container_stats(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    let target = match endpoint_target(&agent, &id) {
+        Ok(target) => target,
+        Err(reason) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("V4 container stats handler: {reason}"),
+            );
+        }
+    };
+    match sample(&agent, &target).await {
+        Some(stats) => json(StatusCode::OK, &stats),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Unable to get container stats for: {}", target.docker_id),
+        ),
+    }
+}
+
+/// The agent's empty `StatsResponse` for a container without stats.
+#[derive(serde::Serialize)]
+struct Empty {}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum MaybeStats {
+    Stats(Box<StatsV4>),
+    Empty(Empty),
+}
+
+async fn v4_task_stats(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
+    let targets = {
+        let registry = agent.state.read();
+        match registry.endpoint(&id) {
+            Some((task, _)) => stats_targets(task),
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    &format!("V4 task stats handler: {}", unknown_task(&id)),
+                );
+            }
+        }
+    };
+    let samples = futures_util::future::join_all(targets.iter().map(|t| sample(&agent, t))).await;
+    let body: BTreeMap<String, MaybeStats> = targets
+        .into_iter()
+        .zip(samples)
+        .map(|(t, s)| {
+            (
+                t.docker_id,
+                s.map_or(MaybeStats::Empty(Empty {}), |s| {
+                    MaybeStats::Stats(Box::new(s))
+                }),
+            )
+        })
+        .collect();
+    json(StatusCode::OK, &body)
+}
