@@ -172,14 +172,18 @@ impl TaskRegistration {
                         .collect(),
                     log_driver: log.map(|l| l.log_driver.clone()),
                     log_options: log.map(|l| l.options.clone()).unwrap_or_default(),
-                    container_arn: format!(
-                        "arn:aws:ecs:{}:{}:container/{}/{}/{}",
-                        task.region,
-                        task.account,
-                        task.cluster,
-                        task.task_id,
-                        ids.uuid()
-                    ),
+                    // Internal containers have no ARN.
+                    container_arn: match c.kind {
+                        ContainerKind::Pause => String::new(),
+                        ContainerKind::Normal => format!(
+                            "arn:aws:ecs:{}:{}:container/{}/{}/{}",
+                            task.region,
+                            task.account,
+                            task.cluster,
+                            task.task_id,
+                            ids.uuid()
+                        ),
+                    },
                     has_health_check: c.create.healthcheck.is_some(),
                     restart_policy_enabled: c.restart_policy.is_some(),
                     ports: c.ports.clone(),
@@ -208,12 +212,14 @@ impl TaskRegistration {
     }
 
     /// The container named `name`.
+    #[must_use]
     pub fn container(&self, name: &str) -> Option<&ContainerRegistration> {
         self.containers.iter().find(|c| c.name == name)
     }
 }
 
 /// The label that ties a Docker container to its task.
+#[must_use]
 pub fn task_label(task_arn: &str) -> String {
     format!("{}={task_arn}", labels::TASK_ARN)
 }

@@ -45,6 +45,7 @@ pub struct Port {
     pub host_ip: String,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
 fn is_zero(port: &u16) -> bool {
     *port == 0
 }
@@ -98,6 +99,7 @@ pub struct HealthResponse {
     pub output: String,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
 fn is_zero_i64(n: &i64) -> bool {
     *n == 0
 }
@@ -263,6 +265,7 @@ pub struct TaskV4 {
 }
 
 /// A container of a task, as `version` shows it.
+#[must_use]
 pub fn container(task: &TaskEntry, index: usize, version: Version) -> Container {
     let registration = &task.registration.containers[index];
     let live = &task.live[index];
@@ -345,6 +348,7 @@ pub fn container(task: &TaskEntry, index: usize, version: Version) -> Container 
 }
 
 /// A v4 container: v2's fields with v4's networks and restart count.
+#[must_use]
 pub fn container_v4(task: &TaskEntry, index: usize) -> ContainerV4 {
     let mut base = container(task, index, Version::V4);
     let networks = std::mem::take(&mut base.networks)
@@ -388,7 +392,7 @@ fn head(task: &TaskEntry) -> TaskHead {
 
 fn tail(task: &TaskEntry, with_tags: bool, v4: bool) -> TaskTail {
     let r = &task.registration;
-    let limits = (r.cpu.is_some() || r.memory.is_some()).then(|| Limits {
+    let limits = (r.cpu.is_some() || r.memory.is_some()).then_some(Limits {
         cpu: r.cpu,
         memory: r.memory,
     });
@@ -412,6 +416,7 @@ fn tail(task: &TaskEntry, with_tags: bool, v4: bool) -> TaskTail {
 }
 
 /// The v2 or v3 task body.
+#[must_use]
 pub fn task(task: &TaskEntry, version: Version, with_tags: bool) -> Task {
     Task {
         head: head(task),
@@ -423,6 +428,7 @@ pub fn task(task: &TaskEntry, version: Version, with_tags: bool) -> Task {
 }
 
 /// The v4 task body.
+#[must_use]
 pub fn task_v4(task: &TaskEntry, with_tags: bool) -> TaskV4 {
     TaskV4 {
         head: head(task),

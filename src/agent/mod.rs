@@ -53,6 +53,7 @@ pub struct Agent {
 
 impl Agent {
     /// An agent without an engine, on the system clock.
+    #[must_use]
     pub fn detached(token: &str) -> Agent {
         Agent {
             state: Arc::default(),

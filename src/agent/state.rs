@@ -28,6 +28,7 @@ pub enum ContainerStatus {
 }
 
 impl ContainerStatus {
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             ContainerStatus::Pulled => "PULLED",
@@ -289,11 +290,13 @@ pub struct TaskEntry {
 }
 
 impl TaskEntry {
+    #[must_use]
     pub fn id(&self) -> &str {
         task_id(&self.registration.task_arn)
     }
 
     /// The task's known status: the least advanced of its containers'.
+    #[must_use]
     pub fn known_status(&self) -> &'static str {
         let least = self.live.iter().map(|l| l.status).min();
         match least {
@@ -312,6 +315,7 @@ impl TaskEntry {
         }
     }
 
+    #[must_use]
     pub fn desired_status(&self) -> &'static str {
         if self.desired_stopped {
             "STOPPED"
@@ -322,6 +326,7 @@ impl TaskEntry {
 
     /// A container's desired status: it follows the task, and a stopped
     /// container is desired stopped, as the agent records it.
+    #[must_use]
     pub fn container_desired_status(&self, index: usize) -> &'static str {
         if self.desired_stopped || self.live[index].status == ContainerStatus::Stopped {
             "STOPPED"
@@ -331,6 +336,7 @@ impl TaskEntry {
     }
 
     /// The index of the container named `name`.
+    #[must_use]
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.registration
             .containers
@@ -339,6 +345,7 @@ impl TaskEntry {
     }
 
     /// The pause container of an awsvpc task.
+    #[must_use]
     pub fn pause(&self) -> Option<usize> {
         self.registration
             .containers
@@ -346,6 +353,7 @@ impl TaskEntry {
             .position(|c| c.kind == "CNI_PAUSE")
     }
 
+    #[must_use]
     pub fn is_awsvpc(&self) -> bool {
         self.registration.network_mode == "awsvpc"
     }
@@ -361,6 +369,7 @@ impl TaskEntry {
 }
 
 /// The task id at the end of a task ARN.
+#[must_use]
 pub fn task_id(task_arn: &str) -> &str {
     task_arn.rsplit('/').next().unwrap_or(task_arn)
 }
@@ -420,7 +429,7 @@ impl State {
     /// Registers a task, replacing an earlier registration of the same id.
     pub fn register(&self, registration: TaskRegistration) -> Result<(), RegisterError> {
         let id = task_id(&registration.task_arn).to_owned();
-        if id.is_empty() || id == registration.task_arn {
+        if id.is_empty() {
             return Err(RegisterError::BadArn(registration.task_arn));
         }
         let mut registry = self.write();
@@ -626,23 +635,27 @@ impl Registry {
     }
 
     /// The task and container behind an endpoint id.
+    #[must_use]
     pub fn endpoint(&self, endpoint_id: &str) -> Option<(&TaskEntry, usize)> {
         let (id, index) = self.endpoints.get(endpoint_id)?;
         Some((self.tasks.get(id)?, *index))
     }
 
     /// The task whose container holds `ip`.
+    #[must_use]
     pub fn task_at(&self, ip: &str) -> Option<&TaskEntry> {
         self.tasks.get(self.addresses.get(ip)?)
     }
 
     /// The task and container of a Docker id.
+    #[must_use]
     pub fn container(&self, docker_id: &str) -> Option<(&TaskEntry, usize)> {
         let (id, index) = self.docker_ids.get(docker_id)?;
         Some((self.tasks.get(id)?, *index))
     }
 
     /// Tasks in registration-independent, stable order.
+    #[must_use]
     pub fn tasks_sorted(&self) -> Vec<&TaskEntry> {
         let sorted: BTreeMap<&str, &TaskEntry> =
             self.tasks.iter().map(|(k, v)| (k.as_str(), v)).collect();
@@ -650,6 +663,7 @@ impl Registry {
     }
 
     /// How many containers are registered, for the health answer.
+    #[must_use]
     pub fn container_count(&self) -> usize {
         self.tasks.values().map(|t| t.live.len()).sum()
     }

@@ -36,10 +36,12 @@ pub struct PidsStats {
     pub limit: u64,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
 fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
@@ -229,6 +231,7 @@ pub struct NetworkRate {
 
 impl NetworkRate {
     /// Bytes per second between two samples, over every interface.
+    #[must_use]
     pub fn between(previous: &Stats, latest: &Stats) -> Option<NetworkRate> {
         let seconds = (latest.read_at()? - previous.read_at()?).as_seconds_f64();
         if seconds <= 0.0 {
@@ -271,6 +274,7 @@ pub struct Collectors {
 }
 
 impl Collectors {
+    #[must_use]
     pub fn new(docker: Docker) -> Collectors {
         Collectors {
             docker,
@@ -333,15 +337,11 @@ impl Collectors {
 mod tests {
     use super::*;
 
-    const DOCKER_SAMPLE: &str = include_str!(
-        "../../../shared/fixtures/ecs-endpoints/agent-testdata-docker-stats-unix.json"
-    );
-    const V4_STATS: &str = include_str!(
-        "../../../shared/fixtures/ecs-endpoints/doc-v4-ec2-bridge-container-stats.json"
-    );
+    fn fixture(name: &str) -> String {
+        crate::agent::tests::endpoint_fixture(name)
+    }
 
     fn keys(value: &serde_json::Value) -> Vec<String> {
-        let mut out = Vec::new();
         fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
             if let serde_json::Value::Object(map) = value {
                 for (k, v) in map {
@@ -355,15 +355,18 @@ mod tests {
                 }
             }
         }
+        let mut out = Vec::new();
         walk("", value, &mut out);
         out
     }
 
     #[test]
     fn docker_stats_reshape_into_the_agents_v4_body_in_its_key_order() {
-        let expected: serde_json::Value = serde_json::from_str(V4_STATS).unwrap();
+        let expected: serde_json::Value =
+            serde_json::from_str(&fixture("doc-v4-ec2-bridge-container-stats.json")).unwrap();
         // Feed our own re-shaping the doc's numbers, as Docker would send them.
-        let sample: ContainerStatsResponse = serde_json::from_str(V4_STATS).unwrap();
+        let sample: ContainerStatsResponse =
+            serde_json::from_str(&fixture("doc-v4-ec2-bridge-container-stats.json")).unwrap();
         let body = StatsV4 {
             stats: Stats::from_docker(&sample),
             network_rate_stats: Some(NetworkRate {
@@ -379,7 +382,8 @@ mod tests {
 
     #[test]
     fn a_sparse_docker_sample_gets_the_go_zero_values() {
-        let sample: ContainerStatsResponse = serde_json::from_str(DOCKER_SAMPLE).unwrap();
+        let sample: ContainerStatsResponse =
+            serde_json::from_str(&fixture("agent-testdata-docker-stats-unix.json")).unwrap();
         let json = serde_json::to_string(&Stats::from_docker(&sample)).unwrap();
         assert!(
             json.starts_with(

@@ -2,13 +2,14 @@
 //! zeros of the fraction trimmed (`time.RFC3339Nano`), and floats that print
 //! `2`, not `2.0` (`encoding/json`'s shortest form).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, SecondsFormat, Utc};
 use serde::Serializer;
 
 /// A point in time, as the agent prints it.
 pub type Time = DateTime<Utc>;
 
 /// `2020-10-02T00:15:07.620912337Z`, `2020-10-02T00:15:07.6Z`, `2020-10-02T00:15:07Z`.
+#[must_use]
 pub fn format_time(time: &Time) -> String {
     let full = time.to_rfc3339_opts(SecondsFormat::Nanos, true);
     // `…:07.620912300Z` → `…:07.6209123Z`; `…:07.000000000Z` → `…:07Z`.
@@ -27,9 +28,10 @@ pub fn format_time(time: &Time) -> String {
 }
 
 /// Docker's timestamps; its zero time (`0001-01-01T00:00:00Z`) is `None`.
+#[must_use]
 pub fn parse_time(text: &str) -> Option<Time> {
     let time = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
-    (time.timestamp() > 0).then_some(time)
+    (time.year() > 1).then_some(time)
 }
 
 /// For `#[serde(serialize_with)]` on an `Option<Time>` that is skipped when `None`.

@@ -413,6 +413,7 @@ impl Engine {
 
     /// Every container event, as `(action, id)`, of containers carrying
     /// `label` (`key` or `key=value`), from when the stream is first polled.
+    #[must_use]
     pub fn container_activity(&self, label: &str) -> ActivityStream {
         let options = EventsOptionsBuilder::default()
             .filters(&HashMap::from([

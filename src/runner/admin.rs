@@ -54,6 +54,7 @@ pub enum AdminError {
 }
 
 impl AgentClient {
+    #[must_use]
     pub fn new(port: u16, token: String) -> AgentClient {
         AgentClient {
             port,
@@ -62,6 +63,7 @@ impl AgentClient {
         }
     }
 
+    #[must_use]
     pub fn port(&self) -> u16 {
         self.port
     }
