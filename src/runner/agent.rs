@@ -249,20 +249,34 @@ const LOOPBACK_PORT_IN_CONTAINER: u16 = 51679;
 /// loopback port on 127.0.0.1:`port`, replacing one that runs another image,
 /// and returns a client holding its token.
 pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Result<AgentClient> {
-    let found = engine
-        .containers_labelled(&[format!("{}=agent", labels::ROLE)])
-        .await?;
-    let (ours, stale): (Vec<_>, Vec<_>) = found
-        .into_iter()
-        .partition(|c| c.labels.get(IMAGE_LABEL).map(String::as_str) == Some(image));
-    // An agent of another build is replaced; one of ours is reused, or
-    // started if another ecs-run-local created it a moment ago.
-    for old in &stale {
-        engine.remove_container(&old.id).await?;
-    }
-    let (id, created) = match ours.first() {
-        Some(agent) => (agent.id.clone(), false),
-        None => match engine
+    // Other ecs-run-local processes may be doing the same right now: remove
+    // an agent of another build (tolerating a removal already under way),
+    // then reuse ours or create it, until one of them stands.
+    let mut attempts = 0;
+    let (id, created) = loop {
+        attempts += 1;
+        if attempts > 100 {
+            bail!("cannot replace the agent container of another ecs-run-local build");
+        }
+        let found = engine
+            .containers_labelled(&[format!("{}=agent", labels::ROLE)])
+            .await?;
+        let (ours, stale): (Vec<_>, Vec<_>) = found
+            .into_iter()
+            .partition(|c| c.labels.get(IMAGE_LABEL).map(String::as_str) == Some(image));
+        if !stale.is_empty() {
+            for old in &stale {
+                if let Err(e) = engine.remove_container(&old.id).await {
+                    tracing::debug!(error = %e, "the old agent is being removed already");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        if let Some(agent) = ours.first() {
+            break (agent.id.clone(), false);
+        }
+        match engine
             .create_container(AGENT_CONTAINER, agent_container(image, port), None)
             .await
         {
@@ -277,11 +291,11 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
                     let _ = engine.remove_container(&id).await;
                     return Err(anyhow::Error::new(e).context("cannot set up the agent"));
                 }
-                (id, true)
+                break (id, true);
             }
-            Err(e) if e.is_conflict() => (AGENT_CONTAINER.to_owned(), false),
+            Err(e) if e.is_conflict() => tokio::time::sleep(Duration::from_millis(100)).await,
             Err(e) => return Err(e.into()),
-        },
+        }
     };
     let token = read_token(engine, &id).await?;
     let client = AgentClient::new(port, token);

@@ -39,7 +39,7 @@ pub fn block<F: std::future::Future>(future: F) -> F::Output {
     RUNTIME.block_on(future)
 }
 
-fn engine() -> &'static Engine {
+pub fn engine() -> &'static Engine {
     &ENGINE
 }
 
@@ -321,6 +321,11 @@ impl Running {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// What it printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// Sends SIGINT, as Ctrl-C would.

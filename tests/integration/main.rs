@@ -1,6 +1,7 @@
 //! The integration test binary: drives the built `ecs-run-local` as a user
 //! would, against the real Docker engine where a test needs one.
 
+mod agent;
 mod cli;
 mod docker_harness;
 mod harness;
