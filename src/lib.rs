@@ -19,7 +19,10 @@
 //!   a plan's containers in `dependsOn` order, supervision (essential exits,
 //!   restart policies, Ctrl-C), and a teardown by label on every path.
 //! - [`agent`]: the hidden `agent` and `pause` subcommands that run inside the
-//!   agent image built from this executable.
+//!   agent image built from this executable: an axum router per endpoint
+//!   family (task metadata v2/v3/v4 and stats, credentials, task protection,
+//!   introspection, the CLI's admin API) over an in-memory state that a
+//!   Docker event watcher keeps current.
 //! - [`output`]: how findings, plans, logs and progress are shown to a person.
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.
 //! - [`app`]: the orchestration layer that runs a parsed command and maps the

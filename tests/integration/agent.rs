@@ -77,6 +77,8 @@ fn a_bridge_container_reads_its_task_from_every_metadata_version() {
     let script = format!(
         "{READ_METADATA} \
          echo \"V2TASK $(wget -qO- http://169.254.170.2/v2/metadata)\"; \
+         echo \"V4STATS $(wget -qO- $ECS_CONTAINER_METADATA_URI_V4/stats)\"; \
+         echo \"V4TASKSTATS $(wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task/stats)\"; \
          {} {} echo CHECKS-DONE; sleep 300",
         raw_get("169.254.170.2 80", "/v4/not-an-endpoint/task", "UNKNOWN"),
         raw_get(
@@ -106,6 +108,29 @@ fn a_bridge_container_reads_its_task_from_every_metadata_version() {
         "\"V4 task metadata handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: not-an-endpoint\""
     );
     assert_eq!(marked(&stdout, "app", "NOROUTE-BODY"), "404 page not found");
+    // Docker's stats in the agent's shape, with v4's network rates.
+    let me = marked_json(&stdout, "app", "V4CONTAINER");
+    let stats = marked_json(&stdout, "app", "V4STATS");
+    assert_eq!(stats["id"], me["DockerId"]);
+    assert!(stats["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["networks"]["eth0"]["rx_bytes"].as_u64().is_some(), "{stats}");
+    assert!(stats["network_rate_stats"]["rx_bytes_per_sec"].is_number(), "{stats}");
+    let task_stats = marked_json(&stdout, "app", "V4TASKSTATS");
+    let task = marked_json(&stdout, "app", "V4TASK");
+    let ids: Vec<&Value> = task["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["DockerId"])
+        .collect();
+    let keys: Vec<Value> = task_stats
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| Value::from(k.as_str()))
+        .collect();
+    assert_eq!(keys.len(), 2, "{task_stats}");
+    assert!(ids.iter().all(|id| keys.contains(id)), "{task_stats}");
     run.interrupt();
     assert_eq!(run.wait().code, Some(130));
     assert_eq!(s.leftovers(), Vec::<String>::new());
