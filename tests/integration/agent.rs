@@ -112,9 +112,21 @@ fn a_bridge_container_reads_its_task_from_every_metadata_version() {
     let me = marked_json(&stdout, "app", "V4CONTAINER");
     let stats = marked_json(&stdout, "app", "V4STATS");
     assert_eq!(stats["id"], me["DockerId"]);
-    assert!(stats["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap() > 0, "{stats}");
-    assert!(stats["networks"]["eth0"]["rx_bytes"].as_u64().is_some(), "{stats}");
-    assert!(stats["network_rate_stats"]["rx_bytes_per_sec"].is_number(), "{stats}");
+    assert!(
+        stats["cpu_stats"]["cpu_usage"]["total_usage"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{stats}"
+    );
+    assert!(
+        stats["networks"]["eth0"]["rx_bytes"].as_u64().is_some(),
+        "{stats}"
+    );
+    assert!(
+        stats["network_rate_stats"]["rx_bytes_per_sec"].is_number(),
+        "{stats}"
+    );
     let task_stats = marked_json(&stdout, "app", "V4TASKSTATS");
     let task = marked_json(&stdout, "app", "V4TASK");
     let ids: Vec<&Value> = task["Containers"]
