@@ -5,11 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use crate::aws::Aws;
+use crate::aws::credentials::RoleSession;
 use crate::cli::{Cli, Command, RunArgs, TaskArgs};
 use crate::docker::Engine;
 use crate::output::{self, status};
 use crate::plan::{self, PlanError, PlanOptions, RandomIds};
-use crate::runner::{self, Ending, RunOptions, Shutdown};
+use crate::runner::{self, Ending, RunOptions, Shutdown, TaskCredentials};
 use crate::taskdef::{self, Diagnostic, LoadError, Loaded};
 
 /// How `ecs-run-local` exits (DESIGN.md, "Lifecycle").
@@ -168,6 +170,26 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
     print_warnings(&loaded);
     block_on(async {
         let shutdown = Shutdown::listen()?;
+        // A role that cannot be assumed fails the run before anything exists.
+        let role = args
+            .task
+            .task_role_arn
+            .clone()
+            .or_else(|| loaded.definition.task_role_arn.clone());
+        let credentials = match role {
+            Some(role) => {
+                let aws = Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await;
+                let family = loaded.definition.family.clone().unwrap_or_default();
+                let session = RoleSession::new(&role, &family, args.aws.role_duration);
+                let first = session.fetch(&aws).await.map_err(anyhow::Error::new)?;
+                Some(TaskCredentials {
+                    aws,
+                    session,
+                    first,
+                })
+            }
+            None => None,
+        };
         let engine = Engine::connect().await?;
         let port = args.agent.agent_port;
         let image = runner::agent::ensure_image(&engine, args.agent.agent_image.as_deref()).await?;
@@ -190,6 +212,7 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         let options = RunOptions {
             pull: args.pull,
             agent,
+            credentials,
         };
         Ok(
             match runner::run(&engine, &plan, &options, shutdown).await? {
@@ -282,6 +305,7 @@ fn plan_options(task: &TaskArgs) -> PlanOptions {
             .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
             .filter(|r| !r.is_empty()),
         service_name: task.service_name.clone(),
+        task_role_arn: task.task_role_arn.clone(),
         ..PlanOptions::default()
     }
 }

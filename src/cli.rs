@@ -53,6 +53,38 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub agent: AgentArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How AWS is reached: the same configuration as the AWS CLI's.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// The AWS profile that assumes the task role [default: `AWS_PROFILE`, else the default chain].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// How long each task role session lasts before it is refreshed (`900`, `15m`, `1h`).
+    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    pub role_duration: std::time::Duration,
+}
+
+/// `90`, `90s`, `15m`, `1h`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 900, 15m or 1h"))?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        _ => return Err(format!("`{text}` is not a duration like 900, 15m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// Where the local agent comes from and where the host reaches it.
@@ -135,4 +167,7 @@ pub struct TaskArgs {
     /// The name other tasks reach this one by on the shared network [default: the family].
     #[arg(long)]
     pub service_name: Option<String>,
+    /// Assume this role for the task instead of the definition's `taskRoleArn`.
+    #[arg(long)]
+    pub task_role_arn: Option<String>,
 }

@@ -23,6 +23,8 @@
 //!   family (task metadata v2/v3/v4 and stats, credentials, task protection,
 //!   introspection, the CLI's admin API) over an in-memory state that a
 //!   Docker event watcher keeps current.
+//! - [`aws`]: one `SdkConfig` for everything AWS-facing; task role
+//!   credentials assumed with STS and refreshed.
 //! - [`output`]: how findings, plans, logs and progress are shown to a person.
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.
 //! - [`app`]: the orchestration layer that runs a parsed command and maps the
@@ -30,6 +32,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod docker;
 pub mod output;

@@ -14,6 +14,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::agent::api::{Pulls, TaskRegistration};
+use crate::aws::Aws;
+use crate::aws::credentials::{Fetched, RoleSession};
 use crate::docker::Engine;
 use crate::output::status;
 use crate::plan::{Plan, RandomIds, labels};
@@ -30,6 +32,16 @@ pub struct RunOptions {
     pub pull: PullPolicy,
     /// The agent that serves the task's endpoints.
     pub agent: AgentClient,
+    /// The task role's session, when the task has a role.
+    pub credentials: Option<TaskCredentials>,
+}
+
+/// A task role session and its first credentials, fetched before the run.
+#[derive(Debug, Clone)]
+pub struct TaskCredentials {
+    pub aws: Aws,
+    pub session: RoleSession,
+    pub first: Fetched,
 }
 
 /// Runs a planned task in the foreground until it stops, then removes
@@ -51,11 +63,23 @@ pub async fn run(
     let events = engine.container_events(&format!("{}={}", labels::RUN_ID, plan.run_id));
     let agent = &options.agent;
     let registration = TaskRegistration::from_plan(plan, pulls, &mut RandomIds);
+    let mut refresher = None;
     let result = async {
         agent
             .register(&registration)
             .await
             .context("cannot register the task with the agent")?;
+        if let (Some(credentials), Some(id)) = (&options.credentials, &plan.task.credentials_id) {
+            agent
+                .push_credentials(id, &credentials.first.credentials)
+                .await
+                .context("cannot hand the task role's credentials to the agent")?;
+            refresher = Some(tokio::spawn(refresh(
+                agent.clone(),
+                id.clone(),
+                credentials.clone(),
+            )));
+        }
         let mut task = supervise::Task::create(engine, plan).await?;
         let outcome = task.supervise(events, shutdown.clone()).await;
         match &outcome {
@@ -77,6 +101,9 @@ pub async fn run(
         outcome
     };
     let outcome = result.await;
+    if let Some(refresher) = refresher {
+        refresher.abort();
+    }
     let cleaned = teardown::run_objects(engine, &plan.run_id).await;
     if let Err(e) = agent.deregister(&plan.task.task_id).await {
         tracing::warn!(error = %e, "the agent did not take the task's deregistration");
@@ -85,4 +112,42 @@ pub async fn run(
     let ending = outcome?;
     cleaned?;
     Ok(ending)
+}
+
+/// Keeps the task role's credentials fresh in the agent: one STS call per
+/// refresh window, however many containers ask the agent for them.
+async fn refresh(agent: AgentClient, credentials_id: String, credentials: TaskCredentials) {
+    let mut current = credentials.first;
+    let mut fetched_at = chrono::Utc::now();
+    loop {
+        let wait = (current.refresh_at(fetched_at) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        let now = chrono::Utc::now();
+        match credentials.session.fetch(&credentials.aws).await {
+            Ok(next) => match agent
+                .push_credentials(&credentials_id, &next.credentials)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(
+                        role = %credentials.session.role_arn,
+                        expires = %crate::aws::credentials::describe_expiry(&next),
+                        "refreshed the task role's credentials"
+                    );
+                    current = next;
+                    fetched_at = now;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot hand refreshed credentials to the agent");
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                }
+            },
+            Err(e) => {
+                crate::output::status(&format!("warning: {e}; retrying in 10 s"));
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
 }

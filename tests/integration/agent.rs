@@ -8,7 +8,7 @@ use ecs_run_local::agent::api::{self, Credentials, TaskRegistration};
 use ecs_run_local::runner::AgentClient;
 use serde_json::{Value, json};
 
-use crate::docker_harness::{Session, block, container, engine, start};
+use crate::docker_harness::{Moto, Session, block, container, engine, start, start_with_env};
 
 const STARTUP: Duration = Duration::from_secs(90);
 const AGENT_PORT: u16 = ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT;
@@ -249,13 +249,15 @@ fn container_env(family: &str, container: &str, key: &str) -> String {
 
 #[test]
 fn credentials_are_served_to_their_task_and_cannot_be_guessed() {
+    let moto = Moto::start();
     let s = Session::new("creds");
     let own = "$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
     let script = format!(
         "{} {} echo WAITING; \
-         until wget -qO /tmp/creds http://169.254.170.2{own} 2>/dev/null; do sleep 0.2; done; \
-         echo \"OWN $(cat /tmp/creds)\"; echo CHECKS-DONE; sleep 300",
-        raw_get("169.254.170.2 80", own, "BEFORE"),
+         until wget -qO- http://169.254.170.2{own} 2>/dev/null | grep -q ASIATESTTESTTESTTEST; \
+           do sleep 0.2; done; \
+         echo \"PUSHED $(wget -qO- http://169.254.170.2{own})\"; echo CHECKS-DONE; sleep 300",
+        raw_get("169.254.170.2 80", own, "OWN"),
         raw_get(
             "169.254.170.2 80",
             "/v2/credentials/6f1c9e42-5e0c-4b7e-9d0a-3f4f2b6f8e11",
@@ -268,18 +270,17 @@ fn credentials_are_served_to_their_task_and_cannot_be_guessed() {
         "taskRoleArn": "arn:aws:iam::123456789012:role/app-role"
     });
     let path = s.write(&json!([app]), &extra);
-    let mut run = start([path]);
+    let mut run = start_with_env([path], &moto.env());
     run.wait_for("app | WAITING", STARTUP);
     let stdout = run.stdout();
-    // Until the CLI has credentials for the role, the agent's 503.
+    // The task's own id: the assumed role's credentials.
+    assert_eq!(marked(&stdout, "app", "OWN-STATUS"), "HTTP/1.0 200 OK");
+    let own_body: Value = serde_json::from_str(&marked(&stdout, "app", "OWN-BODY")).unwrap();
     assert_eq!(
-        marked(&stdout, "app", "BEFORE-STATUS"),
-        "HTTP/1.0 503 Service Unavailable"
+        own_body["RoleArn"],
+        "arn:aws:iam::123456789012:role/app-role"
     );
-    assert_eq!(
-        marked(&stdout, "app", "BEFORE-BODY"),
-        r#"{"code":"CredentialsUninitialized","message":"CredentialsV2Request: Credentials uninitialized for ID","HTTPErrorCode":503}"#
-    );
+    // Any other id: the agent's 400, whatever task asks.
     assert_eq!(
         marked(&stdout, "app", "GUESS-STATUS"),
         "HTTP/1.0 400 Bad Request"
@@ -288,7 +289,7 @@ fn credentials_are_served_to_their_task_and_cannot_be_guessed() {
         marked(&stdout, "app", "GUESS-BODY"),
         r#"{"code":"InvalidIdInRequest","message":"CredentialsV2Request: Credentials not found","HTTPErrorCode":400}"#
     );
-    // Credentials pushed over the admin API reach the task, and only under its id.
+    // Credentials pushed over the admin API replace them under the same id.
     let uri = container_env(&s.family, "app", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     let id = uri.strip_prefix("/v2/credentials/").unwrap();
     let credentials = Credentials {
@@ -300,13 +301,13 @@ fn credentials_are_served_to_their_task_and_cannot_be_guessed() {
     };
     block(agent_client().push_credentials(id, &credentials)).unwrap();
     run.wait_for("app | CHECKS-DONE", STARTUP);
-    let served = marked_json(&run.stdout(), "app", "OWN");
+    let served = marked_json(&run.stdout(), "app", "PUSHED");
     assert_eq!(served["AccessKeyId"], "ASIATESTTESTTESTTEST");
-    assert_eq!(served["RoleArn"], "arn:aws:iam::123456789012:role/app-role");
     run.interrupt();
     let out = run.wait();
     assert_eq!(out.code, Some(130));
-    assert!(!out.stderr.contains("not-a-real-secret"), "{out:?}");
+    let secret = own_body["SecretAccessKey"].as_str().unwrap();
+    assert!(!out.stderr.contains(secret), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
 

@@ -369,3 +369,111 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+/// A local AWS: `moto` on a free loopback port, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    /// Empty AWS config and credentials files, so the user's own stay out.
+    config: tempfile::TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        Moto::spawn(false)
+    }
+
+    /// A server that checks credentials as AWS does: the tests' made-up
+    /// access key is refused.
+    pub fn start_enforcing_auth() -> Moto {
+        Moto::spawn(true)
+    }
+
+    fn spawn(enforce_auth: bool) -> Moto {
+        let port = free_port();
+        let mut command = Command::new("python3");
+        if enforce_auth {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+        }
+        let child = command
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts (pip install 'moto[server]')");
+        let config = tempfile::tempdir().expect("a temporary directory");
+        for file in ["config", "credentials"] {
+            std::fs::write(config.path().join(file), "").unwrap();
+        }
+        let moto = Moto {
+            child,
+            port,
+            config,
+        };
+        http_get(port, "/moto-api/");
+        moto
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment of a CLI that talks to this server only.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_CONFIG_FILE", self.file("config")),
+            ("AWS_SHARED_CREDENTIALS_FILE", self.file("credentials")),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.config.path().join(name).to_string_lossy().into_owned()
+    }
+
+    /// The access keys of the role sessions moto's STS handed out under
+    /// `session_name`, one per `AssumeRole` call (from moto's state dump).
+    pub fn assumed_role_keys(&self, session_name: &str) -> Vec<String> {
+        let state: Value = serde_json::from_str(&http_get(self.port, "/moto-api/data.json"))
+            .expect("moto's state is JSON");
+        state["sts"]["AssumedRole"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["session_name"] == session_name)
+            .filter_map(|r| r["access_key_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `ecs-run-local` with `args` and extra environment in the background.
+pub fn start_with_env<I, S>(args: I, env: &[(&str, String)]) -> Running
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-run-local"));
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    Running::spawn(&mut command)
+}

@@ -1,0 +1,156 @@
+//! Task role credentials: the role assumed with STS from the user's profile,
+//! as ECS assumes it for a task, and refreshed before they expire.
+
+use std::time::Duration;
+
+use aws_sdk_sts::error::DisplayErrorContext;
+
+use crate::agent::api::Credentials;
+use crate::agent::wire::{self, Time};
+use crate::aws::Aws;
+
+/// ECS serves task role sessions of an hour by default.
+pub const DEFAULT_SESSION: Duration = Duration::from_secs(3600);
+
+/// Why credentials could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("cannot assume the task role `{role}` with {profile}: {message}")]
+    AssumeRole {
+        role: String,
+        profile: String,
+        message: String,
+    },
+    #[error("STS returned no credentials for `{role}`")]
+    Empty { role: String },
+}
+
+/// Credentials with their expiry.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub credentials: Credentials,
+    pub expires: Time,
+}
+
+impl Fetched {
+    /// When to fetch again: a fifth of the lifetime before the end, and at
+    /// most five minutes before it, as the SDKs' own refresh windows go.
+    #[must_use]
+    pub fn refresh_at(&self, fetched_at: Time) -> Time {
+        let lifetime = (self.expires - fetched_at).max(chrono::TimeDelta::zero());
+        let margin = (lifetime / 5).min(chrono::TimeDelta::minutes(5));
+        self.expires - margin
+    }
+}
+
+/// A task role session.
+#[derive(Debug, Clone)]
+pub struct RoleSession {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration: Duration,
+}
+
+impl RoleSession {
+    #[must_use]
+    pub fn new(role_arn: &str, family: &str, duration: Duration) -> RoleSession {
+        RoleSession {
+            role_arn: role_arn.to_owned(),
+            session_name: session_name(family),
+            duration,
+        }
+    }
+
+    /// One `AssumeRole` call.
+    pub async fn fetch(&self, aws: &Aws) -> Result<Fetched, CredentialsError> {
+        let output = aws
+            .sts()
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .duration_seconds(i32::try_from(self.duration.as_secs()).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| CredentialsError::AssumeRole {
+                role: self.role_arn.clone(),
+                profile: aws.profile_description(),
+                message: DisplayErrorContext(&e).to_string(),
+            })?;
+        let c = output.credentials.ok_or_else(|| CredentialsError::Empty {
+            role: self.role_arn.clone(),
+        })?;
+        let expires =
+            chrono::DateTime::from_timestamp(c.expiration.secs(), c.expiration.subsec_nanos())
+                .unwrap_or_else(chrono::Utc::now);
+        Ok(Fetched {
+            credentials: Credentials {
+                role_arn: self.role_arn.clone(),
+                access_key_id: c.access_key_id,
+                secret_access_key: c.secret_access_key,
+                token: c.session_token,
+                // The agent's form: seconds, UTC.
+                expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            },
+            expires,
+        })
+    }
+}
+
+/// `ecs-run-local-<family>`, within STS's 64 characters of `[\w+=,.@-]`.
+#[must_use]
+pub fn session_name(family: &str) -> String {
+    let cleaned: String = format!("ecs-run-local-{family}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    cleaned.chars().take(64).collect()
+}
+
+/// For messages: when credentials run out.
+#[must_use]
+pub fn describe_expiry(fetched: &Fetched) -> String {
+    wire::format_time(&fetched.expires)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_fit_sts_rules() {
+        assert_eq!(session_name("web"), "ecs-run-local-web");
+        assert_eq!(session_name("a b/c"), "ecs-run-local-a-b-c");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn refreshes_come_before_the_end() {
+        let at = |s: &str| wire::parse_time(s).unwrap();
+        let fetched = |expires: &str| Fetched {
+            credentials: Credentials {
+                role_arn: String::new(),
+                access_key_id: String::new(),
+                secret_access_key: String::new(),
+                token: String::new(),
+                expiration: String::new(),
+            },
+            expires: at(expires),
+        };
+        // An hour: five minutes before the end.
+        assert_eq!(
+            fetched("2030-01-01T01:00:00Z").refresh_at(at("2030-01-01T00:00:00Z")),
+            at("2030-01-01T00:55:00Z")
+        );
+        // Twenty seconds: four seconds before the end.
+        assert_eq!(
+            fetched("2030-01-01T00:00:20Z").refresh_at(at("2030-01-01T00:00:00Z")),
+            at("2030-01-01T00:00:16Z")
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! Everything AWS-facing, through one `SdkConfig` built by aws-config, so a
+//! user's existing setup just works: profiles, SSO, `credential_process`, the
+//! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`.
+
+pub mod credentials;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// The user's AWS configuration, loaded once per run.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    config: SdkConfig,
+    /// `--profile`, for error messages.
+    profile: Option<String>,
+}
+
+impl Aws {
+    /// Loads the configuration as the AWS CLI would, with `--profile` and
+    /// `--region` on top.
+    pub async fn load(profile: Option<&str>, region: Option<&str>) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        Aws {
+            config: loader.load().await,
+            profile: profile.map(str::to_owned),
+        }
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    /// How the profile is named in messages: `--profile x`, `AWS_PROFILE`, or the default chain.
+    #[must_use]
+    pub fn profile_description(&self) -> String {
+        match (&self.profile, std::env::var("AWS_PROFILE")) {
+            (Some(p), _) => format!("profile `{p}`"),
+            (None, Ok(p)) if !p.is_empty() => format!("profile `{p}` (AWS_PROFILE)"),
+            _ => "the default credentials".into(),
+        }
+    }
+
+    #[must_use]
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.config)
+    }
+}

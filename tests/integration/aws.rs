@@ -1,0 +1,163 @@
+//! AWS against a real local server (moto): the task role assumed from the
+//! user's credentials, served to the containers and refreshed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::docker_harness::{Moto, Session, block, container, engine, http_get, start_with_env};
+
+const STARTUP: Duration = Duration::from_secs(90);
+const ROLE: &str = "arn:aws:iam::123456789012:role/app-role";
+
+/// Every `KEY <access key id>` a container printed.
+fn keys_of(stdout: &str, container: &str) -> BTreeSet<String> {
+    let prefix = format!("{container} | KEY ");
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(|k| k.trim().to_owned()))
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+/// An environment variable of a task's container.
+fn container_env(family: &str, container: &str, key: &str) -> String {
+    let label = [
+        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
+        format!(
+            "{}={container}",
+            ecs_run_local::plan::labels::CONTAINER_NAME
+        ),
+    ];
+    let found = block(engine().containers_labelled(&label)).unwrap();
+    let inspect = block(engine().inspect_raw(&found[0].id)).unwrap();
+    inspect
+        .config
+        .and_then(|c| c.env)
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {key} in {container}"))
+}
+
+/// Who moto's STS says these credentials are.
+fn caller_identity(moto: &Moto, credentials: &Value) -> String {
+    let provider = aws_sdk_sts::config::Credentials::new(
+        credentials["AccessKeyId"].as_str().unwrap(),
+        credentials["SecretAccessKey"].as_str().unwrap(),
+        credentials["Token"].as_str().map(str::to_owned),
+        None,
+        "task-role",
+    );
+    let config = aws_sdk_sts::config::Builder::new()
+        .behavior_version_latest()
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(provider)
+        .build();
+    let client = aws_sdk_sts::Client::from_conf(config);
+    block(client.get_caller_identity().send())
+        .expect("moto answers GetCallerIdentity")
+        .arn
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_task_role_is_assumed_served_and_refreshed_once_per_window() {
+    let moto = Moto::start();
+    let s = Session::new("role");
+    // Both containers ask for the credentials every half second.
+    let poll = "while true; do \
+        { wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; echo; } \
+          | sed -n 's/.*\"AccessKeyId\":\"\\([^\"]*\\)\".*/KEY \\1/p'; \
+        sleep 0.5; done";
+    let app = container("app", poll);
+    let aux = container("aux", poll);
+    let path = s.write(
+        &json!([app, aux]),
+        &json!({ "networkMode": "bridge", "taskRoleArn": ROLE }),
+    );
+    let path = path.to_string_lossy().into_owned();
+    let mut run = start_with_env([path.as_str(), "--role-duration", "20s"], &moto.env());
+    run.wait_for("app | KEY ", STARTUP);
+
+    // The credentials the agent serves are the assumed role's.
+    let uri = container_env(&s.family, "app", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    let served: Value = serde_json::from_str(&http_get(
+        ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+        &uri,
+    ))
+    .unwrap();
+    assert_eq!(served["RoleArn"], ROLE);
+    let identity = caller_identity(&moto, &served);
+    assert_eq!(
+        identity,
+        format!(
+            "arn:aws:sts::123456789012:assumed-role/app-role/ecs-run-local-{}",
+            s.family
+        )
+    );
+
+    // Twenty-second sessions are refreshed four seconds before they end:
+    // wait for the third session.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while keys_of(&run.stdout(), "app").len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no third session:\n{}",
+            run.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    let seen: BTreeSet<String> = keys_of(&out.stdout, "app")
+        .union(&keys_of(&out.stdout, "aux"))
+        .cloned()
+        .collect();
+    // One AssumeRole per session, however many containers ask: each call
+    // gives a new access key, and the containers saw every one of them (the
+    // last may have come as the task stopped).
+    let calls = moto.assumed_role_keys(&format!("ecs-run-local-{}", s.family));
+    assert!(calls.len() >= 3, "{calls:?}");
+    let unseen: Vec<&String> = calls.iter().filter(|k| !seen.contains(*k)).collect();
+    assert!(
+        unseen.len() <= 1,
+        "{} AssumeRole calls, seen {seen:?}",
+        calls.len()
+    );
+    assert!(seen.iter().all(|k| calls.contains(k)), "{seen:?} {calls:?}");
+    assert!(
+        !out.stdout
+            .contains(served["SecretAccessKey"].as_str().unwrap())
+            && !out
+                .stderr
+                .contains(served["SecretAccessKey"].as_str().unwrap()),
+        "the secret key leaked into the output"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_role_that_cannot_be_assumed_fails_before_anything_starts() {
+    let moto = Moto::start_enforcing_auth();
+    let s = Session::new("badrole");
+    let app = container("app", "sleep 300");
+    let path = s.write(&json!([app]), &json!({ "taskRoleArn": ROLE }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("error"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!("cannot assume the task role `{ROLE}`"))
+            && line.contains("the default credentials"),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
