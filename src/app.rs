@@ -176,9 +176,19 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             .task_role_arn
             .clone()
             .or_else(|| loaded.definition.task_role_arn.clone());
-        let credentials = match role {
-            Some(role) => {
-                let aws = Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await;
+        let has_secrets = loaded
+            .definition
+            .container_definitions
+            .iter()
+            .any(|c| !c.secrets.is_empty());
+        let aws = if role.is_some() || has_secrets {
+            Some(Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await)
+        } else {
+            None
+        };
+        let credentials = match (role, &aws) {
+            (Some(role), Some(aws)) => {
+                let aws = aws.clone();
                 let family = loaded.definition.family.clone().unwrap_or_default();
                 let session = RoleSession::new(&role, &family, args.aws.role_duration);
                 let first = session.fetch(&aws).await.map_err(anyhow::Error::new)?;
@@ -188,7 +198,7 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
                     first,
                 })
             }
-            None => None,
+            _ => None,
         };
         let engine = Engine::connect().await?;
         let port = args.agent.agent_port;
@@ -209,10 +219,17 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             taskdef::load::plural(plan.containers.len(), "container"),
             plan.task.network_mode
         ));
+        let secrets = match &aws {
+            Some(aws) => crate::aws::secrets::resolve(aws, &plan)
+                .await
+                .map_err(anyhow::Error::new)?,
+            None => crate::aws::secrets::Resolved::default(),
+        };
         let options = RunOptions {
             pull: args.pull,
             agent,
             credentials,
+            secrets,
         };
         Ok(
             match runner::run(&engine, &plan, &options, shutdown).await? {

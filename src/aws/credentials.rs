@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_sts::error::DisplayErrorContext;
-
 use crate::agent::api::Credentials;
 use crate::agent::wire::{self, Time};
 use crate::aws::Aws;
@@ -74,7 +72,7 @@ impl RoleSession {
             .map_err(|e| CredentialsError::AssumeRole {
                 role: self.role_arn.clone(),
                 profile: aws.profile_description(),
-                message: DisplayErrorContext(&e).to_string(),
+                message: crate::aws::describe(&e),
             })?;
         let c = output.credentials.ok_or_else(|| CredentialsError::Empty {
             role: self.role_arn.clone(),

@@ -3,6 +3,7 @@
 //! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`.
 
 pub mod credentials;
+pub mod secrets;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -50,4 +51,30 @@ impl Aws {
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
     }
+}
+
+/// One line for an SDK error: the service's code and message, or the chain
+/// of causes of a failure to reach it.
+pub(crate) fn describe<E, R>(error: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    if let SdkError::ServiceError(service) = error {
+        let e = service.err();
+        return match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => e.to_string(),
+        };
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use crate::agent::api::{Pulls, TaskRegistration};
 use crate::aws::Aws;
 use crate::aws::credentials::{Fetched, RoleSession};
+use crate::aws::secrets::Resolved;
 use crate::docker::Engine;
 use crate::output::status;
 use crate::plan::{Plan, RandomIds, labels};
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub agent: AgentClient,
     /// The task role's session, when the task has a role.
     pub credentials: Option<TaskCredentials>,
+    /// The values of the containers' `secrets`, resolved before the run.
+    pub secrets: Resolved,
 }
 
 /// A task role session and its first credentials, fetched before the run.
@@ -80,7 +83,7 @@ pub async fn run(
                 credentials.clone(),
             )));
         }
-        let mut task = supervise::Task::create(engine, plan).await?;
+        let mut task = supervise::Task::create(engine, plan, &options.secrets).await?;
         let outcome = task.supervise(events, shutdown.clone()).await;
         match &outcome {
             Ok(Ending::EssentialExited {

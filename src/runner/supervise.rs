@@ -16,6 +16,7 @@ use futures_util::future::join_all;
 
 use super::signals::{Shutdown, Stop};
 use super::teardown::SUPERVISOR_PID;
+use crate::aws::secrets::Resolved;
 use crate::docker::{ContainerEvent, Engine, EventStream};
 use crate::output::logs::{LineSplitter, LogPrefixes, print_line};
 use crate::output::status;
@@ -69,7 +70,11 @@ pub struct Task<'a> {
 impl<'a> Task<'a> {
     /// Creates the task's volumes, pause container and containers, and
     /// starts the pause container. Nothing else runs yet.
-    pub async fn create(engine: &'a Engine, plan: &'a Plan) -> anyhow::Result<Task<'a>> {
+    pub async fn create(
+        engine: &'a Engine,
+        plan: &'a Plan,
+        secrets: &Resolved,
+    ) -> anyhow::Result<Task<'a>> {
         for volume in &plan.volumes {
             create_volume(engine, volume).await?;
         }
@@ -79,6 +84,16 @@ impl<'a> Task<'a> {
             body.labels
                 .get_or_insert_with(HashMap::new)
                 .insert(SUPERVISOR_PID.to_owned(), supervisor.clone());
+            // Secret values join the environment here, at creation only.
+            let secret_env = secrets.environment(&c.name);
+            if !secret_env.is_empty() {
+                let env = body.env.get_or_insert_with(Vec::new);
+                env.retain(|kv| {
+                    let key = kv.split('=').next().unwrap_or_default();
+                    !secret_env.iter().any(|s| s.split('=').next() == Some(key))
+                });
+                env.extend(secret_env.iter().cloned());
+            }
             body
         };
         if let Some(pause) = &plan.pause {

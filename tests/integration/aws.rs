@@ -161,3 +161,116 @@ fn a_role_that_cannot_be_assumed_fails_before_anything_starts() {
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+/// The SDK configuration of a client of moto, as the tests' own setup tool.
+fn moto_config(moto: &Moto) -> aws_config::SdkConfig {
+    block(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(moto.endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load(),
+    )
+}
+
+#[test]
+fn ssm_and_secrets_manager_secrets_reach_the_environment_and_never_the_plan() {
+    let moto = Moto::start();
+    let config = moto_config(&moto);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    block(
+        ssm.put_parameter()
+            .name("/app/greeting")
+            .value("hello-from-ssm")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send(),
+    )
+    .unwrap();
+    block(
+        ssm.put_parameter()
+            .name("db-password")
+            .value("s3cret-ssm")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send(),
+    )
+    .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    let plain = block(
+        sm.create_secret()
+            .name("api-key")
+            .secret_string("k-123")
+            .send(),
+    )
+    .unwrap()
+    .arn
+    .unwrap();
+    let document = block(
+        sm.create_secret()
+            .name("db")
+            .secret_string(r#"{"user":"app-user","password":"s3cret-sm"}"#)
+            .send(),
+    )
+    .unwrap()
+    .arn
+    .unwrap();
+
+    let s = Session::new("secrets");
+    let mut app = container(
+        "app",
+        "echo \"GOT $GREETING|$DB_PASSWORD|$API_KEY|$DB_USER|$DB_PASS\"; exit 0",
+    );
+    app["secrets"] = json!([
+        { "name": "GREETING", "valueFrom": "/app/greeting" },
+        { "name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db-password" },
+        { "name": "API_KEY", "valueFrom": plain },
+        { "name": "DB_USER", "valueFrom": format!("{document}:user::") },
+        { "name": "DB_PASS", "valueFrom": format!("{document}:password:AWSCURRENT:") },
+    ]);
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("app | GOT hello-from-ssm|s3cret-ssm|k-123|app-user|s3cret-sm\n"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("s3cret"), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
+    // `plan` names each secret by its source, never by its value.
+    let plan = start_with_env(["plan", path.as_str(), "--json"], &moto.env()).wait();
+    assert_eq!(plan.code, Some(0), "{plan:?}");
+    assert!(plan.stdout.contains("DB_PASSWORD"), "{plan:?}");
+    assert!(
+        !plan.stdout.contains("s3cret") && !plan.stdout.contains("k-123"),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn a_missing_secret_fails_clearly_and_leaves_nothing_behind() {
+    let moto = Moto::start();
+    let s = Session::new("nosecret");
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf";
+    let mut app = container("app", "sleep 300");
+    app["secrets"] = json!([{ "name": "API_KEY", "valueFrom": missing }]);
+    let path = s.write(&json!([app]), &json!({}));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("ecs-run-local: error:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "cannot read secret `API_KEY` of container `app` from `{missing}`"
+        )),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
