@@ -168,6 +168,20 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         return Err(Failure::usage(invalid(&loaded, errors.len()), errors));
     }
     print_warnings(&loaded);
+    for local in &args.env_files {
+        let known = loaded
+            .definition
+            .container_definitions
+            .iter()
+            .any(|c| c.name.as_deref() == Some(local.container.as_str()));
+        if !known {
+            let flag = format!("{}={}", local.container, local.path.display());
+            return Err(Failure::usage(
+                anyhow::Error::new(crate::aws::envfiles::EnvFileError::UnknownContainer(flag)),
+                Vec::new(),
+            ));
+        }
+    }
     block_on(async {
         let shutdown = Shutdown::listen()?;
         // A role that cannot be assumed fails the run before anything exists.
@@ -181,7 +195,14 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             .container_definitions
             .iter()
             .any(|c| !c.secrets.is_empty());
-        let aws = if role.is_some() || has_secrets {
+        let needs_s3 = loaded.definition.container_definitions.iter().any(|c| {
+            !c.environment_files.is_empty()
+                && !args
+                    .env_files
+                    .iter()
+                    .any(|l| Some(&l.container) == c.name.as_ref())
+        });
+        let aws = if role.is_some() || has_secrets || needs_s3 {
             Some(Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await)
         } else {
             None
@@ -225,11 +246,15 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
                 .map_err(anyhow::Error::new)?,
             None => crate::aws::secrets::Resolved::default(),
         };
+        let env_files = crate::aws::envfiles::resolve(aws.as_ref(), &plan, &args.env_files)
+            .await
+            .map_err(anyhow::Error::new)?;
         let options = RunOptions {
             pull: args.pull,
             agent,
             credentials,
             secrets,
+            env_files,
         };
         Ok(
             match runner::run(&engine, &plan, &options, shutdown).await? {

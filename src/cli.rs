@@ -48,6 +48,11 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t)]
     pub pull: crate::runner::PullPolicy,
 
+    /// Use this local `.env` file for a container instead of its S3
+    /// `environmentFiles` (repeatable; earlier files win, as in ECS).
+    #[arg(long = "env-file", value_name = "CONTAINER=PATH")]
+    pub env_files: Vec<crate::aws::envfiles::LocalEnvFile>,
+
     #[command(flatten)]
     pub task: TaskArgs,
 

@@ -3,6 +3,7 @@
 //! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`.
 
 pub mod credentials;
+pub mod envfiles;
 pub mod secrets;
 
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use crate::agent::api::{Pulls, TaskRegistration};
 use crate::aws::Aws;
 use crate::aws::credentials::{Fetched, RoleSession};
+use crate::aws::envfiles::EnvFiles;
 use crate::aws::secrets::Resolved;
 use crate::docker::Engine;
 use crate::output::status;
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub credentials: Option<TaskCredentials>,
     /// The values of the containers' `secrets`, resolved before the run.
     pub secrets: Resolved,
+    /// The variables of the containers' environment files.
+    pub env_files: EnvFiles,
 }
 
 /// A task role session and its first credentials, fetched before the run.
@@ -83,7 +86,8 @@ pub async fn run(
                 credentials.clone(),
             )));
         }
-        let mut task = supervise::Task::create(engine, plan, &options.secrets).await?;
+        let mut task =
+            supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
         let outcome = task.supervise(events, shutdown.clone()).await;
         match &outcome {
             Ok(Ending::EssentialExited {

@@ -16,6 +16,7 @@ use futures_util::future::join_all;
 
 use super::signals::{Shutdown, Stop};
 use super::teardown::SUPERVISOR_PID;
+use crate::aws::envfiles::EnvFiles;
 use crate::aws::secrets::Resolved;
 use crate::docker::{ContainerEvent, Engine, EventStream};
 use crate::output::logs::{LineSplitter, LogPrefixes, print_line};
@@ -74,6 +75,7 @@ impl<'a> Task<'a> {
         engine: &'a Engine,
         plan: &'a Plan,
         secrets: &Resolved,
+        env_files: &EnvFiles,
     ) -> anyhow::Result<Task<'a>> {
         for volume in &plan.volumes {
             create_volume(engine, volume).await?;
@@ -84,6 +86,8 @@ impl<'a> Task<'a> {
             body.labels
                 .get_or_insert_with(HashMap::new)
                 .insert(SUPERVISOR_PID.to_owned(), supervisor.clone());
+            // Environment files go under what the definition sets.
+            env_files.apply(&c.name, body.env.get_or_insert_with(Vec::new));
             // Secret values join the environment here, at creation only.
             let secret_env = secrets.environment(&c.name);
             if !secret_env.is_empty() {

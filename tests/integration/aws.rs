@@ -274,3 +274,71 @@ fn a_missing_secret_fails_clearly_and_leaves_nothing_behind() {
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn s3_environment_files_apply_with_the_ecs_precedence_and_local_files_replace_them() {
+    let moto = Moto::start();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto_config(&moto))
+            .force_path_style(true)
+            .build(),
+    );
+    block(s3.create_bucket().bucket("task-config").send()).unwrap();
+    for (key, text) in [
+        ("app.env", "# first file\nA=from-first\nB=from-first\n"),
+        ("more.env", "B=from-second\nC=from-second\n"),
+    ] {
+        block(
+            s3.put_object()
+                .bucket("task-config")
+                .key(key)
+                .body(text.as_bytes().to_vec().into())
+                .send(),
+        )
+        .unwrap();
+    }
+    let s = Session::new("envfiles");
+    let mut app = container("app", "echo \"GOT $A|$B|$C|${D:-unset}\"; exit 0");
+    app["environment"] = json!([{ "name": "A", "value": "from-environment" }]);
+    app["environmentFiles"] = json!([
+        { "value": "arn:aws:s3:::task-config/app.env", "type": "s3" },
+        { "value": "arn:aws:s3:::task-config/more.env", "type": "s3" },
+    ]);
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("app | GOT from-environment|from-first|from-second|unset\n"),
+        "{out:?}"
+    );
+
+    // Offline: a local file stands in for the S3 ones, and no AWS is needed.
+    let local = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(local.path(), "B=local\nD=local\n").unwrap();
+    let flag = format!("app={}", local.path().display());
+    let out = start_with_env(
+        [path.as_str(), "--env-file", flag.as_str()],
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_owned())],
+    )
+    .wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("app | GOT from-environment|local||local\n"),
+        "{out:?}"
+    );
+    let out = start_with_env(
+        [path.as_str(), "--env-file", "nope=/tmp/x.env"],
+        &moto.env(),
+    )
+    .wait();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("`--env-file nope=/tmp/x.env` names no container of the task"),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
