@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::aws::Aws;
-use crate::aws::credentials::RoleSession;
+use crate::aws::credentials::{RoleSession, Source};
+use crate::cli::CredentialsMode;
 use crate::cli::{Cli, Command, RunArgs, TaskArgs};
 use crate::docker::Engine;
 use crate::output::{self, status};
@@ -202,20 +203,32 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
                     .iter()
                     .any(|l| Some(&l.container) == c.name.as_ref())
         });
-        let aws = if role.is_some() || has_secrets || needs_s3 {
+        let profile_credentials = args.aws.credentials == Some(CredentialsMode::Profile);
+        let aws = if role.is_some() || has_secrets || needs_s3 || profile_credentials {
             Some(Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await)
         } else {
             None
         };
-        let credentials = match (role, &aws) {
-            (Some(role), Some(aws)) => {
-                let aws = aws.clone();
-                let family = loaded.definition.family.clone().unwrap_or_default();
-                let session = RoleSession::new(&role, &family, args.aws.role_duration);
-                let first = session.fetch(&aws).await.map_err(anyhow::Error::new)?;
+        let family = loaded.definition.family.clone().unwrap_or_default();
+        let source = match role {
+            Some(role) => Some(Source::Role(RoleSession::new(
+                &role,
+                &family,
+                args.aws.role_duration,
+            ))),
+            None if args.aws.credentials == Some(CredentialsMode::Profile) => {
+                Some(Source::Profile {
+                    duration: args.aws.role_duration,
+                })
+            }
+            None => None,
+        };
+        let credentials = match (source, &aws) {
+            (Some(source), Some(aws)) => {
+                let first = source.fetch(aws).await.map_err(anyhow::Error::new)?;
                 Some(TaskCredentials {
-                    aws,
-                    session,
+                    aws: aws.clone(),
+                    source,
                     first,
                 })
             }
@@ -229,6 +242,7 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         let options = PlanOptions {
             agent_image: image,
             agent_loopback_port: port,
+            profile_credentials: credentials.is_some(),
             ..plan_options(&args.task)
         };
         let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)

@@ -72,6 +72,17 @@ pub struct AwsArgs {
     /// How long each task role session lasts before it is refreshed (`900`, `15m`, `1h`).
     #[arg(long, value_parser = parse_duration, default_value = "1h")]
     pub role_duration: std::time::Duration,
+    /// Give a task without a role credentials anyway: `profile` serves the
+    /// profile's own temporary credentials (its session, or STS `GetSessionToken`).
+    #[arg(long, value_enum)]
+    pub credentials: Option<CredentialsMode>,
+}
+
+/// What `--credentials` serves to a task without a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CredentialsMode {
+    /// The profile's own temporary credentials.
+    Profile,
 }
 
 /// `90`, `90s`, `15m`, `1h`.

@@ -21,6 +21,8 @@ pub enum CredentialsError {
     },
     #[error("STS returned no credentials for `{role}`")]
     Empty { role: String },
+    #[error("cannot get temporary credentials from {profile} (--credentials profile): {message}")]
+    Profile { profile: String, message: String },
 }
 
 /// Credentials with their expiry.
@@ -92,6 +94,89 @@ impl RoleSession {
             expires,
         })
     }
+}
+
+/// Where a task's credentials come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The task role, assumed.
+    Role(RoleSession),
+    /// `--credentials profile`: the profile's own temporary credentials.
+    Profile { duration: Duration },
+}
+
+impl Source {
+    /// One fetch of fresh credentials.
+    pub async fn fetch(&self, aws: &Aws) -> Result<Fetched, CredentialsError> {
+        match self {
+            Source::Role(session) => session.fetch(aws).await,
+            Source::Profile { duration } => profile_credentials(aws, *duration).await,
+        }
+    }
+
+    /// For messages.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Role(session) => format!("the task role `{}`", session.role_arn),
+            Source::Profile { .. } => "the profile's credentials".into(),
+        }
+    }
+}
+
+/// The profile's session credentials as they are when they are temporary;
+/// otherwise a session from STS `GetSessionToken`, so that long-term keys
+/// never reach a container.
+async fn profile_credentials(aws: &Aws, duration: Duration) -> Result<Fetched, CredentialsError> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    let fail = |message: String| CredentialsError::Profile {
+        profile: aws.profile_description(),
+        message,
+    };
+    let provider = aws
+        .config()
+        .credentials_provider()
+        .ok_or_else(|| fail("no credentials are configured".into()))?;
+    let own = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if let (Some(token), Some(expiry)) = (own.session_token(), own.expiry()) {
+        let expires: Time = expiry.into();
+        return Ok(Fetched {
+            credentials: Credentials {
+                role_arn: String::new(),
+                access_key_id: own.access_key_id().to_owned(),
+                secret_access_key: own.secret_access_key().to_owned(),
+                token: token.to_owned(),
+                expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            },
+            expires,
+        });
+    }
+    let output = aws
+        .sts()
+        .get_session_token()
+        .duration_seconds(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map_err(|e| fail(crate::aws::describe(&e)))?;
+    let c = output
+        .credentials
+        .ok_or_else(|| fail("STS returned no credentials".into()))?;
+    let expires =
+        chrono::DateTime::from_timestamp(c.expiration.secs(), c.expiration.subsec_nanos())
+            .unwrap_or_else(chrono::Utc::now);
+    Ok(Fetched {
+        credentials: Credentials {
+            role_arn: String::new(),
+            access_key_id: c.access_key_id,
+            secret_access_key: c.secret_access_key,
+            token: c.session_token,
+            expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        },
+        expires,
+    })
 }
 
 /// `ecs-run-local-<family>`, within STS's 64 characters of `[\w+=,.@-]`.

@@ -74,6 +74,8 @@ pub struct PlanOptions {
     pub agent_loopback_port: u16,
     /// Overrides `taskRoleArn` (`--task-role-arn`).
     pub task_role_arn: Option<String>,
+    /// `--credentials profile`: a task without a role gets credentials too.
+    pub profile_credentials: bool,
 }
 
 impl Default for PlanOptions {
@@ -86,6 +88,7 @@ impl Default for PlanOptions {
             agent_image: format!("ecs-run-local-agent:{}", env!("CARGO_PKG_VERSION")),
             agent_loopback_port: DEFAULT_AGENT_LOOPBACK_PORT,
             task_role_arn: None,
+            profile_credentials: false,
         }
     }
 }
@@ -359,9 +362,10 @@ fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> 
         .task_role_arn
         .clone()
         .or_else(|| def.task_role_arn.clone());
-    let credentials_id = task_role_arn.as_ref().map(|_| ids.uuid());
+    let has_credentials = task_role_arn.is_some() || options.profile_credentials;
+    let credentials_id = has_credentials.then(|| ids.uuid());
     let authorization_token =
-        (network_mode == NetworkMode::Host && task_role_arn.is_some()).then(|| ids.hex(64));
+        (network_mode == NetworkMode::Host && has_credentials).then(|| ids.hex(64));
     TaskPlan {
         revision: def.revision.unwrap_or(1),
         task_arn: format!(

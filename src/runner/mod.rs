@@ -15,7 +15,7 @@ use anyhow::Context as _;
 
 use crate::agent::api::{Pulls, TaskRegistration};
 use crate::aws::Aws;
-use crate::aws::credentials::{Fetched, RoleSession};
+use crate::aws::credentials::{Fetched, Source};
 use crate::aws::envfiles::EnvFiles;
 use crate::aws::secrets::Resolved;
 use crate::docker::Engine;
@@ -42,11 +42,12 @@ pub struct RunOptions {
     pub env_files: EnvFiles,
 }
 
-/// A task role session and its first credentials, fetched before the run.
+/// Where the task's credentials come from, and the first ones, fetched
+/// before the run.
 #[derive(Debug, Clone)]
 pub struct TaskCredentials {
     pub aws: Aws,
-    pub session: RoleSession,
+    pub source: Source,
     pub first: Fetched,
 }
 
@@ -132,16 +133,16 @@ async fn refresh(agent: AgentClient, credentials_id: String, credentials: TaskCr
             .unwrap_or_default();
         tokio::time::sleep(wait).await;
         let now = chrono::Utc::now();
-        match credentials.session.fetch(&credentials.aws).await {
+        match credentials.source.fetch(&credentials.aws).await {
             Ok(next) => match agent
                 .push_credentials(&credentials_id, &next.credentials)
                 .await
             {
                 Ok(()) => {
                     tracing::info!(
-                        role = %credentials.session.role_arn,
+                        source = %credentials.source.describe(),
                         expires = %crate::aws::credentials::describe_expiry(&next),
-                        "refreshed the task role's credentials"
+                        "refreshed the task's credentials"
                     );
                     current = next;
                     fetched_at = now;

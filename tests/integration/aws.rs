@@ -342,3 +342,35 @@ fn s3_environment_files_apply_with_the_ecs_precedence_and_local_files_replace_th
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn credentials_profile_serves_a_session_to_a_task_without_a_role_and_none_without_the_flag() {
+    let moto = Moto::start();
+    let s = Session::new("profile");
+    let app = container(
+        "app",
+        "echo \"URI ${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:-none}\"; \
+         [ -n \"$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI\" ] && { wget -qO- \
+           http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; echo; } \
+           | sed -n 's/.*\"AccessKeyId\":\"\\([^\"]*\\)\".*/KEY \\1/p'; exit 0",
+    );
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    // As on ECS, a task without a role gets no credentials URI.
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("app | URI none\n"), "{out:?}");
+    // With --credentials profile: a session of the profile (moto's
+    // GetSessionToken for the long-term test keys).
+    let out = start_with_env([path.as_str(), "--credentials", "profile"], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("app | URI /v2/credentials/"), "{out:?}");
+    let key = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("app | KEY "))
+        .unwrap_or_else(|| panic!("no key served: {out:?}"));
+    // The long-term test key itself never reaches the container.
+    assert!(!key.is_empty() && key != "testing", "{key}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
