@@ -8,7 +8,9 @@ use ecs_run_local::agent::api::{self, Credentials, TaskRegistration};
 use ecs_run_local::runner::AgentClient;
 use serde_json::{Value, json};
 
-use crate::docker_harness::{Moto, Session, block, container, engine, start, start_with_env};
+use crate::docker_harness::{
+    Moto, Session, block, container, container_env, engine, start, start_with_env,
+};
 
 const STARTUP: Duration = Duration::from_secs(90);
 const AGENT_PORT: u16 = ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT;
@@ -225,26 +227,6 @@ fn agent_client() -> AgentClient {
         AGENT_PORT,
         String::from_utf8(token).unwrap().trim().to_owned(),
     )
-}
-
-/// An environment variable of a task's running container.
-fn container_env(family: &str, container: &str, key: &str) -> String {
-    let label = [
-        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
-        format!(
-            "{}={container}",
-            ecs_run_local::plan::labels::CONTAINER_NAME
-        ),
-    ];
-    let found = block(engine().containers_labelled(&label)).unwrap();
-    let inspect = block(engine().inspect_raw(&found[0].id)).unwrap();
-    inspect
-        .config
-        .and_then(|c| c.env)
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {key} in {container}"))
 }
 
 #[test]

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::docker_harness::{Moto, Session, block, container, engine, http_get, start_with_env};
+use crate::docker_harness::{
+    Moto, Session, block, container, container_env, http_get, start_with_env,
+};
 
 const STARTUP: Duration = Duration::from_secs(90);
 const ROLE: &str = "arn:aws:iam::123456789012:role/app-role";
@@ -19,26 +21,6 @@ fn keys_of(stdout: &str, container: &str) -> BTreeSet<String> {
         .filter_map(|l| l.strip_prefix(&prefix).map(|k| k.trim().to_owned()))
         .filter(|k| !k.is_empty())
         .collect()
-}
-
-/// An environment variable of a task's container.
-fn container_env(family: &str, container: &str, key: &str) -> String {
-    let label = [
-        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
-        format!(
-            "{}={container}",
-            ecs_run_local::plan::labels::CONTAINER_NAME
-        ),
-    ];
-    let found = block(engine().containers_labelled(&label)).unwrap();
-    let inspect = block(engine().inspect_raw(&found[0].id)).unwrap();
-    inspect
-        .config
-        .and_then(|c| c.env)
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {key} in {container}"))
 }
 
 /// Who moto's STS says these credentials are.

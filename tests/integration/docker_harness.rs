@@ -477,3 +477,23 @@ where
     }
     Running::spawn(&mut command)
 }
+
+/// An environment variable of a task's running container.
+pub fn container_env(family: &str, container: &str, key: &str) -> String {
+    let label = [
+        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
+        format!(
+            "{}={container}",
+            ecs_run_local::plan::labels::CONTAINER_NAME
+        ),
+    ];
+    let found = block(engine().containers_labelled(&label)).unwrap();
+    let inspect = block(engine().inspect_raw(&found[0].id)).unwrap();
+    inspect
+        .config
+        .and_then(|c| c.env)
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {key} in {container}"))
+}
