@@ -239,10 +239,15 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         let image = runner::agent::ensure_image(&engine, args.agent.agent_image.as_deref()).await?;
         runner::agent::ensure_network(&engine).await?;
         let agent = runner::agent::ensure_agent(&engine, &image, port).await?;
+        let account = match &aws {
+            Some(aws) => aws.account().await,
+            None => None,
+        };
         let options = PlanOptions {
             agent_image: image,
             agent_loopback_port: port,
             profile_credentials: credentials.is_some(),
+            account,
             ..plan_options(&args.task)
         };
         let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)

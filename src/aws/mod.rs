@@ -49,6 +49,19 @@ impl Aws {
     }
 
     #[must_use]
+    /// The caller's account, from STS `GetCallerIdentity`; `None` when STS
+    /// cannot say (offline, or no credentials), which is not an error here.
+    pub async fn account(&self) -> Option<String> {
+        match self.sts().get_caller_identity().send().await {
+            Ok(identity) => identity.account,
+            Err(e) => {
+                tracing::debug!(error = %describe(&e), "no caller identity");
+                None
+            }
+        }
+    }
+
+    #[must_use]
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
     }

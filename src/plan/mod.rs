@@ -65,7 +65,8 @@ pub struct PlanOptions {
     pub cluster: String,
     /// `--region` or the environment's; the definition's ARN otherwise.
     pub region: Option<String>,
-    /// The caller's account when known; the definition's ARNs otherwise.
+    /// The caller's account (STS `GetCallerIdentity`), when the definition's
+    /// own ARN names none.
     pub account: Option<String>,
     /// The DNS name other tasks reach this one by; the family when `None`.
     pub service_name: Option<String>,
@@ -335,15 +336,13 @@ fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> 
                 .filter(|r| !r.is_empty())
         })
         .unwrap_or_else(|| FALLBACK_REGION.to_owned());
-    let account = options
-        .account
-        .clone()
-        .or_else(|| {
-            arn_parts
-                .as_ref()
-                .map(|p| p[4].to_owned())
-                .filter(|a| !a.is_empty())
-        })
+    // The definition's own ARN first, then the caller's account (STS), then
+    // the role ARNs.
+    let account = arn_parts
+        .as_ref()
+        .map(|p| p[4].to_owned())
+        .filter(|a| !a.is_empty())
+        .or_else(|| options.account.clone())
         .or(role_account)
         .unwrap_or_else(|| FALLBACK_ACCOUNT.to_owned());
     let network_mode = def.network_mode.unwrap_or_default();

@@ -201,7 +201,9 @@ fn ssm_and_secrets_manager_secrets_reach_the_environment_and_never_the_plan() {
     let s = Session::new("secrets");
     let mut app = container(
         "app",
-        "echo \"GOT $GREETING|$DB_PASSWORD|$API_KEY|$DB_USER|$DB_PASS\"; exit 0",
+        "echo \"GOT $GREETING|$DB_PASSWORD|$API_KEY|$DB_USER|$DB_PASS\"; \
+         { wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task; echo; } | sed -n 's/.*\"TaskARN\":\"\\([^\"]*\\)\".*/TASKARN \\1/p'; \
+         exit 0",
     );
     app["secrets"] = json!([
         { "name": "GREETING", "valueFrom": "/app/greeting" },
@@ -220,6 +222,12 @@ fn ssm_and_secrets_manager_secrets_reach_the_environment_and_never_the_plan() {
         "{out:?}"
     );
     assert!(!out.stderr.contains("s3cret"), "{out:?}");
+    // The task ARN carries the caller's account, from STS.
+    assert!(
+        out.stdout
+            .contains("app | TASKARN arn:aws:ecs:us-east-1:123456789012:task/default/"),
+        "{out:?}"
+    );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 
     // `plan` names each secret by its source, never by its value.
