@@ -208,3 +208,48 @@ async fn update_protection(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    /// The agent's bodies for failures of its ECS call, which a local
+    /// agent never makes; the shape is the same one the local errors use.
+    #[tokio::test]
+    async fn the_agents_ecs_call_errors_have_the_same_bytes() {
+        let cases = [
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "taskARN",
+                "ServerException",
+                "Unexpected error occurred",
+                "agent-test-taskprotection-multiple-failures-500.json",
+            ),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "",
+                "ServerException",
+                "Failed to find a task for the request",
+                "agent-test-taskprotection-task-metadata-error-500.json",
+            ),
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                "taskARN",
+                "RequestCanceled",
+                "Timed out calling ECS Task Protection API",
+                "agent-test-taskprotection-timeout-504.json",
+            ),
+        ];
+        for (status, arn, code, message, fixture) in cases {
+            let response = error(status, arn, code, message);
+            assert_eq!(response.status(), status);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(
+                String::from_utf8_lossy(&body),
+                crate::agent::tests::endpoint_fixture(fixture),
+                "{fixture}"
+            );
+        }
+    }
+}
