@@ -169,20 +169,8 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         return Err(Failure::usage(invalid(&loaded, errors.len()), errors));
     }
     print_warnings(&loaded);
-    for local in &args.env_files {
-        let known = loaded
-            .definition
-            .container_definitions
-            .iter()
-            .any(|c| c.name.as_deref() == Some(local.container.as_str()));
-        if !known {
-            let flag = format!("{}={}", local.container, local.path.display());
-            return Err(Failure::usage(
-                anyhow::Error::new(crate::aws::envfiles::EnvFileError::UnknownContainer(flag)),
-                Vec::new(),
-            ));
-        }
-    }
+    crate::aws::envfiles::check_local(&loaded.definition, &args.env_files)
+        .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
     block_on(async {
         let shutdown = Shutdown::listen()?;
         // A role that cannot be assumed fails the run before anything exists.
@@ -196,13 +184,7 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             .container_definitions
             .iter()
             .any(|c| !c.secrets.is_empty());
-        let needs_s3 = loaded.definition.container_definitions.iter().any(|c| {
-            !c.environment_files.is_empty()
-                && !args
-                    .env_files
-                    .iter()
-                    .any(|l| Some(&l.container) == c.name.as_ref())
-        });
+        let needs_s3 = crate::aws::envfiles::needs_s3(&loaded.definition, &args.env_files);
         let profile_credentials = args.aws.credentials == Some(CredentialsMode::Profile);
         let aws = if role.is_some() || has_secrets || needs_s3 || profile_credentials {
             Some(Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await)

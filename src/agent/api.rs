@@ -210,12 +210,6 @@ impl TaskRegistration {
             containers,
         }
     }
-
-    /// The container named `name`.
-    #[must_use]
-    pub fn container(&self, name: &str) -> Option<&ContainerRegistration> {
-        self.containers.iter().find(|c| c.name == name)
-    }
 }
 
 /// The label that ties a Docker container to its task.

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use crate::aws::Aws;
 use crate::plan::Plan;
+use crate::taskdef::model::TaskDefinition;
 
 /// Why an environment file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +90,6 @@ impl EnvFiles {
         }
     }
 
-    /// Whether any container has environment files.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.by_container.is_empty()
-    }
-
     fn add(&mut self, container: &str, variables: Vec<(String, String)>) {
         let entry = self.by_container.entry(container.to_owned()).or_default();
         for (key, value) in variables {
@@ -106,23 +101,14 @@ impl EnvFiles {
     }
 }
 
-/// Whether the plan needs S3 for its environment files, given the local ones.
-#[must_use]
-pub fn needs_s3(plan: &Plan, local: &[LocalEnvFile]) -> bool {
-    plan.containers
-        .iter()
-        .any(|c| !c.environment_files.is_empty() && !local.iter().any(|l| l.container == c.name))
-}
-
-/// Reads every container's environment files: local ones where given,
-/// else the definition's S3 objects (with `aws`).
-pub async fn resolve(
-    aws: Option<&Aws>,
-    plan: &Plan,
-    local: &[LocalEnvFile],
-) -> Result<EnvFiles, EnvFileError> {
+/// Refuses an `--env-file` for a container the definition does not have.
+pub fn check_local(def: &TaskDefinition, local: &[LocalEnvFile]) -> Result<(), EnvFileError> {
     for l in local {
-        if !plan.containers.iter().any(|c| c.name == l.container) {
+        if !def
+            .container_definitions
+            .iter()
+            .any(|c| c.name() == l.container)
+        {
             return Err(EnvFileError::UnknownContainer(format!(
                 "{}={}",
                 l.container,
@@ -130,6 +116,25 @@ pub async fn resolve(
             )));
         }
     }
+    Ok(())
+}
+
+/// Whether some container's environment files must come from S3: it has
+/// some, and no `--env-file` stands in for them.
+#[must_use]
+pub fn needs_s3(def: &TaskDefinition, local: &[LocalEnvFile]) -> bool {
+    def.container_definitions
+        .iter()
+        .any(|c| !c.environment_files.is_empty() && !local.iter().any(|l| l.container == c.name()))
+}
+
+/// Reads every container's environment files: local ones where given
+/// (checked with [`check_local`]), else the definition's S3 objects (with `aws`).
+pub async fn resolve(
+    aws: Option<&Aws>,
+    plan: &Plan,
+    local: &[LocalEnvFile],
+) -> Result<EnvFiles, EnvFileError> {
     let mut files = EnvFiles::default();
     for c in &plan.containers {
         let mine: Vec<&LocalEnvFile> = local.iter().filter(|l| l.container == c.name).collect();

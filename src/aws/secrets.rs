@@ -45,12 +45,6 @@ impl Resolved {
     pub fn environment(&self, container: &str) -> &[String] {
         self.by_container.get(container).map_or(&[], Vec::as_slice)
     }
-
-    /// Whether no container has secrets.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.by_container.is_empty()
-    }
 }
 
 /// Reads every secret of the plan, each source once.

@@ -379,11 +379,7 @@ impl Engine {
     }
 
     pub async fn inspect_container(&self, id: &str) -> Result<ContainerState, DockerError> {
-        let c = self
-            .docker
-            .inspect_container(id, None)
-            .await
-            .map_err(DockerError::api(format!("cannot inspect container `{id}`")))?;
+        let c = self.inspect_raw(id).await?;
         let state = c.state.unwrap_or_default();
         let ip_address = c
             .network_settings

@@ -63,11 +63,6 @@ impl AgentClient {
         }
     }
 
-    #[must_use]
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     async fn call(
         &self,
         method: Method,
@@ -146,14 +141,15 @@ impl AgentClient {
 
     /// The agent's version and state sizes.
     pub async fn health(&self) -> Result<Health, AdminError> {
-        let (status, bytes) = self.call(Method::GET, api::HEALTH_PATH, None).await?;
-        if status != StatusCode::OK {
-            return Err(AdminError::Status {
-                what: "the health check".into(),
-                status,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            });
-        }
+        let bytes = self
+            .expect(
+                Method::GET,
+                api::HEALTH_PATH,
+                None,
+                "the health check",
+                &[StatusCode::OK],
+            )
+            .await?;
         serde_json::from_slice(&bytes).map_err(|e| self.unreachable(e.into()))
     }
 
