@@ -33,6 +33,40 @@ pub struct Fetched {
 }
 
 impl Fetched {
+    /// Credentials as the agent serves them: `Expiration` in seconds, UTC.
+    fn new(
+        role_arn: &str,
+        access_key_id: String,
+        secret_access_key: String,
+        token: String,
+        expires: Time,
+    ) -> Fetched {
+        Fetched {
+            credentials: Credentials {
+                role_arn: role_arn.to_owned(),
+                access_key_id,
+                secret_access_key,
+                token,
+                expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            },
+            expires,
+        }
+    }
+
+    /// What an STS call returned.
+    fn from_sts(role_arn: &str, c: aws_sdk_sts::types::Credentials) -> Fetched {
+        let expires =
+            chrono::DateTime::from_timestamp(c.expiration.secs(), c.expiration.subsec_nanos())
+                .unwrap_or_else(chrono::Utc::now);
+        Fetched::new(
+            role_arn,
+            c.access_key_id,
+            c.secret_access_key,
+            c.session_token,
+            expires,
+        )
+    }
+
     /// When to fetch again: a fifth of the lifetime before the end, and at
     /// most five minutes before it, as the SDKs' own refresh windows go.
     #[must_use]
@@ -79,20 +113,7 @@ impl RoleSession {
         let c = output.credentials.ok_or_else(|| CredentialsError::Empty {
             role: self.role_arn.clone(),
         })?;
-        let expires =
-            chrono::DateTime::from_timestamp(c.expiration.secs(), c.expiration.subsec_nanos())
-                .unwrap_or_else(chrono::Utc::now);
-        Ok(Fetched {
-            credentials: Credentials {
-                role_arn: self.role_arn.clone(),
-                access_key_id: c.access_key_id,
-                secret_access_key: c.secret_access_key,
-                token: c.session_token,
-                // The agent's form: seconds, UTC.
-                expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            },
-            expires,
-        })
+        Ok(Fetched::from_sts(&self.role_arn, c))
     }
 }
 
@@ -142,17 +163,13 @@ async fn profile_credentials(aws: &Aws, duration: Duration) -> Result<Fetched, C
         .await
         .map_err(|e| fail(e.to_string()))?;
     if let (Some(token), Some(expiry)) = (own.session_token(), own.expiry()) {
-        let expires: Time = expiry.into();
-        return Ok(Fetched {
-            credentials: Credentials {
-                role_arn: String::new(),
-                access_key_id: own.access_key_id().to_owned(),
-                secret_access_key: own.secret_access_key().to_owned(),
-                token: token.to_owned(),
-                expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            },
-            expires,
-        });
+        return Ok(Fetched::new(
+            "",
+            own.access_key_id().to_owned(),
+            own.secret_access_key().to_owned(),
+            token.to_owned(),
+            expiry.into(),
+        ));
     }
     let output = aws
         .sts()
@@ -164,19 +181,7 @@ async fn profile_credentials(aws: &Aws, duration: Duration) -> Result<Fetched, C
     let c = output
         .credentials
         .ok_or_else(|| fail("STS returned no credentials".into()))?;
-    let expires =
-        chrono::DateTime::from_timestamp(c.expiration.secs(), c.expiration.subsec_nanos())
-            .unwrap_or_else(chrono::Utc::now);
-    Ok(Fetched {
-        credentials: Credentials {
-            role_arn: String::new(),
-            access_key_id: c.access_key_id,
-            secret_access_key: c.secret_access_key,
-            token: c.session_token,
-            expiration: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        },
-        expires,
-    })
+    Ok(Fetched::from_sts("", c))
 }
 
 /// `ecs-run-local-<family>`, within STS's 64 characters of `[\w+=,.@-]`.
