@@ -113,7 +113,6 @@ fn task(entry: &TaskEntry) -> Task {
     let containers = (0..entry.live.len())
         .map(|i| {
             let c = metadata::container(entry, i, Version::V4);
-            let restart_count = metadata::container_v4(entry, i).restart_count;
             Container {
                 docker_id: c.docker_id,
                 docker_name: c.docker_name,
@@ -125,7 +124,7 @@ fn task(entry: &TaskEntry) -> Task {
                 ports: c.ports,
                 networks: c.networks,
                 volumes: c.volumes,
-                restart_count,
+                restart_count: metadata::restart_count(entry, i),
             }
         })
         .collect();

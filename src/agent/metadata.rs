@@ -368,14 +368,19 @@ pub fn container_v4(task: &TaskEntry, index: usize) -> ContainerV4 {
             }
         })
         .collect();
-    let registration = &task.registration.containers[index];
     ContainerV4 {
         base,
         networks,
-        restart_count: registration
-            .restart_policy_enabled
-            .then_some(task.live[index].restart_count),
+        restart_count: restart_count(task, index),
     }
+}
+
+/// How often a container with a restart policy was restarted; `None` without one.
+#[must_use]
+pub fn restart_count(task: &TaskEntry, index: usize) -> Option<i64> {
+    task.registration.containers[index]
+        .restart_policy_enabled
+        .then_some(task.live[index].restart_count)
 }
 
 fn head(task: &TaskEntry) -> TaskHead {

@@ -67,26 +67,29 @@ fn v2_caller<'a>(registry: &'a Registry, caller: &SocketAddr) -> Result<&'a Task
     })
 }
 
+fn v2_task_body(agent: &Agent, caller: &SocketAddr, with_tags: bool) -> Response {
+    let registry = agent.state.read();
+    match v2_caller(&registry, caller) {
+        Ok(task) => json(
+            StatusCode::OK,
+            &metadata::task(task, Version::V2, with_tags),
+        ),
+        Err(response) => response,
+    }
+}
+
 async fn v2_task(
     State(agent): State<Agent>,
     ConnectInfo(caller): ConnectInfo<SocketAddr>,
 ) -> Response {
-    let registry = agent.state.read();
-    match v2_caller(&registry, &caller) {
-        Ok(task) => json(StatusCode::OK, &metadata::task(task, Version::V2, false)),
-        Err(response) => response,
-    }
+    v2_task_body(&agent, &caller, false)
 }
 
 async fn v2_task_with_tags(
     State(agent): State<Agent>,
     ConnectInfo(caller): ConnectInfo<SocketAddr>,
 ) -> Response {
-    let registry = agent.state.read();
-    match v2_caller(&registry, &caller) {
-        Ok(task) => json(StatusCode::OK, &metadata::task(task, Version::V2, true)),
-        Err(response) => response,
-    }
+    v2_task_body(&agent, &caller, true)
 }
 
 async fn v2_container(
