@@ -165,6 +165,17 @@ fn observed(name: &str, docker_id: &str, ip: &str) -> Observed {
     }
 }
 
+/// Credentials whose values do not matter to the test.
+fn placeholder_credentials() -> Credentials {
+    Credentials {
+        role_arn: "r".into(),
+        access_key_id: "a".into(),
+        secret_access_key: "s".into(),
+        token: "t".into(),
+        expiration: "e".into(),
+    }
+}
+
 fn now() -> wire::Time {
     parse_time("2018-02-01T21:00:00Z").unwrap()
 }
@@ -434,16 +445,11 @@ async fn a_host_mode_task_needs_its_authorization_token() {
     registration.network_mode = "host".into();
     registration.authorization_token = Some("task-token".into());
     agent.state.register(registration).unwrap();
-    assert!(agent.state.push_credentials(
-        "credentials-id",
-        Credentials {
-            role_arn: "r".into(),
-            access_key_id: "a".into(),
-            secret_access_key: "s".into(),
-            token: "t".into(),
-            expiration: "e".into(),
-        }
-    ));
+    assert!(
+        agent
+            .state
+            .push_credentials("credentials-id", placeholder_credentials())
+    );
     // The admin token is not the task's: the credentials stay hidden.
     let (status, body) = get(&agent, "/v2/credentials/credentials-id").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -514,16 +520,9 @@ async fn task_protection_follows_the_agents_rules_byte_for_byte() {
             .replace("taskARN", TASK_ARN)
     );
 
-    agent.state.push_credentials(
-        "credentials-id",
-        Credentials {
-            role_arn: "r".into(),
-            access_key_id: "a".into(),
-            secret_access_key: "s".into(),
-            token: "t".into(),
-            expiration: "e".into(),
-        },
-    );
+    agent
+        .state
+        .push_credentials("credentials-id", placeholder_credentials());
     let (status, _, body) = put(r#"{"ProtectionEnabled":true,"ExpiresInMinutes":60}"#).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -565,16 +564,9 @@ async fn task_protection_follows_the_agents_rules_byte_for_byte() {
 async fn protection_expires_by_the_agents_clock() {
     let agent = awsvpc_agent();
     let id = crate::agent::state::task_id(TASK_ARN);
-    agent.state.push_credentials(
-        "credentials-id",
-        Credentials {
-            role_arn: "r".into(),
-            access_key_id: "a".into(),
-            secret_access_key: "s".into(),
-            token: "t".into(),
-            expiration: "e".into(),
-        },
-    );
+    agent
+        .state
+        .push_credentials("credentials-id", placeholder_credentials());
     agent.state.protect(
         id,
         Protection {
