@@ -149,11 +149,11 @@ async fn tasks(
         (Some(_), Some(_)) => return json(StatusCode::BAD_REQUEST, &Task::default()),
         (Some(id), None) => registry.tasks_sorted().into_iter().find(|t| {
             t.live.iter().any(|l| {
-                !l.docker_id.is_empty()
+                !l.inspected.docker_id.is_empty()
                     && if id.len() > 12 {
-                        l.docker_id == *id
+                        l.inspected.docker_id == *id
                     } else {
-                        l.docker_id.starts_with(id.as_str())
+                        l.inspected.docker_id.starts_with(id.as_str())
                     }
             })
         }),

@@ -300,27 +300,28 @@ pub fn container(task: &TaskEntry, index: usize, version: Version) -> Container 
         docker_networks(task, index, v4)
     };
     Container {
-        docker_id: live.docker_id.clone(),
+        docker_id: live.inspected.docker_id.clone(),
         name: registration.name.clone(),
-        docker_name: live.docker_name.clone(),
+        docker_name: live.inspected.docker_name.clone(),
         image: registration.image.clone(),
-        image_id: live.image_id.clone(),
+        image_id: live.inspected.image_id.clone(),
         ports: ports(task, index, v4),
         labels: registration.labels.clone(),
         desired_status: task.container_desired_status(index),
-        known_status: live.status.as_str(),
-        exit_code: live.exit_code,
+        known_status: live.inspected.status.as_str(),
+        exit_code: live.inspected.exit_code,
         limits: Limits {
             cpu: Some(registration.cpu.max(MINIMUM_CPU_UNITS) as f64),
             memory: Some(registration.memory),
         },
-        created_at: live.created_at,
-        started_at: live.started_at,
-        finished_at: live.finished_at,
+        created_at: live.inspected.created_at,
+        started_at: live.inspected.started_at,
+        finished_at: live.inspected.finished_at,
         kind: registration.kind.clone(),
         networks,
         health,
         volumes: live
+            .inspected
             .mounts
             .iter()
             .map(|m| Volume {
@@ -450,6 +451,7 @@ pub fn task_v4(task: &TaskEntry, with_tags: bool) -> TaskV4 {
 fn awsvpc_address(task: &TaskEntry) -> Option<String> {
     let pause = &task.live[task.pause()?];
     pause
+        .inspected
         .attachments
         .iter()
         .find(|a| a.network == NETWORK_NAME)
@@ -462,6 +464,7 @@ fn awsvpc_details(task: &TaskEntry, network: Network) -> NetworkV4 {
         .pause()
         .and_then(|p| {
             task.live[p]
+                .inspected
                 .attachments
                 .iter()
                 .find(|a| a.network == NETWORK_NAME)
@@ -484,10 +487,11 @@ fn awsvpc_details(task: &TaskEntry, network: Network) -> NetworkV4 {
 /// shared network stands in for the instance's `bridge`.
 fn docker_networks(task: &TaskEntry, index: usize, v4: bool) -> Vec<Network> {
     let live = &task.live[index];
-    if live.status != ContainerStatus::Running {
+    if live.inspected.status != ContainerStatus::Running {
         return Vec::new();
     }
-    live.attachments
+    live.inspected
+        .attachments
         .iter()
         .map(|a| Network {
             network_mode: if a.network == NETWORK_NAME {
@@ -531,6 +535,7 @@ fn ports(task: &TaskEntry, index: usize, v4: bool) -> Vec<Port> {
                 return Vec::new();
             };
             task.live[pause]
+                .inspected
                 .bindings
                 .iter()
                 .filter(|b| declared(b))
@@ -548,6 +553,7 @@ fn ports(task: &TaskEntry, index: usize, v4: bool) -> Vec<Port> {
             .collect(),
         _ => {
             let mut ports: Vec<Port> = task.live[index]
+                .inspected
                 .bindings
                 .iter()
                 .map(|b| port(b.container_port, &b.protocol, b.host_port, &b.host_ip))

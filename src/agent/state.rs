@@ -85,11 +85,9 @@ pub struct Mount {
     pub destination: String,
 }
 
-/// What one `docker inspect` says about a container of a task.
+/// What the engine says of a container: its ids, state, times and network.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Observed {
-    pub task_arn: String,
-    pub container_name: String,
+pub struct Inspected {
     pub docker_id: String,
     pub docker_name: String,
     pub image_id: String,
@@ -98,11 +96,46 @@ pub struct Observed {
     pub created_at: Option<Time>,
     pub started_at: Option<Time>,
     pub finished_at: Option<Time>,
-    /// Docker's health status with the last check's exit code and output.
-    pub health: Option<(HealthState, i64, String)>,
     pub attachments: Vec<Attachment>,
     pub bindings: Vec<Binding>,
     pub mounts: Vec<Mount>,
+}
+
+impl Inspected {
+    /// A container not created yet: its image pulled, its name known.
+    fn pulled(docker_name: &str) -> Inspected {
+        Inspected {
+            docker_id: String::new(),
+            docker_name: docker_name.to_owned(),
+            image_id: String::new(),
+            status: ContainerStatus::Pulled,
+            exit_code: None,
+            created_at: None,
+            started_at: None,
+            finished_at: None,
+            attachments: Vec::new(),
+            bindings: Vec::new(),
+            mounts: Vec::new(),
+        }
+    }
+
+    /// The IPv4 addresses this container holds.
+    fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.attachments
+            .iter()
+            .map(|a| a.ipv4.as_str())
+            .filter(|ip| !ip.is_empty())
+    }
+}
+
+/// What one `docker inspect` says about a container of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub task_arn: String,
+    pub container_name: String,
+    pub inspected: Inspected,
+    /// Docker's health status with the last check's exit code and output.
+    pub health: Option<(HealthState, i64, String)>,
 }
 
 impl Observed {
@@ -191,9 +224,7 @@ impl Observed {
                 destination: m.destination.clone().unwrap_or_default(),
             })
             .collect();
-        Some(Observed {
-            task_arn,
-            container_name,
+        let inspected = Inspected {
             docker_id: inspect.id.clone().unwrap_or_default(),
             docker_name: inspect
                 .name
@@ -214,10 +245,15 @@ impl Observed {
                 .and_then(|s| s.finished_at.as_deref())
                 .and_then(parse_time)
                 .filter(|_| status == ContainerStatus::Stopped),
-            health,
             attachments,
             bindings,
             mounts,
+        };
+        Some(Observed {
+            task_arn,
+            container_name,
+            inspected,
+            health,
         })
     }
 }
@@ -225,18 +261,8 @@ impl Observed {
 /// A registered container's live state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Live {
-    pub docker_id: String,
-    pub docker_name: String,
-    pub image_id: String,
-    pub status: ContainerStatus,
-    pub exit_code: Option<i64>,
-    pub created_at: Option<Time>,
-    pub started_at: Option<Time>,
-    pub finished_at: Option<Time>,
+    pub inspected: Inspected,
     pub health: Option<Health>,
-    pub attachments: Vec<Attachment>,
-    pub bindings: Vec<Binding>,
-    pub mounts: Vec<Mount>,
     pub restart_count: i64,
     /// Docker removed it.
     pub removed: bool,
@@ -245,29 +271,11 @@ pub struct Live {
 impl Live {
     fn new(docker_name: &str) -> Live {
         Live {
-            docker_id: String::new(),
-            docker_name: docker_name.to_owned(),
-            image_id: String::new(),
-            status: ContainerStatus::Pulled,
-            exit_code: None,
-            created_at: None,
-            started_at: None,
-            finished_at: None,
+            inspected: Inspected::pulled(docker_name),
             health: None,
-            attachments: Vec::new(),
-            bindings: Vec::new(),
-            mounts: Vec::new(),
             restart_count: 0,
             removed: false,
         }
-    }
-
-    /// The IPv4 addresses this container holds.
-    fn addresses(&self) -> impl Iterator<Item = &str> {
-        self.attachments
-            .iter()
-            .map(|a| a.ipv4.as_str())
-            .filter(|ip| !ip.is_empty())
     }
 }
 
@@ -298,7 +306,7 @@ impl TaskEntry {
     /// The task's known status: the least advanced of its containers'.
     #[must_use]
     pub fn known_status(&self) -> &'static str {
-        let least = self.live.iter().map(|l| l.status).min();
+        let least = self.live.iter().map(|l| l.inspected.status).min();
         match least {
             Some(ContainerStatus::Stopped) => "STOPPED",
             Some(ContainerStatus::Running) => "RUNNING",
@@ -306,7 +314,7 @@ impl TaskEntry {
             _ if self
                 .live
                 .iter()
-                .any(|l| l.status == ContainerStatus::Stopped) =>
+                .any(|l| l.inspected.status == ContainerStatus::Stopped) =>
             {
                 // A container stopped before the others were created.
                 "STOPPED"
@@ -328,7 +336,7 @@ impl TaskEntry {
     /// container is desired stopped, as the agent records it.
     #[must_use]
     pub fn container_desired_status(&self, index: usize) -> &'static str {
-        if self.desired_stopped || self.live[index].status == ContainerStatus::Stopped {
+        if self.desired_stopped || self.live[index].inspected.status == ContainerStatus::Stopped {
             "STOPPED"
         } else {
             "RUNNING"
@@ -360,11 +368,11 @@ impl TaskEntry {
 
     /// Whether a container has run: created once and now all gone.
     fn all_removed(&self) -> bool {
-        self.live.iter().any(|l| !l.docker_id.is_empty())
+        self.live.iter().any(|l| !l.inspected.docker_id.is_empty())
             && self
                 .live
                 .iter()
-                .all(|l| l.removed || l.docker_id.is_empty())
+                .all(|l| l.removed || l.inspected.docker_id.is_empty())
     }
 }
 
@@ -535,28 +543,19 @@ impl State {
         };
         let has_health_check = task.registration.containers[index].has_health_check;
         let live = &mut task.live[index];
-        for ip in live.addresses() {
+        for ip in live.inspected.addresses() {
             if registry.addresses.get(ip) == Some(&id) {
                 registry.addresses.remove(ip);
             }
         }
-        if live.docker_id != observed.docker_id && !live.docker_id.is_empty() {
-            registry.docker_ids.remove(&live.docker_id);
+        let (was, now_is) = (&live.inspected, &observed.inspected);
+        if was.docker_id != now_is.docker_id && !was.docker_id.is_empty() {
+            registry.docker_ids.remove(&was.docker_id);
         }
-        if live.status == ContainerStatus::Stopped && observed.status == ContainerStatus::Running {
+        if was.status == ContainerStatus::Stopped && now_is.status == ContainerStatus::Running {
             live.restart_count += 1;
         }
-        live.docker_id = observed.docker_id;
-        live.docker_name = observed.docker_name;
-        live.image_id = observed.image_id;
-        live.status = observed.status;
-        live.exit_code = observed.exit_code;
-        live.created_at = observed.created_at;
-        live.started_at = observed.started_at;
-        live.finished_at = observed.finished_at;
-        live.attachments = observed.attachments;
-        live.bindings = observed.bindings;
-        live.mounts = observed.mounts;
+        live.inspected = observed.inspected;
         live.removed = false;
         if has_health_check {
             let (status, exit_code, output) =
@@ -580,9 +579,9 @@ impl State {
         }
         registry
             .docker_ids
-            .insert(live.docker_id.clone(), (id.clone(), index));
-        if live.status == ContainerStatus::Running {
-            for ip in live.addresses() {
+            .insert(live.inspected.docker_id.clone(), (id.clone(), index));
+        if live.inspected.status == ContainerStatus::Running {
+            for ip in live.inspected.addresses() {
                 registry.addresses.insert(ip.to_owned(), id.clone());
             }
         }
@@ -603,7 +602,7 @@ impl State {
             return;
         };
         task.live[index].removed = true;
-        task.live[index].status = ContainerStatus::Stopped;
+        task.live[index].inspected.status = ContainerStatus::Stopped;
         if task.all_removed() {
             registry.remove_task(&id);
         }

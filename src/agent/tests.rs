@@ -16,7 +16,7 @@ use tower::ServiceExt as _;
 use super::*;
 use crate::agent::api::{ContainerRegistration, Credentials, TaskRegistration};
 use crate::agent::state::{
-    Attachment, Binding, ContainerStatus, HealthState, Observed, Protection,
+    Attachment, Binding, ContainerStatus, HealthState, Inspected, Observed, Protection,
 };
 use crate::agent::wire::parse_time;
 
@@ -145,23 +145,25 @@ fn observed(name: &str, docker_id: &str, ip: &str) -> Observed {
     Observed {
         task_arn: TASK_ARN.into(),
         container_name: name.into(),
-        docker_id: docker_id.into(),
-        docker_name: format!("ecs-nginx-5-{name}-ccccb9f49db0dfe0d901"),
-        image_id: "sha256:c4b0b0b0".into(),
-        status: ContainerStatus::Running,
-        exit_code: None,
-        created_at: parse_time("2018-02-01T20:55:10.554941919Z"),
-        started_at: parse_time("2018-02-01T20:55:11.064236631Z"),
-        finished_at: None,
+        inspected: Inspected {
+            docker_id: docker_id.into(),
+            docker_name: format!("ecs-nginx-5-{name}-ccccb9f49db0dfe0d901"),
+            image_id: "sha256:c4b0b0b0".into(),
+            status: ContainerStatus::Running,
+            exit_code: None,
+            created_at: parse_time("2018-02-01T20:55:10.554941919Z"),
+            started_at: parse_time("2018-02-01T20:55:11.064236631Z"),
+            finished_at: None,
+            attachments: vec![Attachment {
+                network: crate::plan::NETWORK_NAME.into(),
+                ipv4: ip.into(),
+                ipv6: String::new(),
+                mac: "0e:9e:32:c7:48:85".into(),
+            }],
+            bindings: Vec::new(),
+            mounts: Vec::new(),
+        },
         health: None,
-        attachments: vec![Attachment {
-            network: crate::plan::NETWORK_NAME.into(),
-            ipv4: ip.into(),
-            ipv6: String::new(),
-            mac: "0e:9e:32:c7:48:85".into(),
-        }],
-        bindings: Vec::new(),
-        mounts: Vec::new(),
     }
 }
 
@@ -193,7 +195,7 @@ fn awsvpc_agent() -> Agent {
     );
     // Containers in the pause container's namespace have no address of their own.
     let mut app = observed("nginx-curl", "app-docker-id", "");
-    app.attachments.clear();
+    app.inspected.attachments.clear();
     agent.state.observe(app, now());
     agent
 }
@@ -670,13 +672,13 @@ fn the_task_status_follows_its_containers() {
     let status = |agent: &Agent| agent.state.read().tasks[&id].known_status();
     assert_eq!(status(&agent), "RUNNING");
     let mut stopped = observed("nginx-curl", "app-docker-id", "");
-    stopped.status = ContainerStatus::Stopped;
-    stopped.exit_code = Some(3);
-    stopped.finished_at = parse_time("2018-02-01T21:00:05Z");
+    stopped.inspected.status = ContainerStatus::Stopped;
+    stopped.inspected.exit_code = Some(3);
+    stopped.inspected.finished_at = parse_time("2018-02-01T21:00:05Z");
     agent.state.observe(stopped.clone(), now());
     assert_eq!(status(&agent), "RUNNING");
     let mut pause = observed("~internal~ecs~pause", "pause-docker-id", CALLER);
-    pause.status = ContainerStatus::Stopped;
+    pause.inspected.status = ContainerStatus::Stopped;
     agent.state.observe(pause, now());
     assert_eq!(status(&agent), "STOPPED");
     let registry = agent.state.read();
@@ -734,7 +736,7 @@ fn bridge_ports_and_networks_come_from_docker_with_host_ip_in_v4_only() {
     registration.containers[0].ports = vec!["80/tcp".into()];
     agent.state.register(registration).unwrap();
     let mut app = observed("nginx-curl", "app-docker-id", "169.254.170.130");
-    app.bindings = ["0.0.0.0", "::"]
+    app.inspected.bindings = ["0.0.0.0", "::"]
         .into_iter()
         .map(|ip| Binding {
             container_port: 80,

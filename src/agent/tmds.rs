@@ -163,7 +163,7 @@ async fn v3_container(State(agent): State<Agent>, Path(id): Path<String>) -> Res
     let registry = agent.state.read();
     match registry
         .endpoint(&id)
-        .filter(|(task, i)| !task.live[*i].docker_id.is_empty())
+        .filter(|(task, i)| !task.live[*i].inspected.docker_id.is_empty())
     {
         Some((task, index)) => json(
             StatusCode::OK,
@@ -195,14 +195,14 @@ struct StatsTarget {
 fn stats_targets(task: &TaskEntry) -> Vec<StatsTarget> {
     let pause = task
         .pause()
-        .map(|p| task.live[p].docker_id.clone())
+        .map(|p| task.live[p].inspected.docker_id.clone())
         .filter(|id| !id.is_empty());
     task.live
         .iter()
-        .filter(|l| !l.docker_id.is_empty())
+        .filter(|l| !l.inspected.docker_id.is_empty())
         .map(|l| StatsTarget {
-            docker_id: l.docker_id.clone(),
-            network_from: pause.clone().filter(|p| *p != l.docker_id),
+            docker_id: l.inspected.docker_id.clone(),
+            network_from: pause.clone().filter(|p| *p != l.inspected.docker_id),
         })
         .collect()
 }
@@ -210,7 +210,7 @@ fn stats_targets(task: &TaskEntry) -> Vec<StatsTarget> {
 fn endpoint_target(agent: &Agent, id: &str) -> Result<StatsTarget, String> {
     let registry = agent.state.read();
     let (task, index) = registry.endpoint(id).ok_or_else(|| unknown_task(id))?;
-    let docker_id = &task.live[index].docker_id;
+    let docker_id = &task.live[index].inspected.docker_id;
     if docker_id.is_empty() {
         return Err(unknown_container(id));
     }
@@ -297,7 +297,7 @@ async fn v4_container(State(agent): State<Agent>, Path(id): Path<String>) -> Res
     let registry = agent.state.read();
     match registry
         .endpoint(&id)
-        .filter(|(task, i)| !task.live[*i].docker_id.is_empty())
+        .filter(|(task, i)| !task.live[*i].inspected.docker_id.is_empty())
     {
         Some((task, index)) => json(StatusCode::OK, &metadata::container_v4(task, index)),
         None => error(
