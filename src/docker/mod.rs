@@ -407,18 +407,29 @@ impl Engine {
             .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
     }
 
+    /// Docker's container events of the objects carrying `label`, from
+    /// `since` (Unix seconds with a fraction) or from the first poll.
+    fn raw_container_events(
+        &self,
+        label: &str,
+        since: Option<&str>,
+    ) -> impl Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>> + use<>
+    {
+        let mut options = EventsOptionsBuilder::default().filters(&HashMap::from([
+            ("type", vec!["container"]),
+            ("label", vec![label]),
+        ]));
+        if let Some(since) = since {
+            options = options.since(since);
+        }
+        self.docker.events(Some(options.build()))
+    }
+
     /// Every container event, as `(action, id)`, of containers carrying
     /// `label` (`key` or `key=value`), from when the stream is first polled.
     #[must_use]
     pub fn container_activity(&self, label: &str) -> ActivityStream {
-        let options = EventsOptionsBuilder::default()
-            .filters(&HashMap::from([
-                ("type", vec!["container"]),
-                ("label", vec![label]),
-            ]))
-            .build();
-        self.docker
-            .events(Some(options))
+        self.raw_container_events(label, None)
             .map(|item| {
                 let event = item.map_err(DockerError::api("the engine's event stream failed"))?;
                 let id = event.actor.and_then(|a| a.id).unwrap_or_default();
@@ -521,15 +532,7 @@ impl Engine {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let since = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
-        let options = EventsOptionsBuilder::default()
-            .since(&since)
-            .filters(&HashMap::from([
-                ("type", vec!["container"]),
-                ("label", vec![label]),
-            ]))
-            .build();
-        self.docker
-            .events(Some(options))
+        self.raw_container_events(label, Some(&since))
             .filter_map(|item| async move {
                 let event = match item {
                     Ok(event) => event,
