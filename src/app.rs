@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::aws::Aws;
+use crate::aws::LazyAws;
 use crate::aws::credentials::{RoleSession, Source};
+use crate::aws::remote::Remote;
 use crate::cli::CredentialsMode;
-use crate::cli::{Cli, Command, RunArgs, TaskArgs};
+use crate::cli::{Cli, Command, DefinitionArgs, RunArgs, TaskArgs};
 use crate::docker::Engine;
 use crate::output::{self, status};
 use crate::plan::{self, PlanError, PlanOptions, RandomIds};
@@ -112,9 +113,18 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             let loaded = taskdef::load_path(&file)?;
             validate(&loaded, json)
         }
-        Some(Command::Plan { file, json, task }) => {
-            let loaded = taskdef::load_path(&file)?;
-            let options = plan_options(&task);
+        Some(Command::Plan {
+            definition,
+            json,
+            task,
+            profile,
+        }) => block_on(async {
+            let aws = LazyAws::new(profile.profile.as_deref(), task.region.as_deref());
+            let loaded = load_definition(&definition, &task, &aws).await?;
+            let options = PlanOptions {
+                profile_region: aws.profile_region().await,
+                ..plan_options(&task, &definition)
+            };
             let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
                 .map_err(|e| located_failure(&loaded, e))?;
             print_warnings(&loaded);
@@ -125,7 +135,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             };
             write_stdout(&text)?;
             Ok(ExitStatus::Success)
-        }
+        }),
         Some(Command::Down { all }) => block_on(async {
             let engine = Engine::connect().await?;
             let removed = runner::teardown::down(&engine, all).await?;
@@ -154,74 +164,43 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
 /// `ecs-run-local TASKDEF`: load and check the definition before touching
 /// Docker, then bring up the agent, plan with its image, and run.
 fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
-    let Some(path) = &args.taskdef else {
-        return Err(Failure::usage(
-            anyhow::anyhow!("no task definition given; see `ecs-run-local --help`"),
-            Vec::new(),
-        ));
-    };
-    let loaded = taskdef::load_path(path)?;
-    let errors: Vec<Diagnostic> = all_findings(&loaded)
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .collect();
-    if !errors.is_empty() {
-        return Err(Failure::usage(invalid(&loaded, errors.len()), errors));
-    }
-    print_warnings(&loaded);
-    crate::aws::envfiles::check_local(&loaded.definition, &args.env_files)
-        .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
     block_on(async {
+        let aws = LazyAws::new(
+            args.aws.profile.profile.as_deref(),
+            args.task.region.as_deref(),
+        );
+        let loaded = load_definition(&args.definition, &args.task, &aws).await?;
+        let errors: Vec<Diagnostic> = all_findings(&loaded)
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(Failure::usage(invalid(&loaded, errors.len()), errors));
+        }
+        print_warnings(&loaded);
+        crate::aws::envfiles::check_local(&loaded.definition, &args.env_files)
+            .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
         let shutdown = Shutdown::listen()?;
         // A role that cannot be assumed fails the run before anything exists.
-        let role = args
-            .task
-            .task_role_arn
-            .clone()
-            .or_else(|| loaded.definition.task_role_arn.clone());
-        let has_secrets = loaded
-            .definition
+        let credentials = task_credentials(args, &loaded, &aws).await?;
+        let definition = &loaded.definition;
+        if definition
             .container_definitions
             .iter()
-            .any(|c| !c.secrets.is_empty());
-        let needs_s3 = crate::aws::envfiles::needs_s3(&loaded.definition, &args.env_files);
-        let profile_credentials = args.aws.credentials == Some(CredentialsMode::Profile);
-        let aws = if role.is_some() || has_secrets || needs_s3 || profile_credentials {
-            Some(Aws::load(args.aws.profile.as_deref(), args.task.region.as_deref()).await)
-        } else {
-            None
-        };
-        let family = loaded.definition.family.clone().unwrap_or_default();
-        let source = match role {
-            Some(role) => Some(Source::Role(RoleSession::new(
-                &role,
-                &family,
-                args.aws.role_duration,
-            ))),
-            None if args.aws.credentials == Some(CredentialsMode::Profile) => {
-                Some(Source::Profile {
-                    duration: args.aws.role_duration,
-                })
-            }
-            None => None,
-        };
-        let credentials = match (source, &aws) {
-            (Some(source), Some(aws)) => {
-                let first = source.fetch(aws).await.map_err(anyhow::Error::new)?;
-                Some(TaskCredentials {
-                    aws: aws.clone(),
-                    source,
-                    first,
-                })
-            }
-            _ => None,
-        };
+            .any(|c| !c.secrets.is_empty())
+            || crate::aws::envfiles::needs_s3(definition, &args.env_files)
+            || (args.pull != runner::PullPolicy::Never
+                && crate::aws::registry::needs_login(definition))
+        {
+            aws.get().await;
+        }
         let engine = Engine::connect().await?;
         let port = args.agent.agent_port;
         let image = runner::agent::ensure_image(&engine, args.agent.agent_image.as_deref()).await?;
         runner::agent::ensure_network(&engine).await?;
         let agent = runner::agent::ensure_agent(&engine, &image, port).await?;
-        let account = match &aws {
+        // The caller's account only when the run talks to AWS anyway.
+        let account = match aws.loaded() {
             Some(aws) => aws.account().await,
             None => None,
         };
@@ -230,9 +209,10 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             agent_loopback_port: port,
             profile_credentials: credentials.is_some(),
             account,
-            ..plan_options(&args.task)
+            profile_region: aws.profile_region().await,
+            ..plan_options(&args.task, &args.definition)
         };
-        let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+        let plan = plan::plan(definition, &options, &mut RandomIds)
             .map_err(|e| located_failure(&loaded, e))?;
         status(&format!(
             "running `{}:{}` ({}, {} network mode)",
@@ -241,17 +221,18 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             taskdef::load::plural(plan.containers.len(), "container"),
             plan.task.network_mode
         ));
-        let secrets = match &aws {
+        let secrets = match aws.loaded() {
             Some(aws) => crate::aws::secrets::resolve(aws, &plan)
                 .await
                 .map_err(anyhow::Error::new)?,
             None => crate::aws::secrets::Resolved::default(),
         };
-        let env_files = crate::aws::envfiles::resolve(aws.as_ref(), &plan, &args.env_files)
+        let env_files = crate::aws::envfiles::resolve(aws.loaded(), &plan, &args.env_files)
             .await
             .map_err(anyhow::Error::new)?;
         let options = RunOptions {
             pull: args.pull,
+            aws: aws.loaded().cloned(),
             agent,
             credentials,
             secrets,
@@ -264,6 +245,72 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             },
         )
     })
+}
+
+/// Reads the task definition the arguments name: a file, standard input, or
+/// one registered in ECS.
+async fn load_definition(
+    definition: &DefinitionArgs,
+    task: &TaskArgs,
+    aws: &LazyAws,
+) -> Result<Loaded, Failure> {
+    let remote = if let Some(family) = &definition.family {
+        Remote::Family {
+            family: family.clone(),
+            revision: definition.revision,
+        }
+    } else if let Some(arn) = &definition.task_def_arn {
+        Remote::Arn(arn.clone())
+    } else if let Some(service) = &definition.service {
+        Remote::Service {
+            cluster: task.cluster.clone(),
+            service: service.clone(),
+        }
+    } else if let Some(path) = &definition.taskdef {
+        return Ok(taskdef::load_path(path)?);
+    } else {
+        return Err(Failure::usage(
+            anyhow::anyhow!("no task definition given; see `ecs-run-local --help`"),
+            Vec::new(),
+        ));
+    };
+    let described = crate::aws::remote::describe_definition(aws.get().await, &remote)
+        .await
+        .map_err(anyhow::Error::new)?;
+    Ok(taskdef::load_str(
+        &described.body,
+        &described.arn,
+        &described.family,
+    )?)
+}
+
+/// The task's credentials: its role assumed (or the profile's own with
+/// `--credentials profile`), fetched once before anything is created.
+async fn task_credentials(
+    args: &RunArgs,
+    loaded: &Loaded,
+    aws: &LazyAws,
+) -> Result<Option<TaskCredentials>, Failure> {
+    let role = args
+        .task
+        .task_role_arn
+        .clone()
+        .or_else(|| loaded.definition.task_role_arn.clone());
+    let family = loaded.definition.family.clone().unwrap_or_default();
+    let source = match role {
+        Some(role) => Source::Role(RoleSession::new(&role, &family, args.aws.role_duration)),
+        None if args.aws.credentials == Some(CredentialsMode::Profile) => Source::Profile {
+            duration: args.aws.role_duration,
+        },
+        None => return Ok(None),
+    };
+    let aws = aws.get().await;
+    let first = source.fetch(aws).await.map_err(anyhow::Error::new)?;
+    Ok(Some(TaskCredentials {
+        aws: aws.clone(),
+        source,
+        first,
+    }))
 }
 
 /// Runs the async part of a command on a fresh runtime.
@@ -339,7 +386,7 @@ fn print_warnings(loaded: &Loaded) {
     }
 }
 
-fn plan_options(task: &TaskArgs) -> PlanOptions {
+fn plan_options(task: &TaskArgs, definition: &DefinitionArgs) -> PlanOptions {
     PlanOptions {
         cluster: task.cluster.clone(),
         region: task
@@ -347,7 +394,11 @@ fn plan_options(task: &TaskArgs) -> PlanOptions {
             .clone()
             .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
             .filter(|r| !r.is_empty()),
-        service_name: task.service_name.clone(),
+        // `--service S` runs S's definition under S's name.
+        service_name: task
+            .service_name
+            .clone()
+            .or_else(|| definition.service.clone()),
         task_role_arn: task.task_role_arn.clone(),
         ..PlanOptions::default()
     }

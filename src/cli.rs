@@ -7,8 +7,9 @@ use clap::{Args, Parser, Subcommand};
 /// Run an Amazon ECS task definition on the local Docker engine, as ECS would.
 ///
 /// ecs-run-local reads a task definition (register-task-definition input,
-/// `aws ecs describe-task-definition` output, or a bare container-definitions
-/// array), checks it the way ECS does, and turns it into the Docker containers,
+/// `aws ecs describe-task-definition` output, a bare container-definitions
+/// array, or one registered in ECS: `--family`, `--task-def-arn`, `--cluster C
+/// --service S`), checks it the way ECS does, and turns it into the Docker containers,
 /// network, volumes and metadata endpoints ECS would create for it.
 ///
 /// Run a task in the foreground: `ecs-run-local task-def.json`. Its logs stream
@@ -40,9 +41,8 @@ pub struct Cli {
 /// Running a task: `ecs-run-local [OPTIONS] TASKDEF`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// The task definition to run (or `-` for standard input).
-    #[arg(required = true)]
-    pub taskdef: Option<PathBuf>,
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
 
     /// When to pull images: `missing` pulls what is not on this machine.
     #[arg(long, value_enum, default_value_t)]
@@ -63,12 +63,44 @@ pub struct RunArgs {
     pub aws: AwsArgs,
 }
 
+/// Which task definition: a file, or one registered in ECS.
+#[derive(Debug, Clone, Args)]
+pub struct DefinitionArgs {
+    /// The task definition file (or `-` for standard input).
+    #[arg(
+        value_name = "TASKDEF",
+        required_unless_present_any = ["family", "task_def_arn", "service"],
+        conflicts_with_all = ["family", "task_def_arn", "service"]
+    )]
+    pub taskdef: Option<PathBuf>,
+    /// Read the task definition from ECS: this family's latest ACTIVE revision.
+    #[arg(long, conflicts_with_all = ["task_def_arn", "service"])]
+    pub family: Option<String>,
+    /// With --family: this revision instead of the latest.
+    #[arg(long, requires = "family")]
+    pub revision: Option<u32>,
+    /// Read this task definition from ECS (an ARN, or `family:revision`).
+    #[arg(long, conflicts_with = "service")]
+    pub task_def_arn: Option<String>,
+    /// Read from ECS the task definition this service runs now, in `--cluster`
+    /// (it also names the task on the shared network).
+    #[arg(long)]
+    pub service: Option<String>,
+}
+
+/// The AWS profile and region every AWS call uses.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    /// The AWS profile to use [default: `AWS_PROFILE`, else the default chain].
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
 /// How AWS is reached: the same configuration as the AWS CLI's.
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
-    /// The AWS profile that assumes the task role [default: `AWS_PROFILE`, else the default chain].
-    #[arg(long)]
-    pub profile: Option<String>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     /// How long each task role session lasts before it is refreshed (`900`, `15m`, `1h`).
     #[arg(long, value_parser = parse_duration, default_value = "1h")]
     pub role_duration: std::time::Duration,
@@ -134,13 +166,15 @@ pub enum Command {
     /// Secret values are never shown; `--json` prints the full plan, including
     /// every container's Docker create body.
     Plan {
-        /// The task definition file (or `-` for standard input).
-        file: PathBuf,
+        #[command(flatten)]
+        definition: DefinitionArgs,
         /// Print the whole plan as JSON.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         task: TaskArgs,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Remove what killed runs left behind (found by label).
     ///
@@ -176,8 +210,9 @@ pub struct TaskArgs {
     /// The cluster name in the task ARN, labels and metadata.
     #[arg(long, default_value = crate::plan::DEFAULT_CLUSTER)]
     pub cluster: String,
-    /// The region of synthesised ARNs and of `AWS_REGION` in the containers
-    /// [default: the environment's, else the task definition ARN's, else us-east-1].
+    /// The region of AWS calls, synthesised ARNs and `AWS_REGION` in the containers
+    /// [default: the environment's, else the task definition ARN's, else the
+    /// profile's, else us-east-1].
     #[arg(long, env = "AWS_REGION", hide_env_values = true)]
     pub region: Option<String>,
     /// The name other tasks reach this one by on the shared network [default: the family].

@@ -4,9 +4,60 @@
 
 pub mod credentials;
 pub mod envfiles;
+pub mod registry;
+pub mod remote;
 pub mod secrets;
 
+use aws_config::meta::region::ProvideRegion as _;
 use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::sync::OnceCell;
+
+/// The user's AWS configuration, loaded the first time a run needs AWS, so
+/// that a run that needs none works offline and never waits for it.
+#[derive(Debug)]
+pub struct LazyAws {
+    profile: Option<String>,
+    region: Option<String>,
+    loaded: OnceCell<Aws>,
+}
+
+impl LazyAws {
+    #[must_use]
+    pub fn new(profile: Option<&str>, region: Option<&str>) -> LazyAws {
+        LazyAws {
+            profile: profile.map(str::to_owned),
+            region: region.map(str::to_owned),
+            loaded: OnceCell::new(),
+        }
+    }
+
+    /// The configuration, loaded now if it was not yet.
+    pub async fn get(&self) -> &Aws {
+        self.loaded
+            .get_or_init(|| Aws::load(self.profile.as_deref(), self.region.as_deref()))
+            .await
+    }
+
+    /// The configuration if something already needed it.
+    #[must_use]
+    pub fn loaded(&self) -> Option<&Aws> {
+        self.loaded.get()
+    }
+
+    /// The region the profile configures (`region` in `~/.aws/config`), read
+    /// from the files alone: no network.
+    pub async fn profile_region(&self) -> Option<String> {
+        let mut provider = aws_config::profile::ProfileFileRegionProvider::builder();
+        if let Some(profile) = &self.profile {
+            provider = provider.profile_name(profile);
+        }
+        provider
+            .build()
+            .region()
+            .await
+            .map(|r| r.as_ref().to_owned())
+    }
+}
 
 /// The user's AWS configuration, loaded once per run.
 #[derive(Debug, Clone)]

@@ -77,7 +77,7 @@ pub async fn resolve(aws: &Aws, plan: &Plan) -> Result<Resolved, SecretError> {
     Ok(resolved)
 }
 
-async fn read(aws: &Aws, reference: &SecretRef) -> Result<String, String> {
+pub(crate) async fn read(aws: &Aws, reference: &SecretRef) -> Result<String, String> {
     match reference {
         SecretRef::Parameter { name, region } => {
             let mut config = aws_sdk_ssm::config::Builder::from(aws.config());

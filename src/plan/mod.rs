@@ -40,7 +40,7 @@ pub const AGENT_IP: &str = "169.254.170.2";
 pub const DEFAULT_AGENT_LOOPBACK_PORT: u16 = 51679;
 /// The cluster name in ARNs and labels when `--cluster` is not given.
 pub const DEFAULT_CLUSTER: &str = "default";
-/// The region when neither the options, the environment nor the definition name one.
+/// The region when neither the options, the environment, the definition nor the profile name one.
 pub const FALLBACK_REGION: &str = "us-east-1";
 /// The account in synthesised ARNs when nothing names a real one.
 pub const FALLBACK_ACCOUNT: &str = "000000000000";
@@ -65,6 +65,8 @@ pub struct PlanOptions {
     pub cluster: String,
     /// `--region` or the environment's; the definition's ARN otherwise.
     pub region: Option<String>,
+    /// The region the AWS profile configures, after the definition's ARN.
+    pub profile_region: Option<String>,
     /// The caller's account (STS `GetCallerIdentity`), when the definition's
     /// own ARN names none.
     pub account: Option<String>,
@@ -84,6 +86,7 @@ impl Default for PlanOptions {
         PlanOptions {
             cluster: DEFAULT_CLUSTER.into(),
             region: None,
+            profile_region: None,
             account: None,
             service_name: None,
             agent_image: format!("ecs-run-local-agent:{}", env!("CARGO_PKG_VERSION")),
@@ -335,6 +338,7 @@ fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> 
                 .map(|p| p[3].to_owned())
                 .filter(|r| !r.is_empty())
         })
+        .or_else(|| options.profile_region.clone())
         .unwrap_or_else(|| FALLBACK_REGION.to_owned());
     // The definition's own ARN first, then the caller's account (STS), then
     // the role ARNs.
@@ -453,6 +457,58 @@ impl From<VolumeScope> for Scope {
         match scope {
             VolumeScope::Task => Scope::Task,
             VolumeScope::Shared => Scope::Shared,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ids::SequentialIds;
+
+    fn task_of(document: &str, options: &PlanOptions) -> TaskPlan {
+        let loaded = crate::taskdef::load_str(document, "t.json", "t").unwrap();
+        plan(&loaded.definition, options, &mut SequentialIds::default())
+            .unwrap()
+            .task
+    }
+
+    #[test]
+    fn region_and_account_come_from_the_flag_the_arn_the_profile_then_placeholders() {
+        let bare = r#"{"family":"web","containerDefinitions":[{"name":"app","image":"x"}]}"#;
+        let with_arn = r#"{"family":"web","taskDefinitionArn":"arn:aws:ecs:eu-west-1:111122223333:task-definition/web:3","containerDefinitions":[{"name":"app","image":"x"}]}"#;
+        let profile = PlanOptions {
+            profile_region: Some("ap-south-1".into()),
+            account: Some("444455556666".into()),
+            ..PlanOptions::default()
+        };
+        let flag = PlanOptions {
+            region: Some("us-west-2".into()),
+            ..profile.clone()
+        };
+        let cases = [
+            (
+                bare,
+                PlanOptions::default(),
+                FALLBACK_REGION,
+                FALLBACK_ACCOUNT,
+            ),
+            (bare, profile.clone(), "ap-south-1", "444455556666"),
+            (with_arn, profile, "eu-west-1", "111122223333"),
+            (with_arn, flag, "us-west-2", "111122223333"),
+        ];
+        for (document, options, region, account) in cases {
+            let task = task_of(document, &options);
+            assert_eq!(
+                (task.region.as_str(), task.account.as_str()),
+                (region, account)
+            );
+            assert!(
+                task.task_arn
+                    .starts_with(&format!("arn:aws:ecs:{region}:{account}:task/")),
+                "{}",
+                task.task_arn
+            );
         }
     }
 }

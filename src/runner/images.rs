@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
+use crate::aws::Aws;
 use crate::docker::{DockerError, Engine};
 use crate::output::progress::PullBars;
 use crate::plan::Plan;
@@ -22,20 +23,44 @@ pub enum PullPolicy {
     Never,
 }
 
-/// Makes every image of the plan's containers available.
-pub async fn ensure(engine: &Engine, plan: &Plan, policy: PullPolicy) -> anyhow::Result<()> {
+/// The containers that use one image, and how to log in to pull it.
+#[derive(Default)]
+struct Users {
+    names: Vec<String>,
+    /// The first user's `repositoryCredentials`, with that user's name.
+    login: Option<(String, String)>,
+}
+
+/// Makes every image of the plan's containers available. Private images are
+/// pulled with their `repositoryCredentials` or an ECR token, through `aws`.
+pub async fn ensure(
+    engine: &Engine,
+    plan: &Plan,
+    policy: PullPolicy,
+    aws: Option<&Aws>,
+) -> anyhow::Result<()> {
     // image and platform -> the containers that use it, for the error message.
-    let mut wanted: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
+    let mut wanted: BTreeMap<(String, Option<String>), Users> = BTreeMap::new();
     for c in &plan.containers {
-        wanted
+        let entry = wanted
             .entry((c.image.clone(), c.platform.clone()))
-            .or_default()
-            .push(format!("`{}`", c.name));
+            .or_default();
+        entry.names.push(format!("`{}`", c.name));
+        if entry.login.is_none() {
+            entry.login = c
+                .repository_credentials
+                .clone()
+                .map(|arn| (c.name.clone(), arn));
+        }
     }
     let bars = PullBars::new();
     let pulls = wanted.into_iter().map(|((image, platform), users)| {
         let bars = bars.clone();
         async move {
+            let Users {
+                names: users,
+                login,
+            } = users;
             let present = engine.image_exists(&image).await?;
             let needed = match policy {
                 PullPolicy::Always => true,
@@ -49,9 +74,19 @@ pub async fn ensure(engine: &Engine, plan: &Plan, policy: PullPolicy) -> anyhow:
             if !needed {
                 return Ok(());
             }
+            let credentials = match aws {
+                Some(aws) => {
+                    let (container, arn) = match &login {
+                        Some((container, arn)) => (container.as_str(), Some(arn.as_str())),
+                        None => ("", None),
+                    };
+                    crate::aws::registry::pull_credentials(aws, container, &image, arn).await?
+                }
+                None => None,
+            };
             let bar = bars.add(&image);
             let result = engine
-                .pull(&image, platform.as_deref(), None, |p| bar.update(&p))
+                .pull(&image, platform.as_deref(), credentials, |p| bar.update(&p))
                 .await;
             bar.finish(result.is_ok());
             result

@@ -32,6 +32,8 @@ pub use supervise::Ending;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub pull: PullPolicy,
+    /// The user's AWS configuration, when the run talks to AWS (private images).
+    pub aws: Option<Aws>,
     /// The agent that serves the task's endpoints.
     pub agent: AgentClient,
     /// The task role's session, when the task has a role.
@@ -61,7 +63,7 @@ pub async fn run(
 ) -> anyhow::Result<Ending> {
     let begun = Instant::now();
     let pull_started = chrono::Utc::now();
-    images::ensure(engine, plan, options.pull).await?;
+    images::ensure(engine, plan, options.pull, options.aws.as_ref()).await?;
     let pulls = Pulls {
         started: Some(pull_started),
         stopped: Some(chrono::Utc::now()),

@@ -364,3 +364,142 @@ fn credentials_profile_serves_a_session_to_a_task_without_a_role_and_none_withou
     assert!(!key.is_empty() && key != "testing", "{key}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+
+/// Registers a revision of `family` in moto's ECS whose container prints `GOT <label>`
+/// and the task's tags as the agent serves them.
+fn register(moto: &Moto, family: &str, label: &str) -> String {
+    let mut app = container(
+        "app",
+        "echo \"GOT $LABEL\"; { wget -qO- $ECS_CONTAINER_METADATA_URI_V4/taskWithTags; echo; } \
+           | sed -n 's/.*\"TaskTags\":\\({[^}]*}\\).*/TAGS \\1/p'; exit 0",
+    );
+    app["environment"] = json!([{ "name": "LABEL", "value": label }]);
+    let out = moto.call_json(
+        "ecs",
+        &format!("{ECS}.RegisterTaskDefinition"),
+        &json!({
+            "family": family,
+            "networkMode": "bridge",
+            "containerDefinitions": [app],
+            "tags": [{ "key": "team", "value": "payments" }],
+        }),
+    );
+    out["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn definitions_registered_in_ecs_run_by_family_revision_arn_and_service() {
+    let moto = Moto::start();
+    let s = Session::new("remote");
+    let first = register(&moto, &s.family, "first");
+    register(&moto, &s.family, "second");
+    moto.call_json(
+        "ecs",
+        &format!("{ECS}.CreateCluster"),
+        &json!({ "clusterName": "shop" }),
+    );
+    moto.call_json(
+        "ecs",
+        &format!("{ECS}.CreateService"),
+        &json!({ "cluster": "shop", "serviceName": "checkout",
+                 "taskDefinition": format!("{}:1", s.family), "desiredCount": 1 }),
+    );
+    let family = s.family.as_str();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--family", family], "second"),
+        (&["--family", family, "--revision", "1"], "first"),
+        (&["--task-def-arn", first.as_str()], "first"),
+        (&["--cluster", "shop", "--service", "checkout"], "first"),
+    ];
+    for (args, label) in cases {
+        let out = start_with_env(args.iter().copied(), &moto.env()).wait();
+        assert_eq!(out.code, Some(0), "{args:?}: {out:?}");
+        assert!(
+            out.stdout.contains(&format!("app | GOT {label}\n")),
+            "{args:?}: {out:?}"
+        );
+        // DescribeTaskDefinition's tags reach taskWithTags.
+        assert!(
+            out.stdout.contains("app | TAGS {\"team\":\"payments\"}\n"),
+            "{args:?}: {out:?}"
+        );
+        assert_eq!(s.leftovers(), Vec::<String>::new());
+    }
+    // The service names the task on the shared network.
+    let plan = start_with_env(
+        [
+            "plan",
+            "--cluster",
+            "shop",
+            "--service",
+            "checkout",
+            "--json",
+        ],
+        &moto.env(),
+    )
+    .wait();
+    assert_eq!(plan.code, Some(0), "{plan:?}");
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(plan["task"]["serviceName"], "checkout", "{plan}");
+    assert_eq!(plan["task"]["revision"], 1, "{plan}");
+
+    for (args, message) in [
+        (
+            vec!["--family", "t-nothing-here"],
+            "cannot read the latest ACTIVE revision of `t-nothing-here` from ECS with the default credentials: ",
+        ),
+        (
+            vec!["--cluster", "shop", "--service", "nope"],
+            "service `nope` was not found in cluster `shop` (MISSING)",
+        ),
+    ] {
+        let out = start_with_env(args.iter().copied(), &moto.env()).wait();
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(out.stderr.contains(message), "{out:?}");
+    }
+}
+
+#[test]
+fn private_images_log_in_with_ecr_tokens_and_repository_credentials() {
+    let moto = Moto::start();
+    let s = Session::new("private");
+    // An ECR image: the token comes from moto's ECR; the pull itself then
+    // fails, as no registry is reachable here, and names the image.
+    let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/t-private/app:1";
+    let mut app = container("app", "exit 0");
+    app["image"] = json!(ecr);
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot start container `app`: image `{ecr}` is not on this machine and could not be pulled: "
+        )),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("ECR token"), "{out:?}");
+
+    // repositoryCredentials whose secret does not exist: one line naming
+    // the container and the secret, before any pull.
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-login-AbCdEf";
+    let mut app = container("app", "exit 0");
+    app["image"] = json!("registry.example.com/team/app:1");
+    app["repositoryCredentials"] = json!({ "credentialsParameter": missing });
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot read the repository credentials of container `app` from `{missing}`: ResourceNotFoundException"
+        )),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}

@@ -442,6 +442,30 @@ impl Moto {
         self.config.path().join(name).to_string_lossy().into_owned()
     }
 
+    /// Calls a JSON-protocol AWS API of moto (`ecs`, `AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition`),
+    /// so that set-up can send a task definition as the JSON it is.
+    pub fn call_json(&self, service: &str, target: &str, body: &Value) -> Value {
+        let body = body.to_string();
+        // moto routes a request by the service its signature's scope names.
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("moto is up");
+        write!(
+            stream,
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nX-Amz-Target: {target}\r\nAuthorization: {authorization}\r\n\
+             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(head.contains(" 200 "), "{target}: {response}");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{target}: {e}: {body}"))
+    }
+
     /// The access keys of the role sessions moto's STS handed out under
     /// `session_name`, one per `AssumeRole` call (from moto's state dump).
     pub fn assumed_role_keys(&self, session_name: &str) -> Vec<String> {
