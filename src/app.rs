@@ -9,11 +9,14 @@ use crate::aws::LazyAws;
 use crate::aws::credentials::{RoleSession, Source};
 use crate::aws::remote::Remote;
 use crate::cli::CredentialsMode;
-use crate::cli::{Cli, Command, DefinitionArgs, RunArgs, TaskArgs};
+use crate::cli::{Cli, Command, DefinitionArgs, OverrideArgs, RunArgs, TaskArgs};
 use crate::docker::Engine;
+use crate::output::logs::LogSink;
 use crate::output::{self, status};
 use crate::plan::{self, PlanError, PlanOptions, RandomIds};
+use crate::runner::smoke::{SmokeReport, SmokeSpec, Verdict};
 use crate::runner::{self, Ending, RunOptions, Shutdown, TaskCredentials};
+use crate::taskdef::overrides::TaskOverride;
 use crate::taskdef::{self, Diagnostic, LoadError, Loaded};
 
 /// How `ecs-run-local` exits (DESIGN.md, "Lifecycle").
@@ -108,7 +111,91 @@ impl From<anyhow::Error> for Failure {
 /// Runs one command to its end.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
-        None => run_task(&cli.run),
+        None if cli.run.detach && std::env::var_os(DETACHED_LOG).is_none() => {
+            crate::runner::detach::start()
+        }
+        None => run_task(&cli.run, &Mode::Run),
+        Some(Command::Smoke {
+            run,
+            timeout,
+            exec,
+            expect_exit,
+            junit,
+            json,
+        }) => {
+            if run.detach {
+                return Err(Failure::usage(
+                    anyhow::anyhow!("`smoke` runs in the foreground; drop --detach"),
+                    Vec::new(),
+                ));
+            }
+            let spec = SmokeSpec {
+                timeout,
+                execs: exec,
+                expect_exit: expect_exit.into_iter().collect(),
+            };
+            run_task(&run, &Mode::Smoke { spec, junit, json })
+        }
+        Some(Command::Ps { json }) => block_on(async {
+            let engine = Engine::connect().await?;
+            let tasks = runner::tasks::list(&engine).await?;
+            let text = if json {
+                let mut text =
+                    serde_json::to_string_pretty(&tasks).context("cannot print the tasks")?;
+                text.push('\n');
+                text
+            } else {
+                runner::tasks::table(&tasks)
+            };
+            write_stdout(&text)?;
+            Ok(ExitStatus::Success)
+        }),
+        Some(Command::Logs {
+            task,
+            container,
+            follow,
+        }) => block_on(async {
+            let engine = Engine::connect().await?;
+            let found = runner::tasks::find(&engine, &task).await?;
+            runner::tasks::logs(&engine, &found, container.as_deref(), follow).await?;
+            Ok(ExitStatus::Success)
+        }),
+        Some(Command::Stop { task }) => block_on(async {
+            let engine = Engine::connect().await?;
+            let found = runner::tasks::find(&engine, &task).await?;
+            status(&format!(
+                "stopping task `{}` ({}:{})",
+                found.id, found.family, found.revision
+            ));
+            runner::tasks::stop(&engine, &found).await?;
+            write_stdout(&format!("{}\n", found.id))?;
+            Ok(ExitStatus::Success)
+        }),
+        Some(Command::Compose {
+            definition,
+            task,
+            overrides,
+            agent,
+            profile,
+        }) => block_on(async {
+            let aws = LazyAws::new(profile.profile.as_deref(), task.region.as_deref());
+            let mut loaded = load_definition(&definition, &task, &aws).await?;
+            apply_overrides(&mut loaded, &overrides)?;
+            let engine = Engine::connect().await?;
+            let image = runner::agent::ensure_image(&engine, agent.agent_image.as_deref()).await?;
+            let options = PlanOptions {
+                agent_image: image.clone(),
+                agent_loopback_port: agent.agent_port,
+                profile_region: aws.profile_region().await,
+                publish: overrides.publish.clone(),
+                ..plan_options(&task, &definition)
+            };
+            let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+                .map_err(|e| located_failure(&loaded, e))?;
+            print_warnings(&loaded);
+            write_stdout(&output::compose::file(&plan, &image, agent.agent_port))?;
+            Ok(ExitStatus::Success)
+        }),
         Some(Command::Validate { file, json }) => {
             let loaded = taskdef::load_path(&file)?;
             validate(&loaded, json)
@@ -117,12 +204,15 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             definition,
             json,
             task,
+            overrides,
             profile,
         }) => block_on(async {
             let aws = LazyAws::new(profile.profile.as_deref(), task.region.as_deref());
-            let loaded = load_definition(&definition, &task, &aws).await?;
+            let mut loaded = load_definition(&definition, &task, &aws).await?;
+            apply_overrides(&mut loaded, &overrides)?;
             let options = PlanOptions {
                 profile_region: aws.profile_region().await,
+                publish: overrides.publish.clone(),
                 ..plan_options(&task, &definition)
             };
             let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
@@ -161,15 +251,32 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     }
 }
 
+/// Set in a detached supervisor's environment: where its status lines go
+/// (and the file it removes when it ends).
+pub const DETACHED_LOG: &str = "ECS_RUN_LOCAL_DETACHED_LOG";
+
+/// How a started task is followed.
+enum Mode {
+    /// In the foreground (or as a detached supervisor, with `--detach`).
+    Run,
+    /// `smoke`: checked, stopped, and reported.
+    Smoke {
+        spec: SmokeSpec,
+        junit: Option<std::path::PathBuf>,
+        json: bool,
+    },
+}
+
 /// `ecs-run-local TASKDEF`: load and check the definition before touching
 /// Docker, then bring up the agent, plan with its image, and run.
-fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
+fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
     block_on(async {
         let aws = LazyAws::new(
             args.aws.profile.profile.as_deref(),
             args.task.region.as_deref(),
         );
-        let loaded = load_definition(&args.definition, &args.task, &aws).await?;
+        let mut loaded = load_definition(&args.definition, &args.task, &aws).await?;
+        apply_overrides(&mut loaded, &args.overrides)?;
         let errors: Vec<Diagnostic> = all_findings(&loaded)
             .into_iter()
             .filter(Diagnostic::is_error)
@@ -210,6 +317,7 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             profile_credentials: credentials.is_some(),
             account,
             profile_region: aws.profile_region().await,
+            publish: args.overrides.publish.clone(),
             ..plan_options(&args.task, &args.definition)
         };
         let plan = plan::plan(definition, &options, &mut RandomIds)
@@ -230,6 +338,18 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
         let env_files = crate::aws::envfiles::resolve(aws.loaded(), &plan, &args.env_files)
             .await
             .map_err(anyhow::Error::new)?;
+        let detached = args.detach;
+        let started = detached.then(|| {
+            // The detaching CLI waits for this line on our stdout.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+            let id = plan.task.task_id.clone();
+            tokio::spawn(async move {
+                if rx.recv().await.is_some() {
+                    let _ = write_stdout(&format!("{}{id}\n", runner::detach::STARTED));
+                }
+            });
+            tx
+        });
         let options = RunOptions {
             pull: args.pull,
             aws: aws.loaded().cloned(),
@@ -237,13 +357,52 @@ fn run_task(args: &RunArgs) -> Result<ExitStatus, Failure> {
             credentials,
             secrets,
             env_files,
-        };
-        Ok(
-            match runner::run(&engine, &plan, &options, shutdown).await? {
-                Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
-                Ending::Interrupted => ExitStatus::Interrupted,
+            logs: match mode {
+                _ if detached => LogSink::Discard,
+                Mode::Smoke { .. } => LogSink::Stderr,
+                Mode::Run => LogSink::Stdout,
             },
-        )
+            smoke: match mode {
+                Mode::Smoke { spec, .. } => Some(spec.clone()),
+                Mode::Run => None,
+            },
+            started,
+        };
+        let ended = runner::run(&engine, &plan, &options, shutdown).await;
+        if detached {
+            runner::detach::remove_log();
+        }
+        Ok(match ended? {
+            Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
+            Ending::Interrupted => ExitStatus::Interrupted,
+            Ending::Smoke(report) => report_smoke(&report, &plan.task, mode)?,
+        })
+    })
+}
+
+/// Prints the smoke report and writes the JUnit file; the status says how it went.
+fn report_smoke(
+    report: &SmokeReport,
+    task: &crate::plan::TaskPlan,
+    mode: &Mode,
+) -> Result<ExitStatus, Failure> {
+    let Mode::Smoke { junit, json, .. } = mode else {
+        return Ok(ExitStatus::Failure);
+    };
+    if let Some(path) = junit {
+        std::fs::write(path, output::smoke::junit(report, task))
+            .with_context(|| format!("cannot write the JUnit report `{}`", path.display()))?;
+    }
+    write_stdout(&if *json {
+        output::smoke::json(report, task)
+    } else {
+        output::smoke::table(report, task)
+    })?;
+    Ok(match report.verdict {
+        Verdict::Passed => ExitStatus::Success,
+        Verdict::Failed(_) => ExitStatus::Failure,
+        Verdict::TimedOut(_) => ExitStatus::Timeout,
+        Verdict::Interrupted => ExitStatus::Interrupted,
     })
 }
 
@@ -282,6 +441,21 @@ async fn load_definition(
         &described.arn,
         &described.family,
     )?)
+}
+
+/// `--overrides`, `-e` and `--publish`: a container they name that the task
+/// does not have is a usage error.
+fn apply_overrides(loaded: &mut Loaded, args: &OverrideArgs) -> Result<(), Failure> {
+    let usage = |e: crate::taskdef::overrides::OverrideError| Failure::usage(e, Vec::new());
+    let overrides = args
+        .overrides
+        .as_deref()
+        .map(TaskOverride::read)
+        .transpose()
+        .map_err(usage)?;
+    crate::taskdef::overrides::apply(&mut loaded.definition, overrides.as_ref(), &args.env)
+        .map_err(usage)?;
+    crate::taskdef::overrides::check_publish(&loaded.definition, &args.publish).map_err(usage)
 }
 
 /// The task's credentials: its role assumed (or the profile's own with

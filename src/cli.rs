@@ -48,6 +48,11 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t)]
     pub pull: crate::runner::PullPolicy,
 
+    /// Start the task, print its id once its essential containers run, and
+    /// leave it running under a background supervisor (see `ps`, `logs`, `stop`).
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
     /// Use this local `.env` file for a container instead of its S3
     /// `environmentFiles` (repeatable; earlier files win, as in ECS).
     #[arg(long = "env-file", value_name = "CONTAINER=PATH")]
@@ -55,6 +60,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub task: TaskArgs,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
 
     #[command(flatten)]
     pub agent: AgentArgs,
@@ -88,6 +96,25 @@ pub struct DefinitionArgs {
     pub service: Option<String>,
 }
 
+/// Changes to the definition for this run, as `aws ecs run-task` takes them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OverrideArgs {
+    /// Overrides in `aws ecs run-task --overrides` shape (containerOverrides'
+    /// command, environment, environmentFiles, cpu, memory, memoryReservation;
+    /// taskRoleArn, executionRoleArn, cpu, memory): inline JSON, or a file
+    /// (`file://` accepted).
+    #[arg(long, value_name = "FILE|JSON")]
+    pub overrides: Option<String>,
+    /// Set a variable in one container (`app:KEY=VALUE`) or in all of them
+    /// (`KEY=VALUE`), over the definition and --overrides (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "[CONTAINER:]KEY=VALUE")]
+    pub env: Vec<crate::taskdef::overrides::EnvSetting>,
+    /// Publish a container's port on a host port, in bridge or awsvpc mode
+    /// (`web:8080:80`, `dns:5353:53/udp`; repeatable).
+    #[arg(long, value_name = "CONTAINER:HOST:CONTAINER")]
+    pub publish: Vec<crate::taskdef::overrides::Publish>,
+}
+
 /// The AWS profile and region every AWS call uses.
 #[derive(Debug, Clone, Args)]
 pub struct ProfileArgs {
@@ -115,6 +142,60 @@ pub struct AwsArgs {
 pub enum CredentialsMode {
     /// The profile's own temporary credentials.
     Profile,
+}
+
+/// `CONTAINER=CODE`.
+fn parse_expect_exit(text: &str) -> Result<(String, i64), String> {
+    text.split_once('=')
+        .and_then(|(c, code)| Some((c.to_owned(), code.parse().ok()?)))
+        .filter(|(c, _)| !c.is_empty())
+        .ok_or_else(|| format!("`{text}` is not CONTAINER=EXIT_CODE"))
+}
+
+/// The words of a smoke command line that take a value, and those that do
+/// not: where an `--exec CONTAINER -- CMD…` command ends.
+const SMOKE_OPTIONS: &[&str] = &["--exec", "--expect-exit", "--junit", "--json", "--timeout"];
+
+/// Rewrites `smoke … --exec CONTAINER -- CMD ARGS…` (the command runs to the
+/// next smoke option or the end) into one `--exec` value clap can carry:
+/// the words joined by the unit separator, which [`ExecCheck`] reads back.
+///
+/// [`ExecCheck`]: crate::runner::smoke::ExecCheck
+#[must_use]
+pub fn expand_exec_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.get(1).and_then(|a| a.to_str()) != Some("smoke") {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].to_str();
+        let separated = args.get(i + 2).and_then(|a| a.to_str()) == Some("--");
+        if let (Some("--exec"), true, Some(container)) =
+            (word, separated, args.get(i + 1).and_then(|a| a.to_str()))
+        {
+            let mut command = vec![container.to_owned()];
+            let mut j = i + 3;
+            while let Some(next) = args.get(j) {
+                let text = next.to_string_lossy();
+                if SMOKE_OPTIONS
+                    .iter()
+                    .any(|o| text == *o || text.starts_with(&format!("{o}=")))
+                {
+                    break;
+                }
+                command.push(text.into_owned());
+                j += 1;
+            }
+            out.push("--exec".into());
+            out.push(command.join("\u{1f}").into());
+            i = j;
+        } else {
+            out.push(args[i].clone());
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `90`, `90s`, `15m`, `1h`.
@@ -173,6 +254,74 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         task: TaskArgs,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
+    /// Run the task as a pre-deploy check, then stop it and remove it.
+    ///
+    /// Waits until every essential container is RUNNING, every container with
+    /// a healthCheck is HEALTHY and COMPLETE/SUCCESS dependencies are done;
+    /// runs each --exec check in its container; prints a summary. Exits 0 when
+    /// everything passed, 1 when something failed, 124 when --timeout ran out.
+    Smoke {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Give up after this long (`90s`, `2m`): exit 124.
+        #[arg(long, value_parser = parse_duration, default_value = "2m")]
+        timeout: std::time::Duration,
+        /// A check run in a container once the task is ready; exit 0 passes.
+        /// `--exec web -- wget -qO- localhost/health` runs the words after `--`
+        /// (up to the next smoke option); `--exec 'web=CMD'` runs CMD with `sh -c`.
+        #[arg(long, value_name = "CONTAINER -- CMD")]
+        exec: Vec<crate::runner::smoke::ExecCheck>,
+        /// A container that must exit with this code (a migration, a job).
+        #[arg(long, value_name = "CONTAINER=CODE", value_parser = parse_expect_exit)]
+        expect_exit: Vec<(String, i64)>,
+        /// Write a JUnit XML report here: one testcase per container and per check.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the report as JSON on stdout (container output goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tasks running on this engine.
+    Ps {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a task's container output (a prefix of its id is enough).
+    Logs {
+        /// The task id (from `ps`, or the one `--detach` printed).
+        task: String,
+        /// Only this container.
+        container: Option<String>,
+        /// Keep following the output.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Stop a task as ECS would (SIGTERM, stopTimeout, SIGKILL) and remove it.
+    Stop {
+        /// The task id (from `ps`, or the one `--detach` printed).
+        task: String,
+    },
+    /// Print a docker-compose file equivalent to a run of the task.
+    ///
+    /// The file has the `ecs-run-local` network with the agent at
+    /// 169.254.170.2, the agent service (serving this task's metadata), the
+    /// pause service for awsvpc, and every container. Task role credentials,
+    /// secrets and S3 environment files are not exported.
+    Compose {
+        #[command(flatten)]
+        definition: DefinitionArgs,
+        #[command(flatten)]
+        task: TaskArgs,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        #[command(flatten)]
+        agent: AgentArgs,
         #[command(flatten)]
         profile: ProfileArgs,
     },

@@ -117,8 +117,31 @@ pub async fn serve(
     loopback: SocketAddr,
     token_file: &str,
 ) -> anyhow::Result<()> {
-    let token = std::fs::read_to_string(token_file)
-        .with_context(|| format!("cannot read the agent token at {token_file}"))?;
+    // A compose file's agent serves the task in its environment and takes
+    // no registrations: its admin token is random and never leaves it.
+    let preload = match std::env::var(crate::output::compose::TASK_ENV) {
+        Ok(text) => Some(
+            serde_json::from_str::<api::TaskRegistration>(&text).with_context(|| {
+                format!(
+                    "{} is not a task registration",
+                    crate::output::compose::TASK_ENV
+                )
+            })?,
+        ),
+        Err(_) => None,
+    };
+    let token = match std::fs::read_to_string(token_file) {
+        Err(_) if preload.is_some() => {
+            use rand::Rng as _;
+            let bytes: [u8; 32] = rand::rng().random();
+            bytes.iter().fold(String::new(), |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
+        }
+        read => read.with_context(|| format!("cannot read the agent token at {token_file}"))?,
+    };
     let token = token.trim();
     anyhow::ensure!(
         !token.is_empty(),
@@ -133,6 +156,12 @@ pub async fn serve(
         clock: chrono::Utc::now,
         resync: Some(resync),
     };
+    if let Some(task) = preload {
+        agent
+            .state
+            .register(task)
+            .map_err(|e| anyhow::anyhow!("cannot serve the task in the environment: {e}"))?;
+    }
     tokio::spawn(watch::run(
         engine.clone(),
         Arc::clone(&agent.state),

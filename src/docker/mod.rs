@@ -110,7 +110,11 @@ pub struct ContainerSummary {
     pub id: String,
     pub name: String,
     pub state: String,
+    /// Docker's status line: `Up 3 minutes (healthy)`, `Exited (0) 2 seconds ago`.
+    pub status: String,
     pub labels: HashMap<String, String>,
+    /// Published ports: `0.0.0.0:8080->80/tcp`.
+    pub ports: Vec<String>,
 }
 
 /// A volume found by label.
@@ -518,7 +522,22 @@ impl Engine {
                     .map(|n| n.trim_start_matches('/').to_owned())
                     .unwrap_or_default(),
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: c.status.unwrap_or_default(),
                 labels: c.labels.unwrap_or_default(),
+                ports: c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        let protocol = p.typ.map_or_else(|| "tcp".to_owned(), |t| t.to_string());
+                        Some(format!(
+                            "{}:{}->{}/{protocol}",
+                            p.ip.unwrap_or_default(),
+                            p.public_port?,
+                            p.private_port
+                        ))
+                    })
+                    .collect(),
             })
             .collect())
     }
@@ -571,8 +590,14 @@ impl Engine {
     /// seconds), followed live until it stops.
     #[must_use]
     pub fn follow_logs(&self, id: &str, since: Option<u64>) -> LogStream {
+        self.logs(id, true, since)
+    }
+
+    /// What a container wrote, and with `follow` what it writes until it stops.
+    #[must_use]
+    pub fn logs(&self, id: &str, follow: bool, since: Option<u64>) -> LogStream {
         let mut options = LogsOptionsBuilder::default()
-            .follow(true)
+            .follow(follow)
             .stdout(true)
             .stderr(true);
         if let Some(since) = since {
@@ -601,6 +626,49 @@ impl Engine {
                 }
             })
             .boxed()
+    }
+}
+
+impl Engine {
+    /// Runs `command` in a running container, as `docker exec` does, and
+    /// returns its exit code and its output (stdout and stderr together).
+    pub async fn exec(&self, id: &str, command: &[String]) -> Result<(i64, String), DockerError> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let what = || format!("cannot run `{}` in `{id}`", command.join(" "));
+        let created = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(command.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(DockerError::api(what()))?;
+        let mut text = Vec::new();
+        if let StartExecResults::Attached { mut output, .. } = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(DockerError::api(what()))?
+        {
+            while let Some(chunk) = output.next().await {
+                let chunk = chunk.map_err(DockerError::api(what()))?;
+                text.extend_from_slice(&chunk.into_bytes());
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(DockerError::api(what()))?;
+        Ok((
+            inspected.exit_code.unwrap_or(-1),
+            String::from_utf8_lossy(&text).into_owned(),
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Container output with a coloured, aligned `name |` prefix, as compose does.
 //! Colour only on a terminal and only without `NO_COLOR`.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 
 const COLOURS: &[&str] = &["36", "33", "32", "35", "34", "31", "96", "93", "92", "95"];
 
@@ -64,11 +64,29 @@ impl LineSplitter {
     }
 }
 
-/// Writes one prefixed line to stdout; a closed stdout is not an error.
-pub fn print_line(prefix: &str, line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{prefix}{line}");
-    let _ = out.flush();
+/// Where container output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogSink {
+    /// The foreground run's own output.
+    #[default]
+    Stdout,
+    /// Beside a report that owns stdout (`smoke`).
+    Stderr,
+    /// Nowhere: a detached task's output stays in Docker (`logs`).
+    Discard,
+}
+
+/// Writes one prefixed line where `sink` says; a closed stream is not an error.
+pub fn print_line_to(sink: LogSink, prefix: &str, line: &str) {
+    let write = |out: &mut dyn std::io::Write| {
+        let _ = writeln!(out, "{prefix}{line}");
+        let _ = out.flush();
+    };
+    match sink {
+        LogSink::Stdout => write(&mut std::io::stdout().lock()),
+        LogSink::Stderr => write(&mut std::io::stderr().lock()),
+        LogSink::Discard => {}
+    }
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ impl<'a> Context<'a> {
             (labels::VERSION, &self.task.revision.to_string()),
             (labels::RUN_ID, self.run_id),
             (labels::ROLE, role),
+            (labels::NETWORK_MODE, self.mode().as_str()),
+            (labels::SERVICE_NAME, self.task.service_name.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -165,7 +167,9 @@ impl<'a> Context<'a> {
             exposed = ports;
             host.port_bindings = bindings;
             host.network_mode = Some(NETWORK_NAME.into());
-            networking = Some(endpoint(vec![service], Vec::new()));
+            let mut aliases = vec![service];
+            aliases.extend(mappings.iter().filter_map(|p| p.name.clone()));
+            networking = Some(endpoint(aliases, Vec::new()));
         } else {
             host.network_mode = Some(network_mode_of(self.mode()).into());
         }
@@ -279,7 +283,15 @@ impl<'a> Context<'a> {
                 exposed = ports;
                 host.port_bindings = bindings;
                 host.network_mode = Some(NETWORK_NAME.into());
-                networking = Some(endpoint(vec![name.clone()], links(c)));
+                // Other tasks reach this one by its service name (on the
+                // container that serves it) and by its port mappings' names.
+                let mut aliases = vec![name.clone()];
+                if front_container(self.def) == Some(name.as_str()) {
+                    aliases.push(self.task.service_name.clone());
+                }
+                aliases.extend(c.port_mappings.iter().filter_map(|p| p.name.clone()));
+                aliases.dedup();
+                networking = Some(endpoint(aliases, links(c)));
             }
             NetworkMode::Awsvpc => {
                 let pause_name = pause.map_or_else(String::new, |p| p.docker_name.clone());
@@ -735,4 +747,67 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 
 fn non_empty_map(items: HashMap<String, String>) -> Option<HashMap<String, String>> {
     (!items.is_empty()).then_some(items)
+}
+
+/// `--publish`: a container port on a chosen host port, added to the
+/// container's bindings (the pause container's in awsvpc), replacing the
+/// binding the definition gave that port.
+pub(super) fn publish_more(
+    containers: &mut [ContainerPlan],
+    pause: Option<&mut ContainerPlan>,
+    publish: &[crate::taskdef::overrides::Publish],
+    mode: NetworkMode,
+) -> Result<(), crate::taskdef::Diagnostic> {
+    let mut pause = pause;
+    for p in publish {
+        if matches!(mode, NetworkMode::Host | NetworkMode::None) {
+            return Err(crate::taskdef::Diagnostic::error(
+                "networkMode",
+                format!(
+                    "`--publish {}:{}:{}` needs bridge or awsvpc network mode (host mode uses the host's ports as they are)",
+                    p.container, p.host_port, p.container_port
+                ),
+            ));
+        }
+        let key = format!("{}/{}", p.container_port, if p.udp { "udp" } else { "tcp" });
+        let Some(owner) = containers.iter_mut().find(|c| c.name == p.container) else {
+            continue;
+        };
+        if !owner.ports.contains(&key) {
+            owner.ports.push(key.clone());
+        }
+        let target = match (mode, pause.as_deref_mut()) {
+            (NetworkMode::Awsvpc, Some(pause)) => pause,
+            _ => owner,
+        };
+        let exposed = target.create.exposed_ports.get_or_insert_with(Vec::new);
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        target
+            .create
+            .host_config
+            .get_or_insert_with(HostConfig::default)
+            .port_bindings
+            .get_or_insert_with(HashMap::new)
+            .insert(
+                key,
+                Some(vec![PortBinding {
+                    host_ip: None,
+                    host_port: Some(p.host_port.to_string()),
+                }]),
+            );
+    }
+    Ok(())
+}
+
+/// The container a bridge task's service name resolves to: the first with
+/// port mappings, else the first essential one.
+fn front_container(def: &TaskDefinition) -> Option<&str> {
+    let containers = &def.container_definitions;
+    containers
+        .iter()
+        .find(|c| !c.port_mappings.is_empty())
+        .or_else(|| containers.iter().find(|c| c.essential != Some(false)))
+        .and_then(|c| c.name.as_deref())
 }

@@ -57,6 +57,10 @@ pub mod labels {
     pub const TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
     pub const FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
     pub const VERSION: &str = "com.amazonaws.ecs.task-definition-version";
+    /// `bridge`, `awsvpc`, `host` or `none`, for `ps`.
+    pub const NETWORK_MODE: &str = "ecs-run-local.network-mode";
+    /// The name other tasks reach this one by, for `ps`.
+    pub const SERVICE_NAME: &str = "ecs-run-local.service-name";
 }
 
 /// What the user chose for this run, beyond the definition itself.
@@ -79,6 +83,8 @@ pub struct PlanOptions {
     pub task_role_arn: Option<String>,
     /// `--credentials profile`: a task without a role gets credentials too.
     pub profile_credentials: bool,
+    /// `--publish`: more host ports.
+    pub publish: Vec<crate::taskdef::overrides::Publish>,
 }
 
 impl Default for PlanOptions {
@@ -93,6 +99,7 @@ impl Default for PlanOptions {
             agent_loopback_port: DEFAULT_AGENT_LOOPBACK_PORT,
             task_role_arn: None,
             profile_credentials: false,
+            publish: Vec::new(),
         }
     }
 }
@@ -290,13 +297,20 @@ pub fn plan(
     let run_id = ids.hex(32);
     let mut ctx = container::Context::new(def, options, &task, &run_id, ids);
     let volumes = ctx.volumes();
-    let pause = ctx.pause();
+    let mut pause = ctx.pause();
     let mut containers: Vec<ContainerPlan> = def
         .container_definitions
         .iter()
         .map(|c| ctx.container(c, pause.as_ref(), &volumes))
         .collect();
     container::resolve_names(&mut containers);
+    container::publish_more(
+        &mut containers,
+        pause.as_mut(),
+        &options.publish,
+        def.network_mode.unwrap_or_default(),
+    )
+    .map_err(|d| PlanError::Invalid(vec![d]))?;
     let network = network_request();
     Ok(Plan {
         run_id,

@@ -4,9 +4,12 @@
 
 pub mod admin;
 pub mod agent;
+pub mod detach;
 pub mod images;
 pub mod signals;
+pub mod smoke;
 pub mod supervise;
+pub mod tasks;
 pub mod teardown;
 
 use std::time::Instant;
@@ -19,6 +22,7 @@ use crate::aws::credentials::{Fetched, Source};
 use crate::aws::envfiles::EnvFiles;
 use crate::aws::secrets::Resolved;
 use crate::docker::Engine;
+use crate::output::logs::LogSink;
 use crate::output::status;
 use crate::plan::{Plan, RandomIds, labels};
 
@@ -42,6 +46,12 @@ pub struct RunOptions {
     pub secrets: Resolved,
     /// The variables of the containers' environment files.
     pub env_files: EnvFiles,
+    /// Where the containers' output goes.
+    pub logs: LogSink,
+    /// `smoke`: wait for readiness, run the checks, stop, and report.
+    pub smoke: Option<smoke::SmokeSpec>,
+    /// `--detach`: told once every essential container has started.
+    pub started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
 }
 
 /// Where the task's credentials come from, and the first ones, fetched
@@ -91,7 +101,17 @@ pub async fn run(
         }
         let mut task =
             supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
-        let outcome = task.supervise(events, shutdown.clone()).await;
+        task.log_to(options.logs);
+        if let Some(started) = &options.started {
+            task.notify_started(started.clone());
+        }
+        let mut events = events;
+        let outcome = match &options.smoke {
+            None => task.supervise(&mut events, shutdown.clone()).await,
+            Some(spec) => Ok(Ending::Smoke(Box::new(
+                smoke::run(&mut task, &mut events, shutdown.clone(), spec, begun).await,
+            ))),
+        };
         match &outcome {
             Ok(Ending::EssentialExited {
                 container,
@@ -102,6 +122,7 @@ pub async fn run(
                 ));
             }
             Ok(Ending::Interrupted) => status("stopping the task (press Ctrl-C again to kill it)"),
+            Ok(Ending::Smoke(_)) => status("stopping the task"),
             Err(_) => {}
         }
         if let Err(e) = agent.stopping(&plan.task.task_id).await {

@@ -19,7 +19,7 @@ use super::teardown::SUPERVISOR_PID;
 use crate::aws::envfiles::EnvFiles;
 use crate::aws::secrets::Resolved;
 use crate::docker::{ContainerEvent, Engine, EventStream};
-use crate::output::logs::{LineSplitter, LogPrefixes, print_line};
+use crate::output::logs::{LineSplitter, LogPrefixes, LogSink, print_line_to};
 use crate::output::status;
 use crate::plan::{ContainerPlan, Dependency, Plan, RestartPlan, Scope, labels};
 use crate::taskdef::model::DependencyCondition;
@@ -31,41 +31,48 @@ const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
 const TICK: Duration = Duration::from_millis(200);
 
 /// How the task ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Ending {
     /// An essential container exited; the task stopped with its exit code.
     EssentialExited { container: String, exit_code: i64 },
     /// The user stopped it (Ctrl-C or SIGTERM).
     Interrupted,
+    /// `smoke` checked the task and stops it.
+    Smoke(Box<super::smoke::SmokeReport>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     Created,
     Running,
     Exited(i64),
 }
 
-struct Slot {
-    plan: ContainerPlan,
-    id: String,
-    state: State,
-    health: Option<String>,
+pub(super) struct Slot {
+    pub(super) plan: ContainerPlan,
+    pub(super) id: String,
+    pub(super) state: State,
+    pub(super) health: Option<String>,
     /// Where the log prefix colour comes from.
     index: usize,
     created: Instant,
-    started: Option<Instant>,
+    pub(super) started: Option<Instant>,
+    /// When Docker first said `healthy`.
+    pub(super) healthy_at: Option<Instant>,
     /// Explicit `dependsOn` plus the implicit START of links and volumesFrom.
-    needs: Vec<Dependency>,
+    pub(super) needs: Vec<Dependency>,
 }
 
 /// A run in progress: its containers and the engine.
 pub struct Task<'a> {
-    engine: &'a Engine,
-    plan: &'a Plan,
-    slots: Vec<Slot>,
+    pub(super) engine: &'a Engine,
+    pub(super) plan: &'a Plan,
+    pub(super) slots: Vec<Slot>,
     prefixes: LogPrefixes,
     loggers: Vec<tokio::task::JoinHandle<()>>,
+    sink: LogSink,
+    /// Told once every essential container has started (`--detach`).
+    on_started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
 }
 
 impl<'a> Task<'a> {
@@ -127,6 +134,7 @@ impl<'a> Task<'a> {
                 index,
                 created: Instant::now(),
                 started: None,
+                healthy_at: None,
             });
         }
         let prefixes = LogPrefixes::new(plan.containers.iter().map(|c| c.name.as_str()));
@@ -136,20 +144,41 @@ impl<'a> Task<'a> {
             slots,
             prefixes,
             loggers: Vec::new(),
+            sink: LogSink::Stdout,
+            on_started: None,
         })
+    }
+
+    /// Sends the containers' output to `sink` instead of stdout.
+    pub fn log_to(&mut self, sink: LogSink) {
+        self.sink = sink;
+    }
+
+    /// Tells `started` once every essential container has started.
+    pub fn notify_started(&mut self, started: tokio::sync::mpsc::UnboundedSender<()>) {
+        self.on_started = Some(started);
     }
 
     /// Starts containers as their dependencies allow and supervises them
     /// until an essential container exits or the user stops the task.
     pub async fn supervise(
         &mut self,
-        mut events: EventStream,
+        events: &mut EventStream,
         mut shutdown: Shutdown,
     ) -> anyhow::Result<Ending> {
         loop {
             self.start_ready().await?;
             if let Some(ending) = self.ending() {
                 return Ok(ending);
+            }
+            if self.on_started.is_some()
+                && self
+                    .slots
+                    .iter()
+                    .all(|s| !s.plan.essential || s.started.is_some())
+                && let Some(started) = self.on_started.take()
+            {
+                let _ = started.send(());
             }
             tokio::select! {
                 event = events.next() => match event {
@@ -165,7 +194,7 @@ impl<'a> Task<'a> {
 
     /// Starts every created container whose dependencies are reached; fails
     /// the task when one can never be, or its `startTimeout` runs out.
-    async fn start_ready(&mut self) -> anyhow::Result<()> {
+    pub(super) async fn start_ready(&mut self) -> anyhow::Result<()> {
         for i in 0..self.slots.len() {
             if self.slots[i].state != State::Created || self.slots[i].started.is_some() {
                 continue;
@@ -250,26 +279,33 @@ impl<'a> Task<'a> {
     /// seconds) or from its start.
     fn follow(&mut self, i: usize, since: Option<u64>) {
         let slot = &self.slots[i];
+        if self.sink == LogSink::Discard {
+            return;
+        }
+        let sink = self.sink;
         let prefix = self.prefixes.prefix(&slot.plan.name, slot.index);
         let mut logs = self.engine.follow_logs(&slot.id, since);
         self.loggers.push(tokio::spawn(async move {
             let mut lines = LineSplitter::default();
             while let Some(Ok(chunk)) = logs.next().await {
                 for line in lines.push(&chunk.bytes) {
-                    print_line(&prefix, &line);
+                    print_line_to(sink, &prefix, &line);
                 }
             }
             if let Some(rest) = lines.finish() {
-                print_line(&prefix, &rest);
+                print_line_to(sink, &prefix, &rest);
             }
         }));
     }
 
-    async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
+    pub(super) async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
         match event {
             ContainerEvent::Start { .. } | ContainerEvent::Oom { .. } => {}
             ContainerEvent::Health { id, status } => {
                 if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id) {
+                    if status == "healthy" && slot.healthy_at.is_none() {
+                        slot.healthy_at = Some(Instant::now());
+                    }
                     slot.health = Some(status);
                 }
             }

@@ -37,6 +37,21 @@ pub struct Removed {
 /// `down`: removes the runs whose supervisor is gone (or every run with
 /// `all`, and then the agent and the network too).
 pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
+    let mut stopped = 0;
+    if all {
+        // Detached tasks (and foreground runs) stop as ECS stops them, through
+        // their supervisors, which also deregister them from the agent.
+        let tasks = super::tasks::list(engine).await?;
+        let supervised: Vec<_> = tasks
+            .iter()
+            .filter(|t| t.supervisor_pid.is_some())
+            .collect();
+        stopped = supervised.len();
+        futures_util::future::join_all(supervised.iter().map(|t| super::tasks::stop(engine, t)))
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<()>>>()?;
+    }
     let tasks = engine
         .containers_labelled(&[labels::RUN_ID.to_owned()])
         .await?;
@@ -66,7 +81,7 @@ pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
         run_objects(engine, run).await?;
     }
     let mut removed = Removed {
-        runs: runs.len(),
+        runs: runs.len() + stopped,
         agent: false,
     };
     if all {
@@ -83,7 +98,7 @@ pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
 }
 
 /// Whether the process named by a supervisor-pid label still runs here.
-fn supervisor_alive(pid: Option<&String>) -> bool {
+pub(super) fn supervisor_alive(pid: Option<&String>) -> bool {
     pid.and_then(|p| p.parse::<u32>().ok())
         .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
 }

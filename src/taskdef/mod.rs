@@ -4,6 +4,7 @@
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod overrides;
 pub mod secret;
 mod strict;
 pub mod units;

@@ -10,7 +10,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use ecs_run_local::docker::Engine;
@@ -23,6 +23,19 @@ const TEST_IMAGE_ROLE: &str = "test-image";
 
 /// Live sessions; the last one out removes the shared objects.
 static SESSIONS: Mutex<usize> = Mutex::new(0);
+
+/// Sessions share the engine's agent and network; an exclusive session (one
+/// that removes them, or needs their addresses) waits for the others to end.
+static SHARING: RwLock<()> = RwLock::new(());
+
+/// How a session holds the engine.
+#[allow(dead_code)]
+enum Hold {
+    Shared(RwLockReadGuard<'static, ()>),
+    Exclusive(RwLockWriteGuard<'static, ()>),
+    /// Within another session's hold (a second task of the same test).
+    Within,
+}
 
 /// One runtime for the harness's Docker calls (the tests are synchronous).
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -47,6 +60,7 @@ pub fn engine() -> &'static Engine {
 pub struct Session {
     pub family: String,
     dir: tempfile::TempDir,
+    _hold: Hold,
 }
 
 impl Session {
@@ -57,6 +71,42 @@ impl Session {
 
     /// A session for a task whose family is fixed (the README's examples).
     pub fn for_family(family: String) -> Session {
+        let hold = Hold::Shared(
+            SHARING
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        Session::holding(family, hold)
+    }
+
+    /// A session alone on the engine: no other test runs a task meanwhile,
+    /// so it may remove the shared agent and network (`down --all`).
+    pub fn exclusive(name: &str) -> Session {
+        let hold = Hold::Exclusive(
+            SHARING
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        Session::holding(format!("t-{name}-{suffix}"), hold)
+    }
+
+    /// A second task in this session's test, under the same hold.
+    #[expect(
+        clippy::unused_self,
+        reason = "only a session's holder may make a sibling that takes no hold of its own"
+    )]
+    pub fn sibling(&self, name: &str) -> Session {
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        Session::holding(format!("t-{name}-{suffix}"), Hold::Within)
+    }
+
+    /// A file in this session's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn holding(family: String, hold: Hold) -> Session {
         let mut count = SESSIONS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -68,6 +118,7 @@ impl Session {
         Session {
             family,
             dir: tempfile::tempdir().expect("a temporary directory"),
+            _hold: hold,
         }
     }
 

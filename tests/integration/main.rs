@@ -7,3 +7,4 @@ mod cli;
 mod docker_harness;
 mod harness;
 mod run;
+mod tasks;

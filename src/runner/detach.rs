@@ -1,0 +1,67 @@
+//! `--detach`: the CLI starts itself again as a background supervisor, in its
+//! own process group (so the terminal's Ctrl-C does not reach it), and waits
+//! for the supervisor to say the task started. The supervisor keeps the ECS
+//! semantics of a foreground run (an essential exit stops the task,
+//! credentials are refreshed) and removes the task when it ends; `stop`
+//! signals it. Its status lines go to a log file, never the terminal; the
+//! containers' output stays with Docker (`logs`).
+
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, Stdio};
+
+use anyhow::Context as _;
+
+use crate::app::{DETACHED_LOG, ExitStatus, Failure};
+
+/// What the supervisor prints on its stdout once every essential container runs.
+pub const STARTED: &str = "started ";
+
+/// Starts the supervisor and returns once the task runs, printing its id;
+/// a task that cannot start fails here with the supervisor's own error.
+pub fn start() -> Result<ExitStatus, Failure> {
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let log = std::env::temp_dir().join(format!(
+        "ecs-run-local-{}.log",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let log_file = std::fs::File::create(&log)
+        .with_context(|| format!("cannot create `{}`", log.display()))?;
+    let mut child = Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(DETACHED_LOG, &log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .process_group(0)
+        .spawn()
+        .context("cannot start the task's supervisor")?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if let Some(id) = line.strip_prefix(STARTED) {
+            println!("{id}");
+            return Ok(ExitStatus::Success);
+        }
+    }
+    // The supervisor ended before the task started: its error is ours.
+    let status = child
+        .wait()
+        .context("cannot wait for the task's supervisor")?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    eprint!("{text}");
+    let code = status.code().unwrap_or(1);
+    Ok(match code {
+        0 => ExitStatus::Success,
+        2 => ExitStatus::Usage,
+        _ => ExitStatus::Failure,
+    })
+}
+
+/// In the supervisor: removes its log file when the run is over.
+pub fn remove_log() {
+    if let Some(path) = std::env::var_os(DETACHED_LOG) {
+        let _ = std::fs::remove_file(path);
+    }
+}

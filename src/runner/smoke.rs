@@ -1,0 +1,367 @@
+//! `smoke`: start the task, wait until it is ready as a deploy would want it
+//! (essential containers RUNNING, health checks HEALTHY, COMPLETE and SUCCESS
+//! dependencies done, expected exits seen), run the `--exec` checks inside
+//! their containers, and report.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+
+use super::signals::{Shutdown, Stop};
+use super::supervise::{State, Task};
+use crate::docker::EventStream;
+use crate::taskdef::model::DependencyCondition;
+
+/// What `smoke` checks, beyond the task becoming ready.
+#[derive(Debug, Clone, Default)]
+pub struct SmokeSpec {
+    pub timeout: Duration,
+    pub execs: Vec<ExecCheck>,
+    /// `--expect-exit CONTAINER=CODE`: a container that must exit so.
+    pub expect_exit: BTreeMap<String, i64>,
+}
+
+/// `--exec CONTAINER -- CMD…`, or `--exec CONTAINER=SHELL-COMMAND`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecCheck {
+    pub container: String,
+    pub command: Vec<String>,
+}
+
+impl std::str::FromStr for ExecCheck {
+    type Err = String;
+
+    /// `CONTAINER=SHELL-COMMAND`, run with `sh -c` as a `CMD-SHELL` health
+    /// check is; or the words of `--exec CONTAINER -- CMD…` joined by the unit
+    /// separator (see [`crate::cli::expand_exec_args`]).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let words: Vec<&str> = text.split('\u{1f}').collect();
+        if let [container, command @ ..] = words.as_slice()
+            && words.len() > 1
+        {
+            if command.is_empty() || container.is_empty() {
+                return Err(format!("`--exec {container} --` has no command"));
+            }
+            return Ok(ExecCheck {
+                container: (*container).to_owned(),
+                command: command.iter().map(|w| (*w).to_owned()).collect(),
+            });
+        }
+        match text.split_once('=') {
+            Some((container, command)) if !container.is_empty() && !command.trim().is_empty() => {
+                Ok(ExecCheck {
+                    container: container.to_owned(),
+                    command: vec!["sh".into(), "-c".into(), command.to_owned()],
+                })
+            }
+            _ => Err(format!(
+                "`{text}` is not CONTAINER=COMMAND (or write `--exec CONTAINER -- CMD ARGS…`)"
+            )),
+        }
+    }
+}
+
+/// How a smoke test ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    /// What failed, in one line.
+    Failed(String),
+    /// What was still awaited when `--timeout` ran out.
+    TimedOut(String),
+    Interrupted,
+}
+
+/// One container in the report.
+#[derive(Debug, Clone)]
+pub struct ContainerReport {
+    pub name: String,
+    pub essential: bool,
+    /// `PENDING`, `RUNNING` or `STOPPED`, as ECS names a container's state.
+    pub status: &'static str,
+    pub health: Option<String>,
+    pub exit_code: Option<i64>,
+    pub time_to_healthy: Option<Duration>,
+    /// Why this container failed the test, if it did.
+    pub problem: Option<String>,
+}
+
+/// One `--exec` check in the report.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub container: String,
+    pub command: Vec<String>,
+    pub exit_code: Option<i64>,
+    /// The end of what the command printed.
+    pub output: String,
+    pub duration: Duration,
+    pub passed: bool,
+    /// Why it did not pass, when it did not run to an exit code.
+    pub error: Option<String>,
+}
+
+/// Everything `smoke` found, for the summary table, `--json` and `--junit`.
+#[derive(Debug, Clone)]
+pub struct SmokeReport {
+    pub verdict: Verdict,
+    pub containers: Vec<ContainerReport>,
+    pub checks: Vec<CheckReport>,
+    pub elapsed: Duration,
+}
+
+/// What each container still needs before the task is ready.
+enum Wait {
+    Ready,
+    Pending(String),
+    Failed(String),
+}
+
+/// Waits for the task to be ready, runs the checks, and reports. The caller
+/// stops and removes the task afterwards, whatever the verdict.
+pub async fn run(
+    task: &mut Task<'_>,
+    events: &mut EventStream,
+    mut shutdown: Shutdown,
+    spec: &SmokeSpec,
+    begun: Instant,
+) -> SmokeReport {
+    let deadline = begun + spec.timeout;
+    let mut verdict = loop {
+        if let Err(e) = task.start_ready().await {
+            break Verdict::Failed(format!("{e:#}"));
+        }
+        let pending = match readiness(task, spec) {
+            Wait::Ready => break Verdict::Passed,
+            Wait::Failed(reason) => break Verdict::Failed(reason),
+            Wait::Pending(on) => on,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break Verdict::TimedOut(pending);
+        }
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    if let Err(e) = task.apply(event).await {
+                        break Verdict::Failed(format!("{e:#}"));
+                    }
+                }
+                Some(Err(e)) => break Verdict::Failed(e.to_string()),
+                None => break Verdict::Failed("the Docker engine closed its event stream".into()),
+            },
+            () = shutdown.reached(Stop::Graceful) => break Verdict::Interrupted,
+            () = tokio::time::sleep(left.min(Duration::from_millis(200))) => {}
+        }
+    };
+    let mut checks = Vec::new();
+    if verdict == Verdict::Passed {
+        for check in &spec.execs {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let report = exec(task, check, left).await;
+            if !report.passed && verdict == Verdict::Passed {
+                verdict = match &report.error {
+                    Some(e) if e.starts_with("timed out") => Verdict::TimedOut(format!(
+                        "`{}` in `{}` to finish",
+                        check.command.join(" "),
+                        check.container
+                    )),
+                    _ => Verdict::Failed(format!(
+                        "check `{}` in `{}` {}",
+                        check.command.join(" "),
+                        check.container,
+                        report.error.clone().unwrap_or_else(|| format!(
+                            "exited with {}",
+                            report.exit_code.unwrap_or(-1)
+                        ))
+                    )),
+                };
+            }
+            checks.push(report);
+        }
+    }
+    SmokeReport {
+        containers: containers(task, spec, &verdict),
+        verdict,
+        checks,
+        elapsed: begun.elapsed(),
+    }
+}
+
+/// Whether every container is where a deploy wants it.
+fn readiness(task: &Task<'_>, spec: &SmokeSpec) -> Wait {
+    let mut pending = Vec::new();
+    for slot in &task.slots {
+        match wait_for(task, slot, spec) {
+            Wait::Ready => {}
+            Wait::Failed(reason) => return Wait::Failed(reason),
+            Wait::Pending(on) => pending.push(on),
+        }
+    }
+    if pending.is_empty() {
+        Wait::Ready
+    } else {
+        Wait::Pending(pending.join(", "))
+    }
+}
+
+fn wait_for(task: &Task<'_>, slot: &super::supervise::Slot, spec: &SmokeSpec) -> Wait {
+    let name = &slot.plan.name;
+    if let Some(&expected) = spec.expect_exit.get(name) {
+        return match slot.state {
+            State::Exited(code) if code == expected => Wait::Ready,
+            State::Exited(code) => {
+                Wait::Failed(format!("`{name}` exited with {code}, expected {expected}"))
+            }
+            _ => Wait::Pending(format!("`{name}` to exit with {expected}")),
+        };
+    }
+    let has_health = slot.plan.create.healthcheck.is_some();
+    if has_health {
+        match (slot.health.as_deref(), slot.state) {
+            (Some("healthy"), State::Running) => {}
+            (Some("unhealthy"), _) => {
+                return Wait::Failed(format!("`{name}` is unhealthy"));
+            }
+            (_, State::Exited(code)) => {
+                return Wait::Failed(format!("`{name}` exited with {code} before it was healthy"));
+            }
+            _ => return Wait::Pending(format!("`{name}` to be HEALTHY")),
+        }
+    }
+    // A container others wait on for COMPLETE or SUCCESS must be done.
+    let awaited = task.slots.iter().flat_map(|s| &s.needs).find(|n| {
+        &n.container == name
+            && matches!(
+                n.condition,
+                DependencyCondition::Complete | DependencyCondition::Success
+            )
+    });
+    if let Some(need) = awaited {
+        return match slot.state {
+            State::Exited(code) if need.condition == DependencyCondition::Success && code != 0 => {
+                Wait::Failed(format!("`{name}` exited with {code}, and SUCCESS needs 0"))
+            }
+            State::Exited(_) => Wait::Ready,
+            _ => Wait::Pending(format!("`{name}` to {}", need.condition)),
+        };
+    }
+    if slot.plan.essential {
+        return match slot.state {
+            State::Running => Wait::Ready,
+            State::Exited(code) => {
+                Wait::Failed(format!("essential container `{name}` exited with {code}"))
+            }
+            State::Created => Wait::Pending(format!("`{name}` to start")),
+        };
+    }
+    Wait::Ready
+}
+
+async fn exec(task: &Task<'_>, check: &ExecCheck, left: Duration) -> CheckReport {
+    let started = Instant::now();
+    let mut report = CheckReport {
+        container: check.container.clone(),
+        command: check.command.clone(),
+        exit_code: None,
+        output: String::new(),
+        duration: Duration::ZERO,
+        passed: false,
+        error: None,
+    };
+    let slot = task.slots.iter().find(|s| s.plan.name == check.container);
+    match slot {
+        Some(slot) if slot.state == State::Running => {
+            match tokio::time::timeout(left, task.engine.exec(&slot.id, &check.command)).await {
+                Ok(Ok((code, output))) => {
+                    report.exit_code = Some(code);
+                    report.passed = code == 0;
+                    report.output = tail(&output, 2000);
+                }
+                Ok(Err(e)) => report.error = Some(format!("could not run: {e}")),
+                Err(_) => report.error = Some("timed out".into()),
+            }
+        }
+        Some(_) => report.error = Some("could not run: the container is not running".into()),
+        None => report.error = Some("could not run: no such container".into()),
+    }
+    report.duration = started.elapsed();
+    report
+}
+
+/// The last `max` bytes of `text`, on a character boundary.
+fn tail(text: &str, max: usize) -> String {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_owned()
+}
+
+fn containers(task: &Task<'_>, spec: &SmokeSpec, verdict: &Verdict) -> Vec<ContainerReport> {
+    let failed = match verdict {
+        Verdict::Failed(reason) | Verdict::TimedOut(reason) => reason.as_str(),
+        _ => "",
+    };
+    // In the definition's order, not the start order.
+    let mut slots: Vec<&super::supervise::Slot> = task.slots.iter().collect();
+    slots.sort_by_key(|s| {
+        task.plan
+            .containers
+            .iter()
+            .position(|c| c.name == s.plan.name)
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            let name = &slot.plan.name;
+            let problem = match wait_for(task, slot, spec) {
+                Wait::Failed(reason) => Some(reason),
+                Wait::Pending(on) if !matches!(verdict, Verdict::Passed) => {
+                    Some(format!("still waiting for {on}"))
+                }
+                _ if failed.contains(&format!("`{name}`")) => Some(failed.to_owned()),
+                _ => None,
+            };
+            ContainerReport {
+                name: name.clone(),
+                essential: slot.plan.essential,
+                status: match slot.state {
+                    State::Created => "PENDING",
+                    State::Running => "RUNNING",
+                    State::Exited(_) => "STOPPED",
+                },
+                health: slot.health.clone(),
+                exit_code: match slot.state {
+                    State::Exited(code) => Some(code),
+                    _ => None,
+                },
+                time_to_healthy: match (slot.started, slot.healthy_at) {
+                    (Some(started), Some(healthy)) => Some(healthy.duration_since(started)),
+                    _ => None,
+                },
+                problem,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_checks_read_shell_commands() {
+        let check: ExecCheck = "web=wget -qO- localhost:80/health".parse().unwrap();
+        assert_eq!(check.container, "web");
+        assert_eq!(check.command, ["sh", "-c", "wget -qO- localhost:80/health"]);
+        assert!("web".parse::<ExecCheck>().is_err());
+        assert!("=true".parse::<ExecCheck>().is_err());
+    }
+
+    #[test]
+    fn tails_keep_whole_characters() {
+        assert_eq!(tail("héllo", 4), "llo");
+        assert_eq!(tail("abc", 10), "abc");
+    }
+}

@@ -1,0 +1,268 @@
+//! The tasks on this engine, found by label: `ps`, `logs` and `stop`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use futures_util::StreamExt as _;
+use serde::Serialize;
+
+use super::teardown::{SUPERVISOR_PID, supervisor_alive};
+use crate::docker::{ContainerSummary, Engine};
+use crate::output::logs::{LineSplitter, LogPrefixes, LogSink, print_line_to};
+use crate::plan::labels;
+
+/// One task, as `ps` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSummary {
+    /// The last part of the task ARN.
+    pub id: String,
+    pub task_arn: String,
+    pub family: String,
+    pub revision: String,
+    pub network_mode: String,
+    pub service_name: String,
+    /// The `ecs-run-local` process that supervises the task, if it still runs.
+    pub supervisor_pid: Option<u32>,
+    pub containers: Vec<ContainerLine>,
+    #[serde(skip)]
+    pub run_id: String,
+}
+
+/// One container of a task.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerLine {
+    pub name: String,
+    /// Docker's state: `created`, `running`, `exited`.
+    pub status: String,
+    /// `healthy`, `unhealthy`, `starting`, or none without a health check.
+    pub health: Option<String>,
+    pub ports: Vec<String>,
+    #[serde(skip)]
+    pub docker_id: String,
+}
+
+/// Every task on the engine, by task id.
+pub async fn list(engine: &Engine) -> anyhow::Result<Vec<TaskSummary>> {
+    let found = engine
+        .containers_labelled(&[labels::RUN_ID.to_owned()])
+        .await?;
+    let mut runs: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
+    for c in found {
+        let run = c.labels.get(labels::RUN_ID).cloned().unwrap_or_default();
+        runs.entry(run).or_default().push(c);
+    }
+    let mut tasks: Vec<TaskSummary> = runs
+        .into_iter()
+        .map(|(run_id, containers)| {
+            let first = &containers[0];
+            let label = |key: &str| first.labels.get(key).cloned().unwrap_or_default();
+            let is_pause = |c: &&ContainerSummary| {
+                c.labels.get(labels::ROLE).map(String::as_str) == Some("pause")
+            };
+            // awsvpc ports are published on the pause container.
+            let pause_ports: Vec<String> = containers
+                .iter()
+                .filter(is_pause)
+                .flat_map(|c| c.ports.clone())
+                .collect();
+            let mut lines: Vec<ContainerLine> = containers
+                .iter()
+                .filter(|c| !is_pause(c))
+                .map(|c| {
+                    let name = c
+                        .labels
+                        .get(labels::CONTAINER_NAME)
+                        .cloned()
+                        .unwrap_or_default();
+                    container_line(c, &name, pause_ports.clone())
+                })
+                .collect();
+            lines.sort_by(|a, b| a.name.cmp(&b.name));
+            let task_arn = label(labels::TASK_ARN);
+            TaskSummary {
+                id: task_arn.rsplit('/').next().unwrap_or_default().to_owned(),
+                task_arn,
+                family: label(labels::FAMILY),
+                revision: label(labels::VERSION),
+                network_mode: label(labels::NETWORK_MODE),
+                service_name: label(labels::SERVICE_NAME),
+                supervisor_pid: first
+                    .labels
+                    .get(SUPERVISOR_PID)
+                    .filter(|p| supervisor_alive(Some(p)))
+                    .and_then(|p| p.parse().ok()),
+                containers: lines,
+                run_id,
+            }
+        })
+        .collect();
+    tasks.sort_by(|a, b| (&a.family, &a.id).cmp(&(&b.family, &b.id)));
+    Ok(tasks)
+}
+
+fn container_line(c: &ContainerSummary, name: &str, mut ports: Vec<String>) -> ContainerLine {
+    ports.extend(c.ports.iter().cloned());
+    ports.sort();
+    ports.dedup();
+    let health = ["healthy", "unhealthy", "health: starting"]
+        .into_iter()
+        .find(|h| c.status.contains(&format!("({h})")))
+        .map(|h| h.trim_start_matches("health: ").to_owned());
+    ContainerLine {
+        name: name.to_owned(),
+        status: c.state.clone(),
+        health,
+        ports,
+        docker_id: c.id.clone(),
+    }
+}
+
+/// The one task whose id (or ARN) starts with `prefix`.
+pub async fn find(engine: &Engine, prefix: &str) -> anyhow::Result<TaskSummary> {
+    let tasks = list(engine).await?;
+    let matching: Vec<&TaskSummary> = tasks
+        .iter()
+        .filter(|t| !prefix.is_empty() && (t.id.starts_with(prefix) || t.task_arn == prefix))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no task `{prefix}` on this engine (see `ecs-run-local ps`)"),
+        many => bail!(
+            "`{prefix}` names {} tasks ({}); give more of the id",
+            many.len(),
+            many.iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The `ps` table.
+#[must_use]
+pub fn table(tasks: &[TaskSummary]) -> String {
+    let mut rows = vec![[
+        "TASK".to_owned(),
+        "DEFINITION".to_owned(),
+        "NETWORK".to_owned(),
+        "SERVICE".to_owned(),
+        "CONTAINERS".to_owned(),
+        "PORTS".to_owned(),
+    ]];
+    for t in tasks {
+        let containers: Vec<String> = t
+            .containers
+            .iter()
+            .map(|c| match &c.health {
+                Some(h) => format!("{} ({}, {h})", c.name, c.status),
+                None => format!("{} ({})", c.name, c.status),
+            })
+            .collect();
+        let mut ports: Vec<String> = t.containers.iter().flat_map(|c| c.ports.clone()).collect();
+        ports.sort();
+        ports.dedup();
+        rows.push([
+            t.id.clone(),
+            format!("{}:{}", t.family, t.revision),
+            t.network_mode.clone(),
+            t.service_name.clone(),
+            containers.join(", "),
+            ports.join(", "),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Prints a task's container output with prefixes, as a foreground run
+/// does; with `follow`, until every container has stopped.
+pub async fn logs(
+    engine: &Engine,
+    task: &TaskSummary,
+    container: Option<&str>,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let containers: Vec<&ContainerLine> = task
+        .containers
+        .iter()
+        .filter(|c| container.is_none_or(|name| c.name == name))
+        .collect();
+    if containers.is_empty() {
+        bail!(
+            "task `{}` has no container `{}`",
+            task.id,
+            container.unwrap_or_default()
+        );
+    }
+    let prefixes = LogPrefixes::new(containers.iter().map(|c| c.name.as_str()));
+    let streams = containers.iter().enumerate().map(|(index, c)| {
+        let prefix = prefixes.prefix(&c.name, index);
+        let mut stream = engine.logs(&c.docker_id, follow, None);
+        async move {
+            let mut lines = LineSplitter::default();
+            while let Some(Ok(chunk)) = stream.next().await {
+                for line in lines.push(&chunk.bytes) {
+                    print_line_to(LogSink::Stdout, &prefix, &line);
+                }
+            }
+            if let Some(rest) = lines.finish() {
+                print_line_to(LogSink::Stdout, &prefix, &rest);
+            }
+        }
+    });
+    if follow {
+        futures_util::future::join_all(streams).await;
+    } else {
+        // One container after the other, each in its own order.
+        for stream in streams {
+            stream.await;
+        }
+    }
+    Ok(())
+}
+
+/// Stops a task: asks its supervisor to stop it as ECS would and waits for
+/// its containers to be gone; a task without a supervisor is removed here.
+pub async fn stop(engine: &Engine, task: &TaskSummary) -> anyhow::Result<()> {
+    let Some(pid) = task.supervisor_pid else {
+        return super::teardown::run_objects(engine, &task.run_id).await;
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .with_context(|| {
+        format!(
+            "cannot signal the supervisor (pid {pid}) of task `{}`",
+            task.id
+        )
+    })?;
+    // The longest stopTimeout ECS allows is 120 s; a supervisor that takes
+    // longer than that and a margin is gone wrong, and is cleaned up here.
+    let deadline = Instant::now() + Duration::from_secs(130);
+    let label = [format!("{}={}", labels::RUN_ID, task.run_id)];
+    while Instant::now() < deadline {
+        if engine.containers_labelled(&label).await?.is_empty()
+            && !supervisor_alive(Some(&pid.to_string()))
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    super::teardown::run_objects(engine, &task.run_id).await
+}
