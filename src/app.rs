@@ -368,9 +368,26 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
             },
             started,
         };
+        let begun = std::time::Instant::now();
         let ended = runner::run(&engine, &plan, &options, shutdown).await;
         if detached {
             runner::detach::remove_log();
+        }
+        if let (
+            Err(e),
+            Mode::Smoke {
+                junit: Some(path), ..
+            },
+        ) = (&ended, mode)
+        {
+            // A task that could not even start still fails the CI report.
+            let report = SmokeReport {
+                verdict: Verdict::Failed(format!("{e:#}")),
+                containers: Vec::new(),
+                checks: Vec::new(),
+                elapsed: begun.elapsed(),
+            };
+            let _ = std::fs::write(path, output::smoke::junit(&report, &plan.task));
         }
         Ok(match ended? {
             Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),

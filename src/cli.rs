@@ -163,7 +163,13 @@ const SMOKE_OPTIONS: &[&str] = &["--exec", "--expect-exit", "--junit", "--json",
 /// [`ExecCheck`]: crate::runner::smoke::ExecCheck
 #[must_use]
 pub fn expand_exec_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    if args.get(1).and_then(|a| a.to_str()) != Some("smoke") {
+    // `smoke` is the subcommand when it comes before any `--exec`.
+    let is_smoke = args
+        .iter()
+        .skip(1)
+        .take_while(|a| a.to_str() != Some("--exec"))
+        .any(|a| a.to_str() == Some("smoke"));
+    if !is_smoke {
         return args;
     }
     let mut out = Vec::with_capacity(args.len());
@@ -370,4 +376,59 @@ pub struct TaskArgs {
     /// Assume this role for the task instead of the definition's `taskRoleArn`.
     #[arg(long)]
     pub task_role_arn: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(args: &[&str]) -> Vec<std::ffi::OsString> {
+        args.iter().map(Into::into).collect()
+    }
+
+    #[test]
+    fn exec_commands_after_a_double_dash_run_to_the_next_smoke_option() {
+        let expanded = expand_exec_args(words(&[
+            "ecs-run-local",
+            "smoke",
+            "-v",
+            "t.json",
+            "--exec",
+            "web",
+            "--",
+            "wget",
+            "-q",
+            "--spider",
+            "http://x/",
+            "--exec",
+            "db=pg_isready",
+            "--timeout",
+            "30s",
+        ]));
+        assert_eq!(
+            expanded,
+            words(&[
+                "ecs-run-local",
+                "smoke",
+                "-v",
+                "t.json",
+                "--exec",
+                "web\u{1f}wget\u{1f}-q\u{1f}--spider\u{1f}http://x/",
+                "--exec",
+                "db=pg_isready",
+                "--timeout",
+                "30s",
+            ])
+        );
+        let cli = Cli::try_parse_from(expanded).unwrap();
+        let Some(Command::Smoke { exec, timeout, .. }) = cli.command else {
+            panic!("not smoke");
+        };
+        assert_eq!(exec[0].command, ["wget", "-q", "--spider", "http://x/"]);
+        assert_eq!(exec[1].command, ["sh", "-c", "pg_isready"]);
+        assert_eq!(timeout, std::time::Duration::from_secs(30));
+        // Other commands are left alone.
+        let run = words(&["ecs-run-local", "t.json", "--exec", "a", "--", "b"]);
+        assert_eq!(expand_exec_args(run.clone()), run);
+    }
 }

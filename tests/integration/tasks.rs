@@ -139,6 +139,24 @@ fn an_unhealthy_task_fails_smoke_naming_the_container_and_a_slow_one_times_out()
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 
+    // A task that cannot start at all still fails the JUnit report.
+    let mut app = container("app", "sleep 300");
+    app["image"] = json!("ecs-run-local-test/not-here:1");
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start([
+        "smoke",
+        path.as_str(),
+        "--pull",
+        "never",
+        "--junit",
+        junit_arg.as_str(),
+    ])
+    .wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(junit_cases(&junit), [("task".to_owned(), true)]);
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
     // Failures inside the start period do not count: it stays starting.
     let mut app = container("app", "sleep 300");
     app["healthCheck"] = health("exit 1", 1, 120);
