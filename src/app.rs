@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use crate::aws::LazyAws;
 use crate::aws::credentials::{RoleSession, Source};
 use crate::aws::remote::Remote;
-use crate::cli::CredentialsMode;
 use crate::cli::{Cli, Command, DefinitionArgs, OverrideArgs, RunArgs, TaskArgs};
+use crate::cli::{CredentialsMode, ExecutionRoleMode};
 use crate::docker::Engine;
 use crate::output::logs::LogSink;
 use crate::output::{self, status};
@@ -291,16 +291,20 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
         // A role that cannot be assumed fails the run before anything exists.
         let credentials = task_credentials(args, &loaded, &aws).await?;
         let definition = &loaded.definition;
-        if definition
+        // What ECS reads with the execution role: secrets, S3 environment
+        // files, registry logins.
+        let reads_with_execution_role = definition
             .container_definitions
             .iter()
             .any(|c| !c.secrets.is_empty())
             || crate::aws::envfiles::needs_s3(definition, &args.env_files)
             || (args.pull != runner::PullPolicy::Never
-                && crate::aws::registry::needs_login(definition))
-        {
-            aws.get().await;
-        }
+                && crate::aws::registry::needs_login(definition));
+        let execution = if reads_with_execution_role {
+            execution_aws(args, definition, aws.get().await).await?
+        } else {
+            None
+        };
         let engine = Engine::connect().await?;
         let port = args.agent.agent_port;
         let image = runner::agent::ensure_image(&engine, args.agent.agent_image.as_deref()).await?;
@@ -329,13 +333,13 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
             taskdef::load::plural(plan.containers.len(), "container"),
             plan.task.network_mode
         ));
-        let secrets = match aws.loaded() {
+        let secrets = match &execution {
             Some(aws) => crate::aws::secrets::resolve(aws, &plan)
                 .await
                 .map_err(anyhow::Error::new)?,
             None => crate::aws::secrets::Resolved::default(),
         };
-        let env_files = crate::aws::envfiles::resolve(aws.loaded(), &plan, &args.env_files)
+        let env_files = crate::aws::envfiles::resolve(execution.as_ref(), &plan, &args.env_files)
             .await
             .map_err(anyhow::Error::new)?;
         let detached = args.detach;
@@ -352,7 +356,7 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
         });
         let options = RunOptions {
             pull: args.pull,
-            aws: aws.loaded().cloned(),
+            aws: execution,
             agent,
             credentials,
             secrets,
@@ -473,6 +477,30 @@ fn apply_overrides(loaded: &mut Loaded, args: &OverrideArgs) -> Result<(), Failu
     crate::taskdef::overrides::apply(&mut loaded.definition, overrides.as_ref(), &args.env)
         .map_err(usage)?;
     crate::taskdef::overrides::check_publish(&loaded.definition, &args.publish).map_err(usage)
+}
+
+/// The AWS configuration that reads what ECS reads with the execution role:
+/// the user's own, or with `--execution-role assume` the definition's
+/// `executionRoleArn` assumed from it.
+async fn execution_aws(
+    args: &RunArgs,
+    definition: &crate::taskdef::TaskDefinition,
+    own: &crate::aws::Aws,
+) -> Result<Option<crate::aws::Aws>, Failure> {
+    let role = match (args.aws.execution_role, &definition.execution_role_arn) {
+        (ExecutionRoleMode::Assume, Some(role)) => role,
+        (ExecutionRoleMode::Assume, None) => {
+            status(
+                "the definition has no executionRoleArn; reading secrets with your own credentials",
+            );
+            return Ok(Some(own.clone()));
+        }
+        (ExecutionRoleMode::Profile, _) => return Ok(Some(own.clone())),
+    };
+    let family = definition.family.clone().unwrap_or_default();
+    let session = RoleSession::execution(role, &family);
+    let fetched = session.fetch(own).await.map_err(anyhow::Error::new)?;
+    Ok(Some(own.assuming(&fetched)))
 }
 
 /// The task's credentials: its role assumed (or the profile's own with

@@ -131,10 +131,26 @@ pub struct AwsArgs {
     /// How long each task role session lasts before it is refreshed (`900`, `15m`, `1h`).
     #[arg(long, value_parser = parse_duration, default_value = "1h")]
     pub role_duration: std::time::Duration,
+    /// What reads secrets, S3 environment files and private-image logins:
+    /// `profile`, your own credentials; `assume`, the definition's
+    /// executionRoleArn assumed from them, as ECS reads them (a pre-deploy
+    /// check of the role's permissions).
+    #[arg(long, value_enum, default_value_t)]
+    pub execution_role: ExecutionRoleMode,
     /// Give a task without a role credentials anyway: `profile` serves the
     /// profile's own temporary credentials (its session, or STS `GetSessionToken`).
     #[arg(long, value_enum)]
     pub credentials: Option<CredentialsMode>,
+}
+
+/// Whose credentials read what ECS reads with the execution role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ExecutionRoleMode {
+    /// Your own credentials.
+    #[default]
+    Profile,
+    /// The executionRoleArn, assumed with STS from your credentials.
+    Assume,
 }
 
 /// What `--credentials` serves to a task without a role.

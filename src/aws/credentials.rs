@@ -13,8 +13,9 @@ pub const DEFAULT_SESSION: Duration = Duration::from_secs(3600);
 /// Why credentials could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("cannot assume the task role `{role}` with {profile}: {message}")]
+    #[error("cannot assume the {purpose} `{role}` with {profile}: {message}")]
     AssumeRole {
+        purpose: &'static str,
         role: String,
         profile: String,
         message: String,
@@ -77,12 +78,14 @@ impl Fetched {
     }
 }
 
-/// A task role session.
+/// A task role (or execution role) session.
 #[derive(Debug, Clone)]
 pub struct RoleSession {
     pub role_arn: String,
     pub session_name: String,
     pub duration: Duration,
+    /// `task role` or `execution role`, for messages.
+    pub purpose: &'static str,
 }
 
 impl RoleSession {
@@ -92,6 +95,22 @@ impl RoleSession {
             role_arn: role_arn.to_owned(),
             session_name: session_name(family),
             duration,
+            purpose: "task role",
+        }
+    }
+
+    /// The execution role's session, for what ECS reads with it: secrets,
+    /// environment files and registry logins (`ecs-run-local-<family>-execution`).
+    #[must_use]
+    pub fn execution(role_arn: &str, family: &str) -> RoleSession {
+        let mut name = session_name(family);
+        // Session names are at most 64 characters.
+        name.truncate(64 - "-execution".len());
+        RoleSession {
+            role_arn: role_arn.to_owned(),
+            session_name: format!("{name}-execution"),
+            duration: DEFAULT_SESSION,
+            purpose: "execution role",
         }
     }
 
@@ -106,6 +125,7 @@ impl RoleSession {
             .send()
             .await
             .map_err(|e| CredentialsError::AssumeRole {
+                purpose: self.purpose,
                 role: self.role_arn.clone(),
                 profile: aws.profile_description(),
                 message: crate::aws::describe(&e),

@@ -84,6 +84,30 @@ impl Aws {
         }
     }
 
+    /// The same configuration, signing with `fetched` (an assumed role's
+    /// session) instead of the user's own credentials.
+    #[must_use]
+    pub fn assuming(&self, fetched: &credentials::Fetched) -> Aws {
+        let c = &fetched.credentials;
+        let provider = aws_credential_types::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            Some(c.token.clone()),
+            Some(fetched.expires.into()),
+            "ecs-run-local-execution-role",
+        );
+        Aws {
+            config: self
+                .config
+                .to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build(),
+            profile: self.profile.clone(),
+        }
+    }
+
     #[must_use]
     pub fn config(&self) -> &SdkConfig {
         &self.config

@@ -142,6 +142,21 @@ fn a_role_that_cannot_be_assumed_fails_before_anything_starts() {
         "{out:?}"
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
+
+    // The same for an execution role asked to be assumed.
+    let mut app = container("app", "sleep 300");
+    app["secrets"] = json!([{ "name": "TOKEN", "valueFrom": "/app/token" }]);
+    let path = s.write(&json!([app]), &json!({ "executionRoleArn": ROLE }));
+    let path = path.to_string_lossy().into_owned();
+    let out = start_with_env([path.as_str(), "--execution-role", "assume"], &moto.env()).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "error: cannot assume the execution role `{ROLE}` with the default credentials: "
+        )),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
 }
 
 /// The SDK configuration of a client of moto, as the tests' own setup tool.
@@ -501,5 +516,41 @@ fn private_images_log_in_with_ecr_tokens_and_repository_credentials() {
         )),
         "{out:?}"
     );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn the_execution_role_reads_secrets_when_asked_to_be_assumed() {
+    let moto = Moto::start();
+    let config = moto_config(&moto);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    block(
+        ssm.put_parameter()
+            .name("/app/token")
+            .value("from-ssm")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send(),
+    )
+    .unwrap();
+    let s = Session::new("execrole");
+    let mut app = container("app", "echo \"GOT $TOKEN\"; exit 0");
+    app["secrets"] = json!([{ "name": "TOKEN", "valueFrom": "/app/token" }]);
+    let path = s.write(
+        &json!([app]),
+        &json!({ "networkMode": "bridge",
+                 "executionRoleArn": "arn:aws:iam::123456789012:role/exec-role" }),
+    );
+    let path = path.to_string_lossy().into_owned();
+    // By default the user's own credentials read the secret: no AssumeRole.
+    let session = format!("ecs-run-local-{}-execution", s.family);
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("app | GOT from-ssm\n"), "{out:?}");
+    assert_eq!(moto.assumed_role_keys(&session).len(), 0);
+    // As ECS does: the execution role, assumed once for the run.
+    let out = start_with_env([path.as_str(), "--execution-role", "assume"], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("app | GOT from-ssm\n"), "{out:?}");
+    assert_eq!(moto.assumed_role_keys(&session).len(), 1);
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
