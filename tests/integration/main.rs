@@ -6,5 +6,6 @@ mod aws;
 mod cli;
 mod docker_harness;
 mod harness;
+mod registry;
 mod run;
 mod tasks;
