@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::aws::LazyAws;
 use crate::aws::credentials::{RoleSession, Source};
 use crate::aws::remote::Remote;
-use crate::cli::{Cli, Command, DefinitionArgs, OverrideArgs, RunArgs, TaskArgs};
+use crate::cli::{Cli, Command, DefinitionArgs, OverrideArgs, ProfileArgs, RunArgs, TaskArgs};
 use crate::cli::{CredentialsMode, ExecutionRoleMode};
 use crate::docker::Engine;
 use crate::output::logs::LogSink;
@@ -178,21 +178,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             agent,
             profile,
         }) => block_on(async {
-            let aws = LazyAws::new(profile.profile.as_deref(), task.region.as_deref());
-            let mut loaded = load_definition(&definition, &task, &aws).await?;
-            apply_overrides(&mut loaded, &overrides)?;
             let engine = Engine::connect().await?;
             let image = runner::agent::ensure_image(&engine, agent.agent_image.as_deref()).await?;
-            let options = PlanOptions {
+            let base = PlanOptions {
                 agent_image: image.clone(),
                 agent_loopback_port: agent.agent_port,
-                profile_region: aws.profile_region().await,
-                publish: overrides.publish.clone(),
-                ..plan_options(&task, &definition)
+                ..PlanOptions::default()
             };
-            let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
-                .map_err(|e| located_failure(&loaded, e))?;
-            print_warnings(&loaded);
+            let plan = load_and_plan(&definition, &task, &overrides, &profile, base).await?;
             write_stdout(&output::compose::file(&plan, &image, agent.agent_port))?;
             Ok(ExitStatus::Success)
         }),
@@ -207,17 +200,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             overrides,
             profile,
         }) => block_on(async {
-            let aws = LazyAws::new(profile.profile.as_deref(), task.region.as_deref());
-            let mut loaded = load_definition(&definition, &task, &aws).await?;
-            apply_overrides(&mut loaded, &overrides)?;
-            let options = PlanOptions {
-                profile_region: aws.profile_region().await,
-                publish: overrides.publish.clone(),
-                ..plan_options(&task, &definition)
-            };
-            let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
-                .map_err(|e| located_failure(&loaded, e))?;
-            print_warnings(&loaded);
+            let plan = load_and_plan(
+                &definition,
+                &task,
+                &overrides,
+                &profile,
+                PlanOptions::default(),
+            )
+            .await?;
             let text = if json {
                 output::plan::json(&plan)
             } else {
@@ -249,6 +239,31 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// `plan` and `compose`: the definition the arguments name, overridden and
+/// planned with `base`'s agent settings; its warnings are printed.
+async fn load_and_plan(
+    definition: &DefinitionArgs,
+    task: &TaskArgs,
+    overrides: &OverrideArgs,
+    profile: &ProfileArgs,
+    base: PlanOptions,
+) -> Result<crate::plan::Plan, Failure> {
+    let aws = LazyAws::new(profile.profile.as_deref(), task.region.as_deref());
+    let mut loaded = load_definition(definition, task, &aws).await?;
+    apply_overrides(&mut loaded, overrides)?;
+    let options = PlanOptions {
+        agent_image: base.agent_image,
+        agent_loopback_port: base.agent_loopback_port,
+        profile_region: aws.profile_region().await,
+        publish: overrides.publish.clone(),
+        ..plan_options(task, definition)
+    };
+    let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+        .map_err(|e| located_failure(&loaded, e))?;
+    print_warnings(&loaded);
+    Ok(plan)
 }
 
 /// Set in a detached supervisor's environment: where its status lines go
@@ -301,7 +316,7 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
             || (args.pull != runner::PullPolicy::Never
                 && crate::aws::registry::needs_login(definition));
         let execution = if reads_with_execution_role {
-            execution_aws(args, definition, aws.get().await).await?
+            Some(execution_aws(args, definition, aws.get().await).await?)
         } else {
             None
         };
@@ -486,21 +501,21 @@ async fn execution_aws(
     args: &RunArgs,
     definition: &crate::taskdef::TaskDefinition,
     own: &crate::aws::Aws,
-) -> Result<Option<crate::aws::Aws>, Failure> {
+) -> Result<crate::aws::Aws, Failure> {
     let role = match (args.aws.execution_role, &definition.execution_role_arn) {
         (ExecutionRoleMode::Assume, Some(role)) => role,
         (ExecutionRoleMode::Assume, None) => {
             status(
                 "the definition has no executionRoleArn; reading secrets with your own credentials",
             );
-            return Ok(Some(own.clone()));
+            return Ok(own.clone());
         }
-        (ExecutionRoleMode::Profile, _) => return Ok(Some(own.clone())),
+        (ExecutionRoleMode::Profile, _) => return Ok(own.clone()),
     };
     let family = definition.family.clone().unwrap_or_default();
     let session = RoleSession::execution(role, &family);
     let fetched = session.fetch(own).await.map_err(anyhow::Error::new)?;
-    Ok(Some(own.assuming(&fetched)))
+    Ok(own.assuming(&fetched))
 }
 
 /// The task's credentials: its role assumed (or the profile's own with
