@@ -111,10 +111,15 @@ impl From<anyhow::Error> for Failure {
 /// Runs one command to its end.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
-        None if cli.run.detach && std::env::var_os(DETACHED_LOG).is_none() => {
+        None if cli.detach && std::env::var_os(DETACHED_LOG).is_none() => {
             crate::runner::detach::start()
         }
-        None => run_task(&cli.run, &Mode::Run),
+        None => run_task(
+            &cli.run,
+            &Mode::Run {
+                detached: cli.detach,
+            },
+        ),
         Some(Command::Smoke {
             run,
             timeout,
@@ -123,12 +128,6 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             junit,
             json,
         }) => {
-            if run.detach {
-                return Err(Failure::usage(
-                    anyhow::anyhow!("`smoke` runs in the foreground; drop --detach"),
-                    Vec::new(),
-                ));
-            }
             let spec = SmokeSpec {
                 timeout,
                 execs: exec,
@@ -272,8 +271,8 @@ pub const DETACHED_LOG: &str = "ECS_RUN_LOCAL_DETACHED_LOG";
 
 /// How a started task is followed.
 enum Mode {
-    /// In the foreground (or as a detached supervisor, with `--detach`).
-    Run,
+    /// In the foreground, or as the supervisor of a `--detach`ed task.
+    Run { detached: bool },
     /// `smoke`: checked, stopped, and reported.
     Smoke {
         spec: SmokeSpec,
@@ -357,7 +356,7 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
         let env_files = crate::aws::envfiles::resolve(execution.as_ref(), &plan, &args.env_files)
             .await
             .map_err(anyhow::Error::new)?;
-        let detached = args.detach;
+        let detached = matches!(mode, Mode::Run { detached: true });
         let started = detached.then(|| {
             // The detaching CLI waits for this line on our stdout.
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -379,11 +378,11 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
             logs: match mode {
                 _ if detached => LogSink::Discard,
                 Mode::Smoke { .. } => LogSink::Stderr,
-                Mode::Run => LogSink::Stdout,
+                Mode::Run { .. } => LogSink::Stdout,
             },
             smoke: match mode {
                 Mode::Smoke { spec, .. } => Some(spec.clone()),
-                Mode::Run => None,
+                Mode::Run { .. } => None,
             },
             started,
         };

@@ -34,6 +34,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// Start the task, print its id once its essential containers run, and
+    /// leave it running under a background supervisor (see `ps`, `logs`, `stop`).
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -47,11 +52,6 @@ pub struct RunArgs {
     /// When to pull images: `missing` pulls what is not on this machine.
     #[arg(long, value_enum, default_value_t)]
     pub pull: crate::runner::PullPolicy,
-
-    /// Start the task, print its id once its essential containers run, and
-    /// leave it running under a background supervisor (see `ps`, `logs`, `stop`).
-    #[arg(short = 'd', long)]
-    pub detach: bool,
 
     /// Use this local `.env` file for a container instead of its S3
     /// `environmentFiles` (repeatable; earlier files win, as in ECS).

@@ -198,4 +198,6 @@ fn help_lists_the_commands() {
     insta::assert_snapshot!("help", out.stdout);
     let out = ecs_run_local(["plan", "--help"]).run();
     insta::assert_snapshot!("plan-help", out.stdout);
+    let out = ecs_run_local(["smoke", "--help"]).run();
+    insta::assert_snapshot!("smoke-help", out.stdout);
 }

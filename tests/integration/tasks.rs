@@ -342,7 +342,13 @@ fn stop_ends_a_detached_task_as_ecs_would() {
     let path = path.to_string_lossy().into_owned();
     let id = cli(&[path.as_str(), "--detach"]).trim().to_owned();
     assert!(cli(&["ps"]).contains(&id));
+    // `logs -f` follows the task until it stops; the stop is ECS's SIGTERM.
+    let follow = start(["logs", "-f", &id[..8], "app"]);
+    std::thread::sleep(Duration::from_secs(1));
     assert_eq!(cli(&["stop", &id[..12]]).trim(), id);
+    let followed = follow.wait();
+    assert_eq!(followed.code, Some(0), "{followed:?}");
+    assert!(followed.stdout.contains("app | got-term\n"), "{followed:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
     assert!(!cli(&["ps"]).contains(&id));
 }
