@@ -41,7 +41,6 @@ pub fn file(plan: &Plan, agent_image: &str, agent_port: u16) -> String {
             "volumes": ["/var/run/docker.sock:/var/run/docker.sock"],
             "ports": [format!("127.0.0.1:{agent_port}:51679")],
             "networks": { NETWORK: { "ipv4_address": crate::plan::AGENT_IP } },
-            "labels": { crate::plan::labels::ROLE: "agent" },
     });
     escape_dollars(&mut agent);
     services.insert(AGENT_SERVICE.into(), agent);
@@ -92,7 +91,11 @@ pub fn file(plan: &Plan, agent_image: &str, agent_port: u16) -> String {
                     "name": v.docker_name,
                     "driver": v.driver,
                     "driver_opts": v.driver_opts,
-                    "labels": v.labels,
+                    "labels": v
+                        .labels
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("ecs-run-local."))
+                        .collect::<BTreeMap<_, _>>(),
                 }),
             )
         })
@@ -159,7 +162,14 @@ fn service(c: &ContainerPlan, services: &BTreeMap<String, String>) -> Map<String
         .filter_map(|kv| kv.split_once('='))
         .collect();
     put("environment", json!(environment));
-    let labels: BTreeMap<&String, &String> = body.labels.iter().flatten().collect();
+    // The ECS labels only: compose, not ecs-run-local's `ps`, `down` and
+    // teardown, manages these containers.
+    let labels: BTreeMap<&String, &String> = body
+        .labels
+        .iter()
+        .flatten()
+        .filter(|(k, _)| !k.starts_with("ecs-run-local."))
+        .collect();
     put("labels", json!(labels));
     if let Some(h) = &body.healthcheck {
         let duration = |ns: Option<i64>| {

@@ -97,10 +97,13 @@ pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
     Ok(removed)
 }
 
-/// Whether the process named by a supervisor-pid label still runs here.
+/// Whether the process named by a supervisor-pid label still runs here, and
+/// is an ecs-run-local (not another process that got the same pid since).
 pub(super) fn supervisor_alive(pid: Option<&String>) -> bool {
-    pid.and_then(|p| p.parse::<u32>().ok())
-        .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    pid.and_then(|p| p.parse::<u32>().ok()).is_some_and(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("ecs-run-local"))
+    })
 }
 
 #[cfg(test)]
@@ -109,7 +112,16 @@ mod tests {
 
     #[test]
     fn a_run_is_alive_while_its_supervisor_is() {
-        assert!(supervisor_alive(Some(&std::process::id().to_string())));
+        // (A live supervisor is seen in the integration tests: `ps --json`.)
+        // Another program that got the pid is not a supervisor.
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let alive = supervisor_alive(Some(&other.id().to_string()));
+        let _ = other.kill();
+        let _ = other.wait();
+        assert!(!alive);
         assert!(!supervisor_alive(Some(&"4000000000".to_owned())));
         assert!(!supervisor_alive(None));
         assert!(!supervisor_alive(Some(&"not a pid".to_owned())));

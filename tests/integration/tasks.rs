@@ -429,6 +429,15 @@ fn the_compose_export_runs_under_docker_compose_and_serves_task_metadata() {
             .filter_map(|c| c["Name"].as_str())
             .collect();
         assert_eq!(names, ["~internal~ecs~pause", "app", "init"], "{task}");
+        // Compose manages these containers: `ps` does not list them and
+        // `down` leaves them.
+        assert!(!cli(&["ps"]).contains(&s.family));
+        cli(&["down"]);
+        http_get(
+            ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+            &format!("{path}/task"),
+        );
+        assert!(!s.leftovers().is_empty());
     });
     let down = compose(&["down", "-v", "--remove-orphans"]);
     assert!(
