@@ -291,6 +291,10 @@ fn run_task(args: &RunArgs, mode: &Mode) -> Result<ExitStatus, Failure> {
         );
         let mut loaded = load_definition(&args.definition, &args.task, &aws).await?;
         apply_overrides(&mut loaded, &args.overrides)?;
+        if let Mode::Smoke { spec, .. } = mode {
+            spec.check(&loaded.definition)
+                .map_err(|e| Failure::usage(anyhow::anyhow!(e), Vec::new()))?;
+        }
         let errors: Vec<Diagnostic> = all_findings(&loaded)
             .into_iter()
             .filter(Diagnostic::is_error)

@@ -22,6 +22,36 @@ pub struct SmokeSpec {
     pub expect_exit: BTreeMap<String, i64>,
 }
 
+impl SmokeSpec {
+    /// Every container a check names must be one of the task's.
+    pub fn check(&self, def: &crate::taskdef::TaskDefinition) -> Result<(), String> {
+        let names: Vec<&str> = def
+            .container_definitions
+            .iter()
+            .filter_map(|c| c.name.as_deref())
+            .collect();
+        let named = self
+            .execs
+            .iter()
+            .map(|e| ("--exec", e.container.as_str()))
+            .chain(
+                self.expect_exit
+                    .keys()
+                    .map(|c| ("--expect-exit", c.as_str())),
+            );
+        for (flag, container) in named {
+            if !names.contains(&container) {
+                let known: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                return Err(format!(
+                    "`{flag} {container}` names no container of the task (its containers: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `--exec CONTAINER -- CMD…`, or `--exec CONTAINER=SHELL-COMMAND`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecCheck {

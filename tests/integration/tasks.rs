@@ -139,6 +139,21 @@ fn an_unhealthy_task_fails_smoke_naming_the_container_and_a_slow_one_times_out()
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 
+    // Checks must name containers of the task.
+    for args in [["--exec", "db=true"], ["--expect-exit", "db=0"]] {
+        let mut all = vec!["smoke", path.as_str()];
+        all.extend(args);
+        let out = start(all).wait();
+        assert_eq!(out.code, Some(2), "{out:?}");
+        assert!(
+            out.stderr.contains(&format!(
+                "`{} db` names no container of the task (its containers: `app`, `aux`)",
+                args[0]
+            )),
+            "{out:?}"
+        );
+    }
+
     // A task that cannot start at all still fails the JUnit report.
     let mut app = container("app", "sleep 300");
     app["image"] = json!("ecs-run-local-test/not-here:1");
