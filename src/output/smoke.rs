@@ -246,6 +246,93 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::smoke::{CheckReport, ContainerReport};
+
+    fn task() -> TaskPlan {
+        let loaded = crate::taskdef::load_str(
+            r#"{"family":"shop","containerDefinitions":[{"name":"web","image":"x"}]}"#,
+            "t.json",
+            "t",
+        )
+        .unwrap();
+        crate::plan::plan(
+            &loaded.definition,
+            &crate::plan::PlanOptions::default(),
+            &mut crate::plan::ids::SequentialIds::default(),
+        )
+        .unwrap()
+        .task
+    }
+
+    fn report(verdict: Verdict) -> SmokeReport {
+        SmokeReport {
+            verdict,
+            containers: vec![
+                ContainerReport {
+                    name: "web".into(),
+                    essential: true,
+                    status: "RUNNING",
+                    health: Some("healthy".into()),
+                    exit_code: None,
+                    time_to_healthy: Some(Duration::from_millis(5120)),
+                    problem: None,
+                },
+                ContainerReport {
+                    name: "migrate".into(),
+                    essential: false,
+                    status: "STOPPED",
+                    health: None,
+                    exit_code: Some(3),
+                    time_to_healthy: None,
+                    problem: Some("`migrate` exited with 3, expected 0".into()),
+                },
+            ],
+            checks: vec![CheckReport {
+                container: "web".into(),
+                command: vec![
+                    "curl".into(),
+                    "-f".into(),
+                    "http://localhost/<health>".into(),
+                ],
+                exit_code: Some(22),
+                output: "curl: (22) 503 & \u{1b}[0m\n".into(),
+                duration: Duration::from_millis(40),
+                passed: false,
+                error: None,
+            }],
+            elapsed: Duration::from_millis(7250),
+        }
+    }
+
+    #[test]
+    fn the_summary_names_each_container_and_check() {
+        let text = table(
+            &report(Verdict::Failed(
+                "`migrate` exited with 3, expected 0".into(),
+            )),
+            &task(),
+        );
+        insta::assert_snapshot!("smoke-table", text);
+    }
+
+    #[test]
+    fn junit_has_a_case_per_container_and_check_with_escaped_text() {
+        let xml = junit(&report(Verdict::Failed("x".into())), &task());
+        insta::assert_snapshot!("smoke-junit", xml);
+        // No failing case of its own: the verdict becomes an error case.
+        let mut passed = report(Verdict::TimedOut("`web` to be HEALTHY".into()));
+        passed.containers.truncate(1);
+        passed.checks.clear();
+        let xml = junit(&passed, &task());
+        assert!(
+            xml.contains("<error message=\"`web` to be HEALTHY\" type=\"timedOut\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("tests=\"2\" failures=\"0\" errors=\"1\""),
+            "{xml}"
+        );
+    }
 
     #[test]
     fn xml_escapes_markup_and_drops_control_characters() {

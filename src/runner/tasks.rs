@@ -266,3 +266,70 @@ pub async fn stop(engine: &Engine, task: &TaskSummary) -> anyhow::Result<()> {
     }
     super::teardown::run_objects(engine, &task.run_id).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn summary(state: &str, status: &str, ports: &[&str]) -> ContainerSummary {
+        ContainerSummary {
+            id: "abc".into(),
+            name: "ecs-web-1-app-0123".into(),
+            state: state.into(),
+            status: status.into(),
+            labels: HashMap::new(),
+            ports: ports.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn container_lines_read_health_from_dockers_status() {
+        let cases = [
+            ("Up 3 minutes (healthy)", Some("healthy")),
+            ("Up 2 seconds (health: starting)", Some("starting")),
+            ("Up 1 minute (unhealthy)", Some("unhealthy")),
+            ("Up 4 seconds", None),
+            ("Exited (0) 2 seconds ago", None),
+        ];
+        for (status, health) in cases {
+            let line = container_line(&summary("running", status, &[]), "app", Vec::new());
+            assert_eq!(line.health.as_deref(), health, "{status}");
+        }
+        // The pause container's ports (awsvpc) join the container's own, once each.
+        let line = container_line(
+            &summary("running", "Up", &["0.0.0.0:8080->80/tcp"]),
+            "app",
+            vec!["0.0.0.0:8080->80/tcp".into(), "0.0.0.0:9090->90/tcp".into()],
+        );
+        assert_eq!(line.ports, ["0.0.0.0:8080->80/tcp", "0.0.0.0:9090->90/tcp"]);
+    }
+
+    #[test]
+    fn the_ps_table_lines_up_one_row_per_task() {
+        let task = TaskSummary {
+            id: "0123abcd".into(),
+            task_arn: "arn:aws:ecs:us-east-1:000000000000:task/default/0123abcd".into(),
+            family: "web".into(),
+            revision: "3".into(),
+            network_mode: "bridge".into(),
+            service_name: "web".into(),
+            supervisor_pid: Some(42),
+            containers: vec![
+                container_line(
+                    &summary("running", "Up (healthy)", &["0.0.0.0:80->80/tcp"]),
+                    "app",
+                    Vec::new(),
+                ),
+                container_line(&summary("exited", "Exited (0)", &[]), "init", Vec::new()),
+            ],
+            run_id: "r".into(),
+        };
+        assert_eq!(
+            table(&[task]),
+            "TASK      DEFINITION  NETWORK  SERVICE  CONTAINERS                             PORTS\n\
+             0123abcd  web:3       bridge   web      app (running, healthy), init (exited)  0.0.0.0:80->80/tcp\n"
+        );
+    }
+}
