@@ -12,3 +12,24 @@ pub mod smoke;
 pub fn status(message: &str) {
     eprintln!("ecs-run-local: {message}");
 }
+
+/// Rows as left-aligned columns two spaces apart (the first row is the
+/// heading), without trailing blanks: `ps` and the smoke summary.
+#[must_use]
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let count = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..count)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

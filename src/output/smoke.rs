@@ -43,7 +43,7 @@ pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
                 .map_or_else(|| "ok".into(), |p| format!("FAILED: {p}")),
         ]);
     }
-    let mut out = aligned(&rows);
+    let mut out = super::columns(&rows);
     if !report.checks.is_empty() {
         let mut rows = vec![
             ["CHECK", "CONTAINER", "EXIT", "TIME", "RESULT"]
@@ -64,7 +64,7 @@ pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
             ]);
         }
         out.push('\n');
-        out.push_str(&aligned(&rows));
+        out.push_str(&super::columns(&rows));
     }
     let name = format!("`{}:{}`", task.family, task.revision);
     let _ = writeln!(
@@ -81,24 +81,6 @@ pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
             Verdict::Interrupted => format!("smoke test of {name} interrupted"),
         }
     );
-    out
-}
-
-fn aligned(rows: &[Vec<String>]) -> String {
-    let columns = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
     out
 }
 

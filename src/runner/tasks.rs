@@ -144,14 +144,18 @@ pub async fn find(engine: &Engine, prefix: &str) -> anyhow::Result<TaskSummary> 
 /// The `ps` table.
 #[must_use]
 pub fn table(tasks: &[TaskSummary]) -> String {
-    let mut rows = vec![[
-        "TASK".to_owned(),
-        "DEFINITION".to_owned(),
-        "NETWORK".to_owned(),
-        "SERVICE".to_owned(),
-        "CONTAINERS".to_owned(),
-        "PORTS".to_owned(),
-    ]];
+    let mut rows = vec![
+        [
+            "TASK",
+            "DEFINITION",
+            "NETWORK",
+            "SERVICE",
+            "CONTAINERS",
+            "PORTS",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
     for t in tasks {
         let containers: Vec<String> = t
             .containers
@@ -164,7 +168,7 @@ pub fn table(tasks: &[TaskSummary]) -> String {
         let mut ports: Vec<String> = t.containers.iter().flat_map(|c| c.ports.clone()).collect();
         ports.sort();
         ports.dedup();
-        rows.push([
+        rows.push(vec![
             t.id.clone(),
             format!("{}:{}", t.family, t.revision),
             t.network_mode.clone(),
@@ -173,20 +177,7 @@ pub fn table(tasks: &[TaskSummary]) -> String {
             ports.join(", "),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    crate::output::columns(&rows)
 }
 
 /// Prints a task's container output with prefixes, as a foreground run
