@@ -6,10 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
-
-use super::signals::{Shutdown, Stop};
-use super::supervise::{State, Task};
+use super::signals::Shutdown;
+use super::supervise::{State, TICK, Task};
 use crate::docker::EventStream;
 use crate::taskdef::model::DependencyCondition;
 
@@ -170,18 +168,10 @@ pub async fn run(
         if left.is_zero() {
             break Verdict::TimedOut(pending);
         }
-        tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(event)) => {
-                    if let Err(e) = task.apply(event).await {
-                        break Verdict::Failed(format!("{e:#}"));
-                    }
-                }
-                Some(Err(e)) => break Verdict::Failed(e.to_string()),
-                None => break Verdict::Failed("the Docker engine closed its event stream".into()),
-            },
-            () = shutdown.reached(Stop::Graceful) => break Verdict::Interrupted,
-            () = tokio::time::sleep(left.min(Duration::from_millis(200))) => {}
+        match task.wait(events, &mut shutdown, left.min(TICK)).await {
+            Ok(true) => {}
+            Ok(false) => break Verdict::Interrupted,
+            Err(e) => break Verdict::Failed(format!("{e:#}")),
         }
     };
     let mut checks = Vec::new();

@@ -28,7 +28,7 @@ use crate::taskdef::model::DependencyCondition;
 /// the ECS agent's default for `ECS_CONTAINER_START_TIMEOUT` on Linux.
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How often deadlines are checked when no event arrives.
-const TICK: Duration = Duration::from_millis(200);
+pub(super) const TICK: Duration = Duration::from_millis(200);
 
 /// How the task ended.
 #[derive(Debug, Clone)]
@@ -180,16 +180,30 @@ impl<'a> Task<'a> {
             {
                 let _ = started.send(());
             }
-            tokio::select! {
-                event = events.next() => match event {
-                    Some(Ok(event)) => self.apply(event).await?,
-                    Some(Err(e)) => return Err(e.into()),
-                    None => bail!("the Docker engine closed its event stream"),
-                },
-                () = shutdown.reached(Stop::Graceful) => return Ok(Ending::Interrupted),
-                () = tokio::time::sleep(TICK) => {}
+            if !self.wait(events, &mut shutdown, TICK).await? {
+                return Ok(Ending::Interrupted);
             }
         }
+    }
+
+    /// Waits for the engine's next event of the task (and applies it), a
+    /// stop request, or `tick`; `false` when a stop was asked for.
+    pub(super) async fn wait(
+        &mut self,
+        events: &mut EventStream,
+        shutdown: &mut Shutdown,
+        tick: Duration,
+    ) -> anyhow::Result<bool> {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => self.apply(event).await?,
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("the Docker engine closed its event stream"),
+            },
+            () = shutdown.reached(Stop::Graceful) => return Ok(false),
+            () = tokio::time::sleep(tick) => {}
+        }
+        Ok(true)
     }
 
     /// Starts every created container whose dependencies are reached; fails
@@ -298,7 +312,7 @@ impl<'a> Task<'a> {
         }));
     }
 
-    pub(super) async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
+    async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
         match event {
             ContainerEvent::Start { .. } | ContainerEvent::Oom { .. } => {}
             ContainerEvent::Health { id, status } => {
