@@ -159,23 +159,10 @@ fn a_role_that_cannot_be_assumed_fails_before_anything_starts() {
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
 
-/// The SDK configuration of a client of moto, as the tests' own setup tool.
-fn moto_config(moto: &Moto) -> aws_config::SdkConfig {
-    block(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(moto.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load(),
-    )
-}
-
 #[test]
 fn ssm_and_secrets_manager_secrets_reach_the_environment_and_never_the_plan() {
     let moto = Moto::start();
-    let config = moto_config(&moto);
+    let config = moto.sdk_config();
     let ssm = aws_sdk_ssm::Client::new(&config);
     block(
         ssm.put_parameter()
@@ -284,7 +271,7 @@ fn a_missing_secret_fails_clearly_and_leaves_nothing_behind() {
 fn s3_environment_files_apply_with_the_ecs_precedence_and_local_files_replace_them() {
     let moto = Moto::start();
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&moto_config(&moto))
+        aws_sdk_s3::config::Builder::from(&moto.sdk_config())
             .force_path_style(true)
             .build(),
     );
@@ -522,7 +509,7 @@ fn private_images_log_in_with_ecr_tokens_and_repository_credentials() {
 #[test]
 fn the_execution_role_reads_secrets_when_asked_to_be_assumed() {
     let moto = Moto::start();
-    let config = moto_config(&moto);
+    let config = moto.sdk_config();
     let ssm = aws_sdk_ssm::Client::new(&config);
     block(
         ssm.put_parameter()

@@ -476,6 +476,20 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The SDK configuration of a client of this server, as the tests' own
+    /// set-up tool.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        block(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(self.endpoint())
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    "testing", "testing", None, None, "tests",
+                ))
+                .load(),
+        )
+    }
+
     /// The environment of a CLI that talks to this server only.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![

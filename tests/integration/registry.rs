@@ -161,15 +161,7 @@ fn repository_credentials_from_secrets_manager_log_in_to_a_private_registry() {
     let moto = Moto::start();
     let (port, registry) = start_registry();
     let s = Session::new("registry");
-    let config = block(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(moto.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load(),
-    );
+    let config = moto.sdk_config();
     let secret = block(
         aws_sdk_secretsmanager::Client::new(&config)
             .create_secret()
