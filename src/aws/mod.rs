@@ -113,6 +113,20 @@ impl Aws {
         &self.config
     }
 
+    /// The configuration for a resource in `region` (an ARN's, an ECR
+    /// registry's), or as it is when the resource names none.
+    #[must_use]
+    pub fn config_in(&self, region: Option<&str>) -> SdkConfig {
+        match region {
+            Some(region) => self
+                .config
+                .to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build(),
+            None => self.config.clone(),
+        }
+    }
+
     /// How the profile is named in messages: `--profile x`, `AWS_PROFILE`, or the default chain.
     #[must_use]
     pub fn profile_description(&self) -> String {

@@ -111,10 +111,7 @@ pub async fn pull_credentials(
         profile: aws.profile_description(),
         reason,
     };
-    let config = aws_sdk_ecr::config::Builder::from(aws.config())
-        .region(aws_sdk_ecr::config::Region::new(registry.region.clone()))
-        .build();
-    let output = aws_sdk_ecr::Client::from_conf(config)
+    let output = aws_sdk_ecr::Client::new(&aws.config_in(Some(&registry.region)))
         .get_authorization_token()
         .send()
         .await

@@ -80,11 +80,7 @@ pub async fn resolve(aws: &Aws, plan: &Plan) -> Result<Resolved, SecretError> {
 pub(crate) async fn read(aws: &Aws, reference: &SecretRef) -> Result<String, String> {
     match reference {
         SecretRef::Parameter { name, region } => {
-            let mut config = aws_sdk_ssm::config::Builder::from(aws.config());
-            if let Some(region) = region {
-                config = config.region(aws_sdk_ssm::config::Region::new(region.clone()));
-            }
-            let client = aws_sdk_ssm::Client::from_conf(config.build());
+            let client = aws_sdk_ssm::Client::new(&aws.config_in(region.as_deref()));
             let output = client
                 .get_parameter()
                 .name(name)
@@ -104,10 +100,7 @@ pub(crate) async fn read(aws: &Aws, reference: &SecretRef) -> Result<String, Str
             version_stage,
             version_id,
         } => {
-            let config = aws_sdk_secretsmanager::config::Builder::from(aws.config())
-                .region(aws_sdk_secretsmanager::config::Region::new(region.clone()))
-                .build();
-            let client = aws_sdk_secretsmanager::Client::from_conf(config);
+            let client = aws_sdk_secretsmanager::Client::new(&aws.config_in(Some(region)));
             let output = client
                 .get_secret_value()
                 .secret_id(secret_id)
