@@ -104,11 +104,7 @@ impl EnvFiles {
 /// Refuses an `--env-file` for a container the definition does not have.
 pub fn check_local(def: &TaskDefinition, local: &[LocalEnvFile]) -> Result<(), EnvFileError> {
     for l in local {
-        if !def
-            .container_definitions
-            .iter()
-            .any(|c| c.name() == l.container)
-        {
+        if !def.has_container(&l.container) {
             return Err(EnvFileError::UnknownContainer(format!(
                 "{}={}",
                 l.container,

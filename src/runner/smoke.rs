@@ -23,11 +23,6 @@ pub struct SmokeSpec {
 impl SmokeSpec {
     /// Every container a check names must be one of the task's.
     pub fn check(&self, def: &crate::taskdef::TaskDefinition) -> Result<(), String> {
-        let names: Vec<&str> = def
-            .container_definitions
-            .iter()
-            .filter_map(|c| c.name.as_deref())
-            .collect();
         let named = self
             .execs
             .iter()
@@ -38,11 +33,10 @@ impl SmokeSpec {
                     .map(|c| ("--expect-exit", c.as_str())),
             );
         for (flag, container) in named {
-            if !names.contains(&container) {
-                let known: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            if !def.has_container(container) {
                 return Err(format!(
                     "`{flag} {container}` names no container of the task (its containers: {})",
-                    known.join(", ")
+                    def.container_list()
                 ));
             }
         }

@@ -126,6 +126,25 @@ pub struct ContainerDefinition {
     pub credential_specs: Vec<String>,
 }
 
+impl TaskDefinition {
+    /// Whether the task has a container of this name.
+    #[must_use]
+    pub fn has_container(&self, name: &str) -> bool {
+        self.container_definitions.iter().any(|c| c.name() == name)
+    }
+
+    /// The containers' names for messages: `` `app`, `log` ``.
+    #[must_use]
+    pub fn container_list(&self) -> String {
+        let names: Vec<String> = self
+            .container_definitions
+            .iter()
+            .filter_map(|c| c.name.as_deref().map(|n| format!("`{n}`")))
+            .collect();
+        names.join(", ")
+    }
+}
+
 impl ContainerDefinition {
     /// The container's name, or `""` where it is missing (validation reports that).
     #[must_use]

@@ -212,11 +212,7 @@ pub fn apply(
 /// Checks that every `--publish` names a container of the definition.
 pub fn check_publish(def: &TaskDefinition, publish: &[Publish]) -> Result<(), OverrideError> {
     for p in publish {
-        if !def
-            .container_definitions
-            .iter()
-            .any(|c| c.name.as_deref() == Some(p.container.as_str()))
-        {
+        if !def.has_container(&p.container) {
             return Err(unknown(
                 def,
                 format!("--publish {}", p.container),
@@ -243,15 +239,10 @@ fn container<'a>(
 }
 
 fn unknown(def: &TaskDefinition, flag: String, container: &str) -> OverrideError {
-    let known: Vec<String> = def
-        .container_definitions
-        .iter()
-        .filter_map(|c| c.name.as_deref().map(|n| format!("`{n}`")))
-        .collect();
     OverrideError::UnknownContainer {
         flag,
         container: container.to_owned(),
-        known: known.join(", "),
+        known: def.container_list(),
     }
 }
 
