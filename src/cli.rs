@@ -1,8 +1,12 @@
-//! Command-line types. The doc comments are the `--help` text.
+//! Command-line types (the only clap derives of the crate); the doc comments
+//! are the `--help` text. Each converts into the settings of its command.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::runner::PullPolicy;
 
 /// Run an Amazon ECS task definition on the local Docker engine, as ECS would.
 ///
@@ -51,7 +55,7 @@ pub struct RunArgs {
 
     /// When to pull images: `missing` pulls what is not on this machine.
     #[arg(long, value_enum, default_value_t)]
-    pub pull: crate::runner::PullPolicy,
+    pub pull: PullArg,
 
     /// Use this local `.env` file for a container instead of its S3
     /// `environmentFiles` (repeatable; earlier files win, as in ECS).
@@ -143,6 +147,18 @@ pub struct AwsArgs {
     pub credentials: Option<CredentialsMode>,
 }
 
+/// `--pull`: when to pull an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullArg {
+    /// Pull every image, even one already on this machine.
+    Always,
+    /// Pull only what is not on this machine.
+    #[default]
+    Missing,
+    /// Never pull; a missing image is an error.
+    Never,
+}
+
 /// Whose credentials read what ECS reads with the execution role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ExecutionRoleMode {
@@ -176,7 +192,7 @@ const SMOKE_OPTIONS: &[&str] = &["--exec", "--expect-exit", "--junit", "--json",
 /// next smoke option or the end) into one `--exec` value clap can carry:
 /// the words joined by the unit separator, which [`ExecCheck`] reads back.
 ///
-/// [`ExecCheck`]: crate::runner::smoke::ExecCheck
+/// [`ExecCheck`]: crate::runner::smoke_test::ExecCheck
 #[must_use]
 pub fn expand_exec_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     // `smoke` is the subcommand when it comes before any `--exec`.
@@ -297,7 +313,7 @@ pub enum Command {
         /// `--exec web -- wget -qO- localhost/health` runs the words after `--`
         /// (up to the next smoke option); `--exec 'web=CMD'` runs CMD with `sh -c`.
         #[arg(long, value_name = "CONTAINER -- CMD")]
-        exec: Vec<crate::runner::smoke::ExecCheck>,
+        exec: Vec<crate::runner::smoke_test::ExecCheck>,
         /// A container that must exit with this code (a migration, a job).
         #[arg(long, value_name = "CONTAINER=CODE", value_parser = parse_expect_exit)]
         expect_exit: Vec<(String, i64)>,
@@ -367,7 +383,7 @@ pub enum Command {
         #[arg(long, default_value = "0.0.0.0:51679")]
         loopback: std::net::SocketAddr,
         /// The file holding the admin API's bearer token.
-        #[arg(long, default_value = crate::agent::api::TOKEN_FILE)]
+        #[arg(long, default_value = crate::protocol::TOKEN_FILE)]
         token_file: String,
     },
     /// Hold a task's namespaces as PID 1 (inside the pause container).
@@ -392,6 +408,86 @@ pub struct TaskArgs {
     /// Assume this role for the task instead of the definition's `taskRoleArn`.
     #[arg(long)]
     pub task_role_arn: Option<String>,
+}
+
+impl From<PullArg> for PullPolicy {
+    fn from(pull: PullArg) -> Self {
+        match pull {
+            PullArg::Always => PullPolicy::Always,
+            PullArg::Missing => PullPolicy::Missing,
+            PullArg::Never => PullPolicy::Never,
+        }
+    }
+}
+
+impl From<DefinitionArgs> for commands::DefinitionSource {
+    fn from(args: DefinitionArgs) -> Self {
+        commands::DefinitionSource {
+            taskdef: args.taskdef,
+            family: args.family,
+            revision: args.revision,
+            task_def_arn: args.task_def_arn,
+            service: args.service,
+        }
+    }
+}
+
+impl From<TaskArgs> for commands::TaskSettings {
+    fn from(args: TaskArgs) -> Self {
+        commands::TaskSettings {
+            cluster: args.cluster,
+            region: args.region,
+            service_name: args.service_name,
+            task_role_arn: args.task_role_arn,
+        }
+    }
+}
+
+impl From<OverrideArgs> for commands::OverrideSettings {
+    fn from(args: OverrideArgs) -> Self {
+        commands::OverrideSettings {
+            overrides: args.overrides,
+            env: args.env,
+            publish: args.publish,
+        }
+    }
+}
+
+impl From<AgentArgs> for commands::AgentSettings {
+    fn from(args: AgentArgs) -> Self {
+        commands::AgentSettings {
+            image: args.agent_image,
+            port: args.agent_port,
+        }
+    }
+}
+
+impl From<AwsArgs> for commands::AwsSettings {
+    fn from(args: AwsArgs) -> Self {
+        commands::AwsSettings {
+            profile: args.profile.profile,
+            role_duration: args.role_duration,
+            execution_role: match args.execution_role {
+                ExecutionRoleMode::Profile => commands::ExecutionRole::Profile,
+                ExecutionRoleMode::Assume => commands::ExecutionRole::Assume,
+            },
+            profile_credentials: args.credentials == Some(CredentialsMode::Profile),
+        }
+    }
+}
+
+impl From<RunArgs> for commands::RunSettings {
+    fn from(args: RunArgs) -> Self {
+        commands::RunSettings {
+            definition: args.definition.into(),
+            pull: args.pull.into(),
+            env_files: args.env_files,
+            task: args.task.into(),
+            overrides: args.overrides.into(),
+            agent: args.agent.into(),
+            aws: args.aws.into(),
+        }
+    }
 }
 
 #[cfg(test)]

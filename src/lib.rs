@@ -40,10 +40,14 @@ pub mod agent;
 pub mod app;
 pub mod aws;
 pub mod cli;
+pub mod commands;
 pub mod docker;
+pub mod exit;
 pub mod output;
 pub mod plan;
+pub mod protocol;
 pub mod runner;
 pub mod taskdef;
 
-pub use app::{ExitStatus, run};
+pub use app::run;
+pub use exit::{ExitStatus, Failure};

@@ -9,23 +9,23 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, put};
 
-use crate::agent::api::{self, Credentials, DesiredStatus, Health, TaskRegistration};
-use crate::agent::state::task_id;
 use crate::agent::{Agent, json};
+use crate::protocol::task_id;
+use crate::protocol::{self, Credentials, DesiredStatus, Health, TaskRegistration};
 
 pub fn routes(agent: Agent) -> Router<Agent> {
     Router::new()
-        .route(api::HEALTH_PATH, get(health))
+        .route(protocol::HEALTH_PATH, get(health))
         .route(
-            &format!("{}/{{id}}", api::TASKS_PATH),
+            &format!("{}/{{id}}", protocol::TASKS_PATH),
             put(register).delete(deregister),
         )
         .route(
-            &format!("{}/{{id}}/desired-status", api::TASKS_PATH),
+            &format!("{}/{{id}}/desired-status", protocol::TASKS_PATH),
             put(desired_status),
         )
         .route(
-            &format!("{}/{{id}}", api::CREDENTIALS_PATH),
+            &format!("{}/{{id}}", protocol::CREDENTIALS_PATH),
             put(push_credentials),
         )
         .route_layer(middleware::from_fn_with_state(agent, authorize))

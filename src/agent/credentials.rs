@@ -15,9 +15,9 @@ use axum::response::Response;
 use axum::routing::any;
 use serde::Serialize;
 
-use crate::agent::api::Credentials;
 use crate::agent::state::CredentialSlot;
 use crate::agent::{Agent, json};
+use crate::protocol::Credentials;
 
 pub fn routes() -> Router<Agent> {
     Router::new()

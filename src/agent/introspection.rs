@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::agent::metadata::{self, Network, Port, Version, Volume};
 use crate::agent::state::TaskEntry;
-use crate::agent::wire::{self, Time};
 use crate::agent::{Agent, json};
 use crate::plan::DEFAULT_CLUSTER;
+use crate::protocol::wire::{self, Time};
 
 pub fn routes() -> Router<Agent> {
     Router::new()

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::agent::state::{ContainerStatus, HealthState, TaskEntry};
-use crate::agent::wire::{self, Time};
 use crate::plan::{NETWORK_GATEWAY, NETWORK_NAME, NETWORK_SUBNET};
+use crate::protocol::wire::{self, Time};
 
 /// The agent reports at least this many CPU units for a container (`minimumCPUUnit`).
 const MINIMUM_CPU_UNITS: i64 = 2;

@@ -12,7 +12,6 @@
 //! container's live state, so that no request waits on Docker, stats aside.
 
 pub mod admin;
-pub mod api;
 pub mod credentials;
 pub mod introspection;
 pub mod metadata;
@@ -22,7 +21,6 @@ pub mod state;
 pub mod stats;
 pub mod tmds;
 pub mod watch;
-pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +33,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::agent::state::State;
-use crate::agent::wire::Time;
+use crate::protocol;
+use crate::protocol::wire::Time;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -119,13 +118,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     // A compose file's agent serves the task in its environment and takes
     // no registrations: its admin token is random and never leaves it.
-    let preload = match std::env::var(crate::output::compose::TASK_ENV) {
+    let preload = match std::env::var(crate::protocol::TASK_ENV) {
         Ok(text) => Some(
-            serde_json::from_str::<api::TaskRegistration>(&text).with_context(|| {
-                format!(
-                    "{} is not a task registration",
-                    crate::output::compose::TASK_ENV
-                )
+            serde_json::from_str::<protocol::TaskRegistration>(&text).with_context(|| {
+                format!("{} is not a task registration", crate::protocol::TASK_ENV)
             })?,
         ),
         Err(_) => None,

@@ -13,8 +13,8 @@ use chrono::{Duration, DurationRound as _, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::state::{Protection, TaskEntry};
-use crate::agent::wire::{self, Time};
 use crate::agent::{Agent, json};
+use crate::protocol::wire::{self, Time};
 
 /// ECS's default and bounds for `ExpiresInMinutes`.
 const DEFAULT_MINUTES: i64 = 120;

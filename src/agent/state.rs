@@ -11,9 +11,10 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
 
-use crate::agent::api::{Credentials, TaskRegistration};
-use crate::agent::wire::{Time, parse_time};
 use crate::plan::labels;
+use crate::protocol::task_id;
+use crate::protocol::wire::{Time, parse_time};
+use crate::protocol::{Credentials, TaskRegistration};
 
 /// The agent's longest health-check output (`maxHealthCheckOutputLength`).
 const MAX_HEALTH_OUTPUT: usize = 1024;
@@ -374,12 +375,6 @@ impl TaskEntry {
                 .iter()
                 .all(|l| l.removed || l.inspected.docker_id.is_empty())
     }
-}
-
-/// The task id at the end of a task ARN.
-#[must_use]
-pub fn task_id(task_arn: &str) -> &str {
-    task_arn.rsplit('/').next().unwrap_or(task_arn)
 }
 
 /// A credentials id's slot: empty until the CLI pushes credentials.

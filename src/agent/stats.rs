@@ -18,7 +18,7 @@ use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::agent::wire::{self, Time};
+use crate::protocol::wire::{self, Time};
 
 /// How long a first request waits for the samples of a new stream.
 const FIRST_SAMPLES: Duration = Duration::from_millis(2500);

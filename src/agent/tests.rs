@@ -14,11 +14,11 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 
 use super::*;
-use crate::agent::api::{ContainerRegistration, Credentials, TaskRegistration};
 use crate::agent::state::{
     Attachment, Binding, ContainerStatus, HealthState, Inspected, Observed, Protection,
 };
-use crate::agent::wire::parse_time;
+use crate::protocol::wire::parse_time;
+use crate::protocol::{ContainerRegistration, Credentials, TaskRegistration};
 
 const TOKEN: &str = "test-token";
 const TASK_ARN: &str =
@@ -178,7 +178,7 @@ fn placeholder_credentials() -> Credentials {
     }
 }
 
-fn now() -> wire::Time {
+fn now() -> crate::protocol::wire::Time {
     parse_time("2018-02-01T21:00:00Z").unwrap()
 }
 
@@ -547,7 +547,7 @@ async fn task_protection_follows_the_agents_rules_byte_for_byte() {
     );
 
     // The happy fixture's shape: protected with no expiry.
-    let id = crate::agent::state::task_id(TASK_ARN);
+    let id = crate::protocol::task_id(TASK_ARN);
     agent.state.protect(
         id,
         Protection {
@@ -565,7 +565,7 @@ async fn task_protection_follows_the_agents_rules_byte_for_byte() {
 #[tokio::test]
 async fn protection_expires_by_the_agents_clock() {
     let agent = awsvpc_agent();
-    let id = crate::agent::state::task_id(TASK_ARN);
+    let id = crate::protocol::task_id(TASK_ARN);
     agent
         .state
         .push_credentials("credentials-id", placeholder_credentials());
@@ -590,22 +590,26 @@ async fn the_admin_api_needs_the_bearer_token() {
         .layer(MockConnectInfo(
             "127.0.0.1:1".parse::<SocketAddr>().unwrap(),
         ))
-        .oneshot(Request::get(api::HEALTH_PATH).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(protocol::HEALTH_PATH)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let (status, _, body) = call(
         loopback_router(agent.clone()),
         Method::GET,
-        api::HEALTH_PATH,
+        protocol::HEALTH_PATH,
         "",
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let health: api::Health = serde_json::from_str(&body).unwrap();
+    let health: protocol::Health = serde_json::from_str(&body).unwrap();
     assert_eq!(health.tasks, 0);
     // The task port has no admin routes at all.
-    let (status, _, _) = call(task_router(agent), Method::GET, api::HEALTH_PATH, "").await;
+    let (status, _, _) = call(task_router(agent), Method::GET, protocol::HEALTH_PATH, "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -615,8 +619,8 @@ async fn registration_goes_through_the_admin_api_and_leaves_nothing_when_undone(
     let body = serde_json::to_string(&awsvpc_registration()).unwrap();
     let task_path = format!(
         "{}/{}",
-        api::TASKS_PATH,
-        crate::agent::state::task_id(TASK_ARN)
+        protocol::TASKS_PATH,
+        crate::protocol::task_id(TASK_ARN)
     );
     let router = || loopback_router(agent.clone());
     let (status, _, _) = call(router(), Method::PUT, "/ecs-run-local/tasks/other", &body).await;
@@ -668,7 +672,7 @@ fn another_task_cannot_take_an_endpoint_or_credentials_id() {
 #[test]
 fn the_task_status_follows_its_containers() {
     let agent = awsvpc_agent();
-    let id = crate::agent::state::task_id(TASK_ARN).to_owned();
+    let id = crate::protocol::task_id(TASK_ARN).to_owned();
     let status = |agent: &Agent| agent.state.read().tasks[&id].known_status();
     assert_eq!(status(&agent), "RUNNING");
     let mut stopped = observed("nginx-curl", "app-docker-id", "");
@@ -705,7 +709,7 @@ fn health_reports_status_changes_with_their_time() {
     app.health = Some((HealthState::Unhealthy, 1, "boom".into()));
     agent.state.observe(app.clone(), at("2018-02-01T21:00:10Z"));
     agent.state.observe(app.clone(), at("2018-02-01T21:00:20Z"));
-    let id = crate::agent::state::task_id(TASK_ARN).to_owned();
+    let id = crate::protocol::task_id(TASK_ARN).to_owned();
     let body = {
         let registry = agent.state.read();
         serde_json::to_string(

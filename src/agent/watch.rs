@@ -13,11 +13,11 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use crate::agent::api::task_label;
 use crate::agent::state::{Observed, State};
-use crate::agent::wire::Time;
 use crate::docker::Engine;
 use crate::plan::labels;
+use crate::protocol::task_label;
+use crate::protocol::wire::Time;
 
 /// Follows the engine until the process ends.
 pub async fn run(

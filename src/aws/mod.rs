@@ -2,11 +2,11 @@
 //! user's existing setup just works: profiles, SSO, `credential_process`, the
 //! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`.
 
-pub mod credentials;
 pub mod envfiles;
 pub mod registry;
 pub mod remote;
 pub mod secrets;
+pub mod sessions;
 
 use aws_config::meta::region::ProvideRegion as _;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -87,7 +87,7 @@ impl Aws {
     /// The same configuration, signing with `fetched` (an assumed role's
     /// session) instead of the user's own credentials.
     #[must_use]
-    pub fn assuming(&self, fetched: &credentials::Fetched) -> Aws {
+    pub fn assuming(&self, fetched: &sessions::Fetched) -> Aws {
         let c = &fetched.credentials;
         let provider = aws_credential_types::Credentials::new(
             c.access_key_id.clone(),

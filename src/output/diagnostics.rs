@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::app::Failure;
+use crate::exit::Failure;
 use crate::taskdef::{Diagnostic, Loaded, load::plural};
 
 /// Prints a failure to stderr: the headline with its cause chain, then each

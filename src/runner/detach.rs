@@ -12,7 +12,11 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 
-use crate::app::{DETACHED_LOG, ExitStatus, Failure};
+use crate::exit::{ExitStatus, Failure};
+
+/// Set in a detached supervisor's environment: where its status lines go
+/// (and the file it removes when it ends).
+pub const DETACHED_LOG: &str = "ECS_RUN_LOCAL_DETACHED_LOG";
 
 /// What the supervisor prints on its stdout once every essential container runs.
 pub const STARTED: &str = "started ";

@@ -2,33 +2,34 @@
 //! task's containers in `dependsOn` order, supervision, and a teardown that
 //! runs on every path (normal end, Ctrl-C or SIGTERM, a failure half-way).
 
-pub mod admin;
-pub mod agent;
+pub mod agent_client;
+pub mod agent_container;
 pub mod detach;
-pub mod images;
+pub mod pull;
 pub mod signals;
-pub mod smoke;
+pub mod smoke_report;
+pub mod smoke_test;
 pub mod supervise;
-pub mod tasks;
+pub mod task_list;
 pub mod teardown;
 
 use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::agent::api::{Pulls, TaskRegistration};
 use crate::aws::Aws;
-use crate::aws::credentials::{Fetched, Source};
 use crate::aws::envfiles::EnvFiles;
 use crate::aws::secrets::Resolved;
+use crate::aws::sessions::{Fetched, Source};
 use crate::docker::Engine;
 use crate::output::logs::LogSink;
 use crate::output::status;
 use crate::plan::{Plan, RandomIds, labels};
+use crate::protocol::{Pulls, TaskRegistration};
 
-pub use admin::AgentClient;
+pub use agent_client::AgentClient;
 
-pub use images::PullPolicy;
+pub use pull::PullPolicy;
 pub use signals::{Shutdown, Stop};
 pub use supervise::Ending;
 
@@ -49,7 +50,7 @@ pub struct RunOptions {
     /// Where the containers' output goes.
     pub logs: LogSink,
     /// `smoke`: wait for readiness, run the checks, stop, and report.
-    pub smoke: Option<smoke::SmokeSpec>,
+    pub smoke: Option<smoke_test::SmokeSpec>,
     /// `--detach`: told once every essential container has started.
     pub started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
 }
@@ -73,7 +74,7 @@ pub async fn run(
 ) -> anyhow::Result<Ending> {
     let begun = Instant::now();
     let pull_started = chrono::Utc::now();
-    images::ensure(engine, plan, options.pull, options.aws.as_ref()).await?;
+    pull::ensure(engine, plan, options.pull, options.aws.as_ref()).await?;
     let pulls = Pulls {
         started: Some(pull_started),
         stopped: Some(chrono::Utc::now()),
@@ -109,7 +110,7 @@ pub async fn run(
         let outcome = match &options.smoke {
             None => task.supervise(&mut events, shutdown.clone()).await,
             Some(spec) => Ok(Ending::Smoke(Box::new(
-                smoke::run(&mut task, &mut events, shutdown.clone(), spec, begun).await,
+                smoke_test::run(&mut task, &mut events, shutdown.clone(), spec, begun).await,
             ))),
         };
         match &outcome {
@@ -164,7 +165,7 @@ async fn refresh(agent: AgentClient, credentials_id: String, credentials: TaskCr
                 Ok(()) => {
                     tracing::info!(
                         source = %credentials.source.describe(),
-                        expires = %crate::aws::credentials::describe_expiry(&next),
+                        expires = %crate::aws::sessions::describe_expiry(&next),
                         "refreshed the task's credentials"
                     );
                     current = next;

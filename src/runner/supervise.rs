@@ -38,7 +38,7 @@ pub enum Ending {
     /// The user stopped it (Ctrl-C or SIGTERM).
     Interrupted,
     /// `smoke` checked the task and stops it.
-    Smoke(Box<super::smoke::SmokeReport>),
+    Smoke(Box<super::smoke_report::SmokeReport>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

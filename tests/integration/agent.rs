@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ecs_run_local::agent::api::{self, Credentials, TaskRegistration};
+use ecs_run_local::protocol::{self, Credentials, TaskRegistration};
 use ecs_run_local::runner::AgentClient;
 use serde_json::{Value, json};
 
@@ -219,8 +219,8 @@ fn a_host_mode_container_reaches_the_loopback_uris() {
 /// The agent's admin client, with the token read out of its container.
 fn agent_client() -> AgentClient {
     let token = block(engine().get_file(
-        ecs_run_local::runner::agent::AGENT_CONTAINER,
-        api::TOKEN_FILE,
+        ecs_run_local::runner::agent_container::AGENT_CONTAINER,
+        protocol::TOKEN_FILE,
     ))
     .expect("the agent holds its token");
     AgentClient::new(
@@ -297,7 +297,7 @@ fn credentials_are_served_to_their_task_and_cannot_be_guessed() {
 fn synthetic_task(n: usize, containers: usize) -> TaskRegistration {
     let id = format!("{n:032x}");
     let containers = (0..containers)
-        .map(|c| api::ContainerRegistration {
+        .map(|c| protocol::ContainerRegistration {
             name: format!("c{c}"),
             docker_name: format!("ecs-load-1-c{c}-{id}"),
             endpoint_id: Some(format!("load-{n}-{c}")),
@@ -424,7 +424,7 @@ fn the_agent_takes_10000_requests_on_200_connections_and_keeps_its_memory_over_1
         block(agent.register(&task)).unwrap();
         let body: Value = block(agent.get_json(&format!("/v4/load-{n}-3/task"))).unwrap();
         assert_eq!(body["Containers"].as_array().unwrap().len(), 10);
-        block(agent.deregister(ecs_run_local::agent::state::task_id(&task.task_arn))).unwrap();
+        block(agent.deregister(ecs_run_local::protocol::task_id(&task.task_arn))).unwrap();
     };
     for n in 1..=20 {
         cycle(n);
@@ -434,7 +434,7 @@ fn the_agent_takes_10000_requests_on_200_connections_and_keeps_its_memory_over_1
         cycle(n);
     }
     let after = block(agent.health()).unwrap();
-    block(agent.deregister(ecs_run_local::agent::state::task_id(&load.task_arn))).unwrap();
+    block(agent.deregister(ecs_run_local::protocol::task_id(&load.task_arn))).unwrap();
     let growth = after.rss_bytes.saturating_sub(before.rss_bytes);
     eprintln!(
         "agent memory: {} KiB after 20 register/deregister cycles, {} KiB after 100 more ({} KiB growth)",

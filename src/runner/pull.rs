@@ -12,7 +12,7 @@ use crate::output::progress::PullBars;
 use crate::plan::Plan;
 
 /// `--pull`: when to pull an image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PullPolicy {
     /// Pull every image, even one already on this machine.
     Always,

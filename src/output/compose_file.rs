@@ -7,11 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::agent::api::{Pulls, TaskRegistration};
 use crate::plan::{ContainerPlan, Plan, RandomIds};
-
-/// The agent's environment variable holding a task to serve from the start.
-pub const TASK_ENV: &str = "ECS_RUN_LOCAL_TASK";
+use crate::protocol::TASK_ENV;
+use crate::protocol::{Pulls, TaskRegistration};
 
 /// The service names: the definition's container names, and `ecs-agent` and
 /// `pause` for ours.

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::agent::api::{self, Credentials, DesiredStatus, Health, TaskRegistration};
+use crate::protocol::{self, Credentials, DesiredStatus, Health, TaskRegistration};
 
 /// How long one admin call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,7 +144,7 @@ impl AgentClient {
         let bytes = self
             .expect(
                 Method::GET,
-                api::HEALTH_PATH,
+                protocol::HEALTH_PATH,
                 None,
                 "the health check",
                 &[StatusCode::OK],
@@ -155,9 +155,9 @@ impl AgentClient {
 
     /// Registers a task before its containers exist.
     pub async fn register(&self, task: &TaskRegistration) -> anyhow::Result<()> {
-        let id = crate::agent::state::task_id(&task.task_arn);
+        let id = crate::protocol::task_id(&task.task_arn);
         self.put(
-            &format!("{}/{id}", api::TASKS_PATH),
+            &format!("{}/{id}", protocol::TASKS_PATH),
             task,
             "the task's registration",
         )
@@ -167,7 +167,7 @@ impl AgentClient {
     /// The task is being stopped: its desired status becomes STOPPED.
     pub async fn stopping(&self, task_id: &str) -> anyhow::Result<()> {
         self.put(
-            &format!("{}/{task_id}/desired-status", api::TASKS_PATH),
+            &format!("{}/{task_id}/desired-status", protocol::TASKS_PATH),
             &DesiredStatus {
                 desired_status: "STOPPED".into(),
             },
@@ -180,7 +180,7 @@ impl AgentClient {
     pub async fn deregister(&self, task_id: &str) -> anyhow::Result<()> {
         self.expect(
             Method::DELETE,
-            &format!("{}/{task_id}", api::TASKS_PATH),
+            &format!("{}/{task_id}", protocol::TASKS_PATH),
             None,
             "the task's deregistration",
             &[StatusCode::NO_CONTENT, StatusCode::NOT_FOUND],
@@ -196,7 +196,7 @@ impl AgentClient {
         credentials: &Credentials,
     ) -> anyhow::Result<()> {
         self.put(
-            &format!("{}/{credentials_id}", api::CREDENTIALS_PATH),
+            &format!("{}/{credentials_id}", protocol::CREDENTIALS_PATH),
             credentials,
             "the credentials push",
         )

@@ -7,10 +7,10 @@ use anyhow::{Context as _, bail};
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
-use super::teardown::{SUPERVISOR_PID, supervisor_alive};
+use super::teardown::{self, SUPERVISOR_PID, supervisor_alive};
 use crate::docker::{ContainerSummary, Engine};
 use crate::output::logs::{LineSplitter, LogPrefixes, LogSink, print_line_to};
-use crate::plan::labels;
+use crate::plan::{NETWORK_NAME, labels};
 
 /// One task, as `ps` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -231,7 +231,7 @@ pub async fn logs(
 /// its containers to be gone; a task without a supervisor is removed here.
 pub async fn stop(engine: &Engine, task: &TaskSummary) -> anyhow::Result<()> {
     let Some(pid) = task.supervisor_pid else {
-        return super::teardown::run_objects(engine, &task.run_id).await;
+        return teardown::run_objects(engine, &task.run_id).await;
     };
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
@@ -255,7 +255,77 @@ pub async fn stop(engine: &Engine, task: &TaskSummary) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    super::teardown::run_objects(engine, &task.run_id).await
+    teardown::run_objects(engine, &task.run_id).await
+}
+
+/// What `down` removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub runs: usize,
+    pub agent: bool,
+}
+
+/// `down`: removes the runs whose supervisor is gone (or every run with
+/// `all`, and then the agent and the network too).
+pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
+    let mut stopped = 0;
+    if all {
+        // Detached tasks (and foreground runs) stop as ECS stops them, through
+        // their supervisors, which also deregister them from the agent.
+        let tasks = list(engine).await?;
+        let supervised: Vec<_> = tasks
+            .iter()
+            .filter(|t| t.supervisor_pid.is_some())
+            .collect();
+        stopped = supervised.len();
+        futures_util::future::join_all(supervised.iter().map(|t| stop(engine, t)))
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<()>>>()?;
+    }
+    let tasks = engine
+        .containers_labelled(&[labels::RUN_ID.to_owned()])
+        .await?;
+    let mut runs: Vec<String> = tasks
+        .iter()
+        .filter(|c| all || !supervisor_alive(c.labels.get(SUPERVISOR_PID)))
+        .filter_map(|c| c.labels.get(labels::RUN_ID).cloned())
+        .collect();
+    // Task volumes whose containers are all gone belong to no live run either.
+    for volume in engine
+        .volumes_labelled(&[labels::RUN_ID.to_owned()])
+        .await?
+    {
+        let Some(run) = volume.labels.get(labels::RUN_ID) else {
+            continue;
+        };
+        if !tasks
+            .iter()
+            .any(|c| c.labels.get(labels::RUN_ID) == Some(run))
+        {
+            runs.push(run.clone());
+        }
+    }
+    runs.sort();
+    runs.dedup();
+    for run in &runs {
+        teardown::run_objects(engine, run).await?;
+    }
+    let mut removed = Removed {
+        runs: runs.len() + stopped,
+        agent: false,
+    };
+    if all {
+        for agent in engine
+            .containers_labelled(&[format!("{}=agent", labels::ROLE)])
+            .await?
+        {
+            engine.remove_container(&agent.id).await?;
+            removed.agent = true;
+        }
+        engine.remove_network(NETWORK_NAME).await?;
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::agent::api::Credentials;
-use crate::agent::wire::{self, Time};
 use crate::aws::Aws;
+use crate::protocol::Credentials;
+use crate::protocol::wire::{self, Time};
 
 /// ECS serves task role sessions of an hour by default.
 pub const DEFAULT_SESSION: Duration = Duration::from_secs(3600);

@@ -1,18 +1,26 @@
-//! The admin API between the CLI and the agent: what a task registration
-//! carries, and the paths. Every admin route needs the agent's bearer token.
+//! The protocol between the CLI and the agent, the one place both sides
+//! import: the admin API's paths and bodies (what a task registration
+//! carries, credentials, health), and [`wire`], JSON as the Go agent writes
+//! it. Every admin route needs the agent's bearer token. Every admin route needs the agent's bearer token.
 //!
 //! A registration holds what the agent cannot learn from Docker: the task's
 //! identity, limits, tags, endpoint and credentials ids, and each
 //! container's definition-side facts. Everything live (Docker ids, states,
 //! addresses, health, exit codes) the agent reads from the engine itself.
 
+pub mod wire;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::wire::Time;
 use crate::plan::{ContainerKind, Ids, LaunchType, Plan, labels};
 use crate::taskdef::model::NetworkMode;
+use wire::Time;
+
+/// The agent's environment variable holding a task to serve from the start
+/// (a compose file's agent, which takes no registrations).
+pub const TASK_ENV: &str = "ECS_RUN_LOCAL_TASK";
 
 /// Every admin route lives under this prefix.
 pub const PREFIX: &str = "/ecs-run-local";
@@ -216,4 +224,10 @@ impl TaskRegistration {
 #[must_use]
 pub fn task_label(task_arn: &str) -> String {
     format!("{}={task_arn}", labels::TASK_ARN)
+}
+
+/// The task id at the end of a task ARN.
+#[must_use]
+pub fn task_id(task_arn: &str) -> &str {
+    task_arn.rsplit('/').next().unwrap_or(task_arn)
 }

@@ -18,10 +18,10 @@ use bollard::models::{
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::agent::api;
 use crate::docker::Engine;
 use crate::plan::{AGENT_IP, NETWORK_NAME, NETWORK_SUBNET, labels, network_request};
-use crate::runner::admin::AgentClient;
+use crate::protocol;
+use crate::runner::agent_client::AgentClient;
 
 /// The repository of images built from our executable.
 pub const AGENT_REPOSITORY: &str = "ecs-run-local-agent";
@@ -285,7 +285,7 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
                 // never touches the host's file system.
                 let token = crate::plan::ids::to_hex(&rand::random::<[u8; 32]>());
                 let written = engine
-                    .put_file(&id, api::TOKEN_FILE, token.as_bytes(), 0o600)
+                    .put_file(&id, protocol::TOKEN_FILE, token.as_bytes(), 0o600)
                     .await;
                 if let Err(e) = written {
                     let _ = engine.remove_container(&id).await;
@@ -322,7 +322,7 @@ async fn read_token(engine: &Engine, id: &str) -> anyhow::Result<String> {
     // A concurrent ecs-run-local may still be writing it.
     let mut attempts = 0;
     loop {
-        match engine.get_file(id, api::TOKEN_FILE).await {
+        match engine.get_file(id, protocol::TOKEN_FILE).await {
             Ok(bytes) if !bytes.is_empty() => {
                 return Ok(String::from_utf8_lossy(&bytes).trim().to_owned());
             }

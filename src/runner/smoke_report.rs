@@ -1,4 +1,5 @@
-//! The `smoke` report: a summary table, JSON, and JUnit XML.
+//! The `smoke` report: what a smoke test found, and how it is shown (a
+//! summary table, JSON, and JUnit XML).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -6,7 +7,54 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::plan::TaskPlan;
-use crate::runner::smoke::{SmokeReport, Verdict};
+
+/// How a smoke test ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    /// What failed, in one line.
+    Failed(String),
+    /// What was still awaited when `--timeout` ran out.
+    TimedOut(String),
+    Interrupted,
+}
+
+/// One container in the report.
+#[derive(Debug, Clone)]
+pub struct ContainerReport {
+    pub name: String,
+    pub essential: bool,
+    /// `PENDING`, `RUNNING` or `STOPPED`, as ECS names a container's state.
+    pub status: &'static str,
+    pub health: Option<String>,
+    pub exit_code: Option<i64>,
+    pub time_to_healthy: Option<Duration>,
+    /// Why this container failed the test, if it did.
+    pub problem: Option<String>,
+}
+
+/// One `--exec` check in the report.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub container: String,
+    pub command: Vec<String>,
+    pub exit_code: Option<i64>,
+    /// The end of what the command printed.
+    pub output: String,
+    pub duration: Duration,
+    pub passed: bool,
+    /// Why it did not pass, when it did not run to an exit code.
+    pub error: Option<String>,
+}
+
+/// Everything `smoke` found, for the summary table, `--json` and `--junit`.
+#[derive(Debug, Clone)]
+pub struct SmokeReport {
+    pub verdict: Verdict,
+    pub containers: Vec<ContainerReport>,
+    pub checks: Vec<CheckReport>,
+    pub elapsed: Duration,
+}
 
 fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
@@ -43,7 +91,7 @@ pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
                 .map_or_else(|| "ok".into(), |p| format!("FAILED: {p}")),
         ]);
     }
-    let mut out = super::columns(&rows);
+    let mut out = crate::output::columns(&rows);
     if !report.checks.is_empty() {
         let mut rows = vec![
             ["CHECK", "CONTAINER", "EXIT", "TIME", "RESULT"]
@@ -64,7 +112,7 @@ pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
             ]);
         }
         out.push('\n');
-        out.push_str(&super::columns(&rows));
+        out.push_str(&crate::output::columns(&rows));
     }
     let name = format!("`{}:{}`", task.family, task.revision);
     let _ = writeln!(
@@ -228,7 +276,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::smoke::{CheckReport, ContainerReport};
+    use super::{CheckReport, ContainerReport};
 
     fn task() -> TaskPlan {
         let loaded = crate::taskdef::load_str(

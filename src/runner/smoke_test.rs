@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::signals::Shutdown;
+use super::smoke_report::{CheckReport, ContainerReport, SmokeReport, Verdict};
 use super::supervise::{State, TICK, Task};
 use crate::docker::EventStream;
 use crate::taskdef::model::DependencyCondition;
@@ -56,7 +57,7 @@ impl std::str::FromStr for ExecCheck {
 
     /// `CONTAINER=SHELL-COMMAND`, run with `sh -c` as a `CMD-SHELL` health
     /// check is; or the words of `--exec CONTAINER -- CMD…` joined by the unit
-    /// separator (see [`crate::cli::expand_exec_args`]).
+    /// separator (the command line layer joins them so).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let words: Vec<&str> = text.split('\u{1f}').collect();
         if let [container, command @ ..] = words.as_slice()
@@ -82,54 +83,6 @@ impl std::str::FromStr for ExecCheck {
             )),
         }
     }
-}
-
-/// How a smoke test ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Passed,
-    /// What failed, in one line.
-    Failed(String),
-    /// What was still awaited when `--timeout` ran out.
-    TimedOut(String),
-    Interrupted,
-}
-
-/// One container in the report.
-#[derive(Debug, Clone)]
-pub struct ContainerReport {
-    pub name: String,
-    pub essential: bool,
-    /// `PENDING`, `RUNNING` or `STOPPED`, as ECS names a container's state.
-    pub status: &'static str,
-    pub health: Option<String>,
-    pub exit_code: Option<i64>,
-    pub time_to_healthy: Option<Duration>,
-    /// Why this container failed the test, if it did.
-    pub problem: Option<String>,
-}
-
-/// One `--exec` check in the report.
-#[derive(Debug, Clone)]
-pub struct CheckReport {
-    pub container: String,
-    pub command: Vec<String>,
-    pub exit_code: Option<i64>,
-    /// The end of what the command printed.
-    pub output: String,
-    pub duration: Duration,
-    pub passed: bool,
-    /// Why it did not pass, when it did not run to an exit code.
-    pub error: Option<String>,
-}
-
-/// Everything `smoke` found, for the summary table, `--json` and `--junit`.
-#[derive(Debug, Clone)]
-pub struct SmokeReport {
-    pub verdict: Verdict,
-    pub containers: Vec<ContainerReport>,
-    pub checks: Vec<CheckReport>,
-    pub elapsed: Duration,
 }
 
 /// What each container still needs before the task is ready.

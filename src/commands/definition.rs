@@ -1,0 +1,164 @@
+//! What several commands do with a definition before they use it: read it
+//! (a file, standard input, or ECS), apply the run's overrides, gather its
+//! findings located in the user's document, and plan it.
+
+use crate::aws::LazyAws;
+use crate::aws::remote::Remote;
+use crate::exit::Failure;
+use crate::output;
+use crate::plan::{self, Plan, PlanError, PlanOptions, RandomIds};
+use crate::taskdef::overrides::TaskOverride;
+use crate::taskdef::{self, Diagnostic, Loaded};
+
+use super::{DefinitionSource, OverrideSettings, TaskSettings};
+
+/// Reads the task definition the arguments name: a file, standard input, or
+/// one registered in ECS.
+pub(super) async fn load(
+    definition: &DefinitionSource,
+    task: &TaskSettings,
+    aws: &LazyAws,
+) -> Result<Loaded, Failure> {
+    let remote = if let Some(family) = &definition.family {
+        Remote::Family {
+            family: family.clone(),
+            revision: definition.revision,
+        }
+    } else if let Some(arn) = &definition.task_def_arn {
+        Remote::Arn(arn.clone())
+    } else if let Some(service) = &definition.service {
+        Remote::Service {
+            cluster: task.cluster.clone(),
+            service: service.clone(),
+        }
+    } else if let Some(path) = &definition.taskdef {
+        return Ok(taskdef::load_path(path)?);
+    } else {
+        return Err(Failure::usage(
+            anyhow::anyhow!("no task definition given; see `ecs-run-local --help`"),
+            Vec::new(),
+        ));
+    };
+    let described = crate::aws::remote::describe_definition(aws.get().await, &remote)
+        .await
+        .map_err(anyhow::Error::new)?;
+    Ok(taskdef::load_str(
+        &described.body,
+        &described.arn,
+        &described.family,
+    )?)
+}
+
+/// `--overrides`, `-e` and `--publish`: a container they name that the task
+/// does not have is a usage error.
+pub(super) fn apply_overrides(loaded: &mut Loaded, args: &OverrideSettings) -> Result<(), Failure> {
+    let usage = |e: crate::taskdef::overrides::OverrideError| Failure::usage(e, Vec::new());
+    let overrides = args
+        .overrides
+        .as_deref()
+        .map(TaskOverride::read)
+        .transpose()
+        .map_err(usage)?;
+    crate::taskdef::overrides::apply(&mut loaded.definition, overrides.as_ref(), &args.env)
+        .map_err(usage)?;
+    crate::taskdef::overrides::check_publish(&loaded.definition, &args.publish).map_err(usage)
+}
+
+/// `plan` and `compose`: the definition the arguments name, overridden and
+/// planned with `base`'s agent settings; its warnings are printed.
+pub(super) async fn load_and_plan(
+    definition: &DefinitionSource,
+    task: &TaskSettings,
+    overrides: &OverrideSettings,
+    profile: Option<&str>,
+    base: PlanOptions,
+) -> Result<Plan, Failure> {
+    let aws = LazyAws::new(profile, task.region.as_deref());
+    let mut loaded = load(definition, task, &aws).await?;
+    apply_overrides(&mut loaded, overrides)?;
+    let options = PlanOptions {
+        agent_image: base.agent_image,
+        agent_loopback_port: base.agent_loopback_port,
+        profile_region: aws.profile_region().await,
+        publish: overrides.publish.clone(),
+        ..plan_options(task, definition)
+    };
+    let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+        .map_err(|e| located_failure(&loaded, e))?;
+    print_warnings(&loaded);
+    Ok(plan)
+}
+
+/// Load warnings and validation findings, every path located in the user's document.
+pub(super) fn all_findings(loaded: &Loaded) -> Vec<Diagnostic> {
+    let mut findings: Vec<Diagnostic> = taskdef::validate(&loaded.definition)
+        .into_iter()
+        .map(|d| Diagnostic {
+            path: loaded.shape.locate(&d.path),
+            ..d
+        })
+        .collect();
+    findings.extend(loaded.warnings.iter().cloned());
+    findings.sort_by_key(|d| d.severity);
+    findings
+}
+
+/// The definition's errors as one usage failure, or nothing when it can run.
+pub(super) fn reject_errors(loaded: &Loaded) -> Result<(), Failure> {
+    let errors: Vec<Diagnostic> = all_findings(loaded)
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::usage(invalid(loaded, errors.len()), errors))
+    }
+}
+
+/// A planning error, located in the user's document.
+pub(super) fn located_failure(loaded: &Loaded, error: PlanError) -> Failure {
+    let PlanError::Invalid(errors) = error;
+    let errors: Vec<Diagnostic> = errors
+        .into_iter()
+        .map(|d| Diagnostic {
+            path: loaded.shape.locate(&d.path),
+            ..d
+        })
+        .collect();
+    Failure::usage(invalid(loaded, errors.len()), errors)
+}
+
+/// The headline of a definition that cannot run.
+pub(super) fn invalid(loaded: &Loaded, count: usize) -> anyhow::Error {
+    anyhow::anyhow!(
+        "`{}` is not a valid task definition ({})",
+        loaded.source_name,
+        taskdef::load::plural(count, "error")
+    )
+}
+
+pub(super) fn print_warnings(loaded: &Loaded) {
+    for warning in all_findings(loaded).iter().filter(|d| !d.is_error()) {
+        output::diagnostics::warn(&loaded.source_name, warning);
+    }
+}
+
+/// The plan options every command derives from the task's settings.
+pub(super) fn plan_options(task: &TaskSettings, definition: &DefinitionSource) -> PlanOptions {
+    PlanOptions {
+        cluster: task.cluster.clone(),
+        region: task
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .filter(|r| !r.is_empty()),
+        // `--service S` runs S's definition under S's name.
+        service_name: task
+            .service_name
+            .clone()
+            .or_else(|| definition.service.clone()),
+        task_role_arn: task.task_role_arn.clone(),
+        ..PlanOptions::default()
+    }
+}

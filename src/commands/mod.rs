@@ -1,0 +1,120 @@
+//! One module per subcommand, each a short sequence of calls into the layers
+//! below: [`run`] (a task in the foreground or detached), [`smoke`],
+//! [`tasks`] (`ps`, `logs`, `stop`), [`down`], [`inspect`] (`validate`,
+//! `plan`), [`compose`], and [`internal`] (the hidden `agent` and `pause`
+//! that run inside the agent image).
+//!
+//! Commands take plain settings, not clap types: the `cli` layer above
+//! turns what the user typed into these.
+
+pub mod compose;
+pub mod down;
+pub mod inspect;
+pub mod internal;
+pub mod run;
+pub mod smoke;
+pub mod tasks;
+
+mod definition;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::aws::envfiles::LocalEnvFile;
+use crate::exit::{ExitStatus, Failure};
+use crate::runner::PullPolicy;
+use crate::taskdef::overrides::{EnvSetting, Publish};
+
+/// Which task definition: a file (or `-`), or one registered in ECS.
+#[derive(Debug, Clone, Default)]
+pub struct DefinitionSource {
+    pub taskdef: Option<PathBuf>,
+    /// The family's latest ACTIVE revision, or `revision`.
+    pub family: Option<String>,
+    pub revision: Option<u32>,
+    pub task_def_arn: Option<String>,
+    /// The definition this service runs now, in the task's cluster.
+    pub service: Option<String>,
+}
+
+/// How the task is named and placed, as ECS would name it.
+#[derive(Debug, Clone, Default)]
+pub struct TaskSettings {
+    pub cluster: String,
+    pub region: Option<String>,
+    pub service_name: Option<String>,
+    pub task_role_arn: Option<String>,
+}
+
+/// Changes to the definition for this run, as `aws ecs run-task` takes them.
+#[derive(Debug, Clone, Default)]
+pub struct OverrideSettings {
+    /// `--overrides`: inline JSON or a file.
+    pub overrides: Option<String>,
+    pub env: Vec<EnvSetting>,
+    pub publish: Vec<Publish>,
+}
+
+/// Where the local agent comes from and where the host reaches it.
+#[derive(Debug, Clone, Default)]
+pub struct AgentSettings {
+    pub image: Option<String>,
+    pub port: u16,
+}
+
+/// Whose credentials read what ECS reads with the execution role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutionRole {
+    /// The user's own.
+    #[default]
+    Profile,
+    /// The definition's `executionRoleArn`, assumed from the user's.
+    Assume,
+}
+
+/// How AWS is reached and what credentials the task gets.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub role_duration: Duration,
+    pub execution_role: ExecutionRole,
+    /// `--credentials profile`: a task without a role gets the profile's
+    /// own temporary credentials.
+    pub profile_credentials: bool,
+}
+
+/// Everything a run of a task needs to know beyond the definition.
+#[derive(Debug, Clone, Default)]
+pub struct RunSettings {
+    pub definition: DefinitionSource,
+    pub pull: PullPolicy,
+    pub env_files: Vec<LocalEnvFile>,
+    pub task: TaskSettings,
+    pub overrides: OverrideSettings,
+    pub agent: AgentSettings,
+    pub aws: AwsSettings,
+}
+
+/// Runs the async part of a command on a fresh runtime.
+fn block_on(
+    work: impl std::future::Future<Output = Result<ExitStatus, Failure>>,
+) -> Result<ExitStatus, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(work)
+}
+
+/// Writes what the user asked for to stdout; a closed pipe is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `ecs-run-local plan x.json | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,0 +1,233 @@
+//! `ecs-run-local TASKDEF`: check the definition before touching Docker,
+//! resolve what ECS resolves (role, secrets, environment files), bring up the
+//! agent, plan with its image, and run the task until it ends. `--detach`
+//! hands the same run to a background supervisor.
+
+use std::time::Instant;
+
+use crate::aws::LazyAws;
+use crate::aws::sessions::{RoleSession, Source};
+use crate::docker::Engine;
+use crate::exit::{ExitStatus, Failure};
+use crate::output::logs::LogSink;
+use crate::output::status;
+use crate::plan::{self, Plan, PlanOptions, RandomIds};
+use crate::runner::smoke_test::SmokeSpec;
+use crate::runner::{self, AgentClient, Ending, RunOptions, Shutdown, TaskCredentials};
+use crate::taskdef::{self, Loaded, TaskDefinition};
+
+use super::definition;
+use super::{AgentSettings, ExecutionRole, RunSettings};
+
+/// Runs a task in the foreground (or, with `detach`, under a supervisor).
+pub fn run(settings: &RunSettings, detach: bool) -> Result<ExitStatus, Failure> {
+    if detach && std::env::var_os(runner::detach::DETACHED_LOG).is_none() {
+        return runner::detach::start();
+    }
+    super::block_on(async {
+        let finished = run_task(settings, Mode::Run { detached: detach }).await?;
+        Ok(match finished.ended? {
+            Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
+            Ending::Interrupted => ExitStatus::Interrupted,
+            Ending::Smoke(_) => ExitStatus::Failure,
+        })
+    })
+}
+
+/// How a started task is followed.
+#[derive(Clone, Copy)]
+pub(super) enum Mode<'a> {
+    /// In the foreground, or as the supervisor of a `--detach`ed task.
+    Run { detached: bool },
+    /// `smoke`: checked, stopped, and reported.
+    Smoke(&'a SmokeSpec),
+}
+
+/// A task that ran: its plan, and how the run ended.
+pub(super) struct Finished {
+    pub plan: Plan,
+    pub ended: anyhow::Result<Ending>,
+    pub begun: Instant,
+}
+
+/// The whole run of one task; what fails before the task exists is an `Err`.
+pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<Finished, Failure> {
+    let aws = LazyAws::new(
+        settings.aws.profile.as_deref(),
+        settings.task.region.as_deref(),
+    );
+    let loaded = checked_definition(settings, mode, &aws).await?;
+    let shutdown = Shutdown::listen()?;
+    // A role that cannot be assumed fails the run before anything exists.
+    let credentials = task_credentials(settings, &loaded, &aws).await?;
+    let execution = execution_aws(settings, &loaded.definition, &aws).await?;
+    let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
+    let (image, agent) = bring_up_agent(&engine, &settings.agent).await?;
+    // The caller's account only when the run talks to AWS anyway.
+    let account = match aws.loaded() {
+        Some(aws) => aws.account().await,
+        None => None,
+    };
+    let options = PlanOptions {
+        agent_image: image,
+        agent_loopback_port: settings.agent.port,
+        profile_credentials: credentials.is_some(),
+        account,
+        profile_region: aws.profile_region().await,
+        publish: settings.overrides.publish.clone(),
+        ..definition::plan_options(&settings.task, &settings.definition)
+    };
+    let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+        .map_err(|e| definition::located_failure(&loaded, e))?;
+    status(&format!(
+        "running `{}:{}` ({}, {} network mode)",
+        plan.task.family,
+        plan.task.revision,
+        taskdef::load::plural(plan.containers.len(), "container"),
+        plan.task.network_mode
+    ));
+    let secrets = match &execution {
+        Some(aws) => crate::aws::secrets::resolve(aws, &plan)
+            .await
+            .map_err(anyhow::Error::new)?,
+        None => crate::aws::secrets::Resolved::default(),
+    };
+    let env_files = crate::aws::envfiles::resolve(execution.as_ref(), &plan, &settings.env_files)
+        .await
+        .map_err(anyhow::Error::new)?;
+    let detached = matches!(mode, Mode::Run { detached: true });
+    let options = RunOptions {
+        pull: settings.pull,
+        aws: execution,
+        agent,
+        credentials,
+        secrets,
+        env_files,
+        logs: match mode {
+            _ if detached => LogSink::Discard,
+            Mode::Smoke(_) => LogSink::Stderr,
+            Mode::Run { .. } => LogSink::Stdout,
+        },
+        smoke: match mode {
+            Mode::Smoke(spec) => Some(spec.clone()),
+            Mode::Run { .. } => None,
+        },
+        started: detached.then(|| announce_start(&plan)),
+    };
+    let begun = Instant::now();
+    let ended = runner::run(&engine, &plan, &options, shutdown).await;
+    if detached {
+        runner::detach::remove_log();
+    }
+    Ok(Finished { plan, ended, begun })
+}
+
+/// The definition as this run will use it: read, overridden, and free of
+/// errors (its warnings printed); smoke's checks must name its containers.
+async fn checked_definition(
+    settings: &RunSettings,
+    mode: Mode<'_>,
+    aws: &LazyAws,
+) -> Result<Loaded, Failure> {
+    let mut loaded = definition::load(&settings.definition, &settings.task, aws).await?;
+    definition::apply_overrides(&mut loaded, &settings.overrides)?;
+    if let Mode::Smoke(spec) = mode {
+        spec.check(&loaded.definition)
+            .map_err(|e| Failure::usage(anyhow::anyhow!(e), Vec::new()))?;
+    }
+    definition::reject_errors(&loaded)?;
+    definition::print_warnings(&loaded);
+    crate::aws::envfiles::check_local(&loaded.definition, &settings.env_files)
+        .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
+    Ok(loaded)
+}
+
+/// The agent image, the shared network and the agent, each created when absent.
+async fn bring_up_agent(
+    engine: &Engine,
+    agent: &AgentSettings,
+) -> Result<(String, AgentClient), Failure> {
+    use crate::runner::agent_container;
+    let image = agent_container::ensure_image(engine, agent.image.as_deref()).await?;
+    agent_container::ensure_network(engine).await?;
+    let client = agent_container::ensure_agent(engine, &image, agent.port).await?;
+    Ok((image, client))
+}
+
+/// For `--detach`: a channel the run signals once its essential containers
+/// run; the detaching CLI waits for the line this prints on our stdout.
+fn announce_start(plan: &Plan) -> tokio::sync::mpsc::UnboundedSender<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let id = plan.task.task_id.clone();
+    tokio::spawn(async move {
+        if rx.recv().await.is_some() {
+            let _ = super::write_stdout(&format!("{}{id}\n", runner::detach::STARTED));
+        }
+    });
+    tx
+}
+
+/// The AWS configuration that reads what ECS reads with the execution role
+/// (secrets, S3 environment files, registry logins), when the task needs
+/// any: the user's own, or with `--execution-role assume` the definition's
+/// `executionRoleArn` assumed from it.
+async fn execution_aws(
+    settings: &RunSettings,
+    definition: &TaskDefinition,
+    aws: &LazyAws,
+) -> Result<Option<crate::aws::Aws>, Failure> {
+    let needed = definition
+        .container_definitions
+        .iter()
+        .any(|c| !c.secrets.is_empty())
+        || crate::aws::envfiles::needs_s3(definition, &settings.env_files)
+        || (settings.pull != runner::PullPolicy::Never
+            && crate::aws::registry::needs_login(definition));
+    if !needed {
+        return Ok(None);
+    }
+    let own = aws.get().await;
+    let role = match (settings.aws.execution_role, &definition.execution_role_arn) {
+        (ExecutionRole::Assume, Some(role)) => role,
+        (ExecutionRole::Assume, None) => {
+            status(
+                "the definition has no executionRoleArn; reading secrets with your own credentials",
+            );
+            return Ok(Some(own.clone()));
+        }
+        (ExecutionRole::Profile, _) => return Ok(Some(own.clone())),
+    };
+    let family = definition.family.clone().unwrap_or_default();
+    let session = RoleSession::execution(role, &family);
+    let fetched = session.fetch(own).await.map_err(anyhow::Error::new)?;
+    Ok(Some(own.assuming(&fetched)))
+}
+
+/// The task's credentials: its role assumed (or the profile's own with
+/// `--credentials profile`), fetched once before anything is created.
+async fn task_credentials(
+    settings: &RunSettings,
+    loaded: &Loaded,
+    aws: &LazyAws,
+) -> Result<Option<TaskCredentials>, Failure> {
+    let role = settings
+        .task
+        .task_role_arn
+        .clone()
+        .or_else(|| loaded.definition.task_role_arn.clone());
+    let family = loaded.definition.family.clone().unwrap_or_default();
+    let source = match role {
+        Some(role) => Source::Role(RoleSession::new(&role, &family, settings.aws.role_duration)),
+        None if settings.aws.profile_credentials => Source::Profile {
+            duration: settings.aws.role_duration,
+        },
+        None => return Ok(None),
+    };
+    let aws = aws.get().await;
+    let first = source.fetch(aws).await.map_err(anyhow::Error::new)?;
+    Ok(Some(TaskCredentials {
+        aws: aws.clone(),
+        source,
+        first,
+    }))
+}
