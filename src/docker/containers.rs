@@ -1,0 +1,299 @@
+//! Containers: creating, starting, stopping, killing, removing, inspecting
+//! and listing them by label, copying one file in or out, and their logs.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::{DockerError, Engine, label_filter, tolerate};
+
+/// What the runner needs of a container's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerState {
+    /// The container's full id.
+    pub id: String,
+    /// Whether its main process runs.
+    pub running: bool,
+    /// The exit code of its last run, once it has exited.
+    pub exit_code: Option<i64>,
+    /// `starting`, `healthy`, `unhealthy`, or `None` without a health check.
+    pub health: Option<String>,
+    /// Its address on a network that gave it one (the first found).
+    pub ip_address: Option<String>,
+    /// Whether the kernel killed it for want of memory.
+    pub oom_killed: bool,
+    /// Why Docker could not run it (a missing entrypoint, for instance).
+    pub error: Option<String>,
+}
+
+/// A line (or chunk) a container wrote.
+#[derive(Debug, Clone)]
+pub struct LogChunk {
+    /// Whether it came from stderr rather than stdout.
+    pub stderr: bool,
+    /// What was written, as written (not necessarily UTF-8 or whole lines).
+    pub bytes: Bytes,
+}
+
+/// A container found by label.
+#[derive(Debug, Clone)]
+pub struct ContainerSummary {
+    /// The container's full id.
+    pub id: String,
+    /// Its name, without Docker's leading `/`.
+    pub name: String,
+    /// Docker's state word: `created`, `running`, `exited`.
+    pub state: String,
+    /// Docker's status line: `Up 3 minutes (healthy)`, `Exited (0) 2 seconds ago`.
+    pub status: String,
+    /// Its labels, which say which run, task and container definition it is.
+    pub labels: HashMap<String, String>,
+    /// Published ports: `0.0.0.0:8080->80/tcp`.
+    pub ports: Vec<String>,
+}
+
+/// What a container writes, boxed so that callers can hold it without
+/// naming bollard's stream type.
+pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, DockerError>> + Send>>;
+
+impl Engine {
+    /// Creates a container and returns its id.
+    pub async fn create_container(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+        platform: Option<&str>,
+    ) -> Result<String, DockerError> {
+        let mut options = CreateContainerOptionsBuilder::default().name(name);
+        if let Some(platform) = platform {
+            options = options.platform(platform);
+        }
+        self.docker
+            .create_container(Some(options.build()), body)
+            .await
+            .map(|r| r.id)
+            .map_err(DockerError::api(format!(
+                "cannot create container `{name}`"
+            )))
+    }
+
+    /// Starts a container; one that already runs is not an error (304).
+    pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
+        let result = self.docker.start_container(id, None).await;
+        tolerate(result, &[304], || format!("cannot start container `{id}`"))
+    }
+
+    /// Sends SIGTERM, then SIGKILL after `timeout_secs`, as `docker stop` does.
+    pub async fn stop_container(&self, id: &str, timeout_secs: i64) -> Result<(), DockerError> {
+        let options = StopContainerOptionsBuilder::default()
+            .t(i32::try_from(timeout_secs).unwrap_or(i32::MAX))
+            .build();
+        let result = self.docker.stop_container(id, Some(options)).await;
+        tolerate(result, &[304, 404], || {
+            format!("cannot stop container `{id}`")
+        })
+    }
+
+    /// Sends SIGKILL at once, for a second Ctrl-C that will not wait for a
+    /// graceful stop; one gone or not running is not an error.
+    pub async fn kill_container(&self, id: &str) -> Result<(), DockerError> {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        let result = self.docker.kill_container(id, Some(options)).await;
+        tolerate(result, &[404, 409], || {
+            format!("cannot kill container `{id}`")
+        })
+    }
+
+    /// Removes a container, running or not, with its anonymous volumes.
+    pub async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        let result = self.docker.remove_container(id, Some(options)).await;
+        tolerate(result, &[404], || format!("cannot remove container `{id}`"))
+    }
+
+    /// The part of a container's inspect document the runner acts on (exit
+    /// code, health, address), so that it need not walk bollard's model.
+    pub async fn inspect_container(&self, id: &str) -> Result<ContainerState, DockerError> {
+        let c = self.inspect_raw(id).await?;
+        let state = c.state.unwrap_or_default();
+        let ip_address = c
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|nets| {
+                nets.into_values()
+                    .find_map(|e| e.ip_address.filter(|ip| !ip.is_empty()))
+            });
+        Ok(ContainerState {
+            id: c.id.unwrap_or_default(),
+            running: state.running.unwrap_or(false),
+            exit_code: state.exit_code,
+            health: state.health.and_then(|h| h.status).map(|s| s.to_string()),
+            ip_address,
+            oom_killed: state.oom_killed.unwrap_or(false),
+            error: state.error.filter(|e| !e.is_empty()),
+        })
+    }
+
+    /// The whole inspect document of a container.
+    pub async fn inspect_raw(&self, id: &str) -> Result<ContainerInspectResponse, DockerError> {
+        self.docker
+            .inspect_container(id, None)
+            .await
+            .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
+    }
+
+    /// Writes one file into a container (before it starts, for instance).
+    pub async fn put_file(
+        &self,
+        id: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), DockerError> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(mode);
+        header.set_entry_type(tar::EntryType::Regular);
+        let relative = path.trim_start_matches('/');
+        let archive = tar
+            .append_data(&mut header, relative, contents)
+            .and_then(|()| tar.into_inner())
+            .map_err(|e| DockerError::Archive(e.to_string()))?;
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(Bytes::from(archive)))
+            .await
+            .map_err(DockerError::api(format!(
+                "cannot write {path} into container `{id}`"
+            )))
+    }
+
+    /// Reads one file out of a container.
+    pub async fn get_file(&self, id: &str, path: &str) -> Result<Vec<u8>, DockerError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut archive = Vec::new();
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(DockerError::api(format!(
+                "cannot read {path} from container `{id}`"
+            )))?;
+            archive.extend_from_slice(&chunk);
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let entries = tar
+            .entries()
+            .map_err(|e| DockerError::Archive(e.to_string()))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| DockerError::Archive(e.to_string()))?;
+            if entry.header().entry_type().is_file() {
+                let mut contents = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut contents)
+                    .map_err(|e| DockerError::Archive(e.to_string()))?;
+                return Ok(contents);
+            }
+        }
+        Err(DockerError::Archive(format!("{path} is not a file")))
+    }
+
+    /// Containers (running or not) carrying all of `labels` (`key=value`).
+    pub async fn containers_labelled(
+        &self,
+        labels: &[String],
+    ) -> Result<Vec<ContainerSummary>, DockerError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filter(labels))
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(DockerError::api("cannot list containers"))?;
+        Ok(list
+            .into_iter()
+            .map(|c| ContainerSummary {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .map(|n| n.trim_start_matches('/').to_owned())
+                    .unwrap_or_default(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: c.status.unwrap_or_default(),
+                labels: c.labels.unwrap_or_default(),
+                ports: c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        let protocol = p.typ.map_or_else(|| "tcp".to_owned(), |t| t.to_string());
+                        Some(format!(
+                            "{}:{}->{}/{protocol}",
+                            p.ip.unwrap_or_default(),
+                            p.public_port?,
+                            p.private_port
+                        ))
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// What a container writes from its start (or from `since`, in Unix
+    /// seconds), followed live until it stops.
+    #[must_use]
+    pub fn follow_logs(&self, id: &str, since: Option<u64>) -> LogStream {
+        self.logs(id, true, since)
+    }
+
+    /// What a container wrote, and with `follow` what it writes until it stops.
+    #[must_use]
+    pub fn logs(&self, id: &str, follow: bool, since: Option<u64>) -> LogStream {
+        let mut options = LogsOptionsBuilder::default()
+            .follow(follow)
+            .stdout(true)
+            .stderr(true);
+        if let Some(since) = since {
+            options = options.since(i32::try_from(since).unwrap_or(i32::MAX));
+        }
+        let options = options.build();
+        let what = format!("cannot read the logs of `{id}`");
+        self.docker
+            .logs(id, Some(options))
+            .map(move |item| {
+                use bollard::container::LogOutput;
+                match item {
+                    Ok(LogOutput::StdErr { message }) => Ok(LogChunk {
+                        stderr: true,
+                        bytes: message,
+                    }),
+                    Ok(
+                        LogOutput::StdOut { message }
+                        | LogOutput::Console { message }
+                        | LogOutput::StdIn { message },
+                    ) => Ok(LogChunk {
+                        stderr: false,
+                        bytes: message,
+                    }),
+                    Err(e) => Err(DockerError::api(what.clone())(e)),
+                }
+            })
+            .boxed()
+    }
+}

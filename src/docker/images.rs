@@ -1,0 +1,117 @@
+//! Images: whether one is present, pulling (with registry credentials and
+//! progress), importing a root file system as an image, and removing one.
+
+use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveImageOptionsBuilder};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::{DockerError, Engine, status_of, tolerate};
+
+/// Registry credentials for a pull, as bollard takes them; re-exported so
+/// that the AWS side can hand over a registry login without naming bollard.
+pub use bollard::auth::DockerCredentials;
+
+/// One step of an image pull, aggregated per layer by the caller.
+#[derive(Debug, Clone)]
+pub struct PullProgress {
+    /// The layer the step is about, or `None` for messages about the image.
+    pub layer: Option<String>,
+    /// Docker's wording of the step: `Downloading`, `Pull complete`.
+    pub status: String,
+    /// Bytes done so far, when Docker counts them.
+    pub current: Option<i64>,
+    /// Bytes in all, when Docker knows them.
+    pub total: Option<i64>,
+}
+
+impl Engine {
+    /// Whether `image` is on this machine, so that the runner pulls or
+    /// builds only what is missing.
+    pub async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(DockerError::api(format!("cannot inspect image `{image}`"))(
+                e,
+            )),
+        }
+    }
+
+    /// Pulls `image`, reporting each progress message.
+    pub async fn pull(
+        &self,
+        image: &str,
+        platform: Option<&str>,
+        credentials: Option<DockerCredentials>,
+        mut progress: impl FnMut(PullProgress) + Send,
+    ) -> Result<(), DockerError> {
+        let mut options = CreateImageOptionsBuilder::default().from_image(image);
+        if let Some(platform) = platform {
+            options = options.platform(platform);
+        }
+        let mut stream = self
+            .docker
+            .create_image(Some(options.build()), None, credentials);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| DockerError::Pull {
+                image: image.to_owned(),
+                message: pull_message(&e),
+            })?;
+            let detail = info.progress_detail.unwrap_or_default();
+            progress(PullProgress {
+                layer: info.id,
+                status: info.status.unwrap_or_default(),
+                current: detail.current,
+                total: detail.total,
+            });
+        }
+        Ok(())
+    }
+
+    /// Imports a root file system tarball as `repo:tag` (Docker's image
+    /// import API), applying Dockerfile `changes` such as `ENTRYPOINT`.
+    pub async fn import_rootfs(
+        &self,
+        tar: Bytes,
+        repo: &str,
+        tag: &str,
+        changes: &[String],
+    ) -> Result<(), DockerError> {
+        let options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .changes(changes.to_vec())
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), Some(bollard::body_full(tar)), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(DockerError::api(format!(
+                "cannot import image `{repo}:{tag}`"
+            )))?;
+        }
+        Ok(())
+    }
+
+    /// Removes `image` even when containers still use it, for cleaning up
+    /// images a run or a test made; one already gone is not an error.
+    pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
+        let options = RemoveImageOptionsBuilder::default().force(true).build();
+        let result = self
+            .docker
+            .remove_image(image, Some(options), None)
+            .await
+            .map(drop);
+        tolerate(result, &[404], || format!("cannot remove image `{image}`"))
+    }
+}
+
+/// Docker's pull errors are long; keep the part a person acts on.
+fn pull_message(error: &bollard::errors::Error) -> String {
+    match error {
+        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
