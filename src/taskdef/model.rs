@@ -2,7 +2,7 @@
 //! `RegisterTaskDefinition` API and `DescribeTaskDefinition` output name them.
 //!
 //! Every field is optional at this level: the API's required fields are checked
-//! by [`crate::taskdef::validate`], so that a missing `image` is reported with its
+//! by `taskdef::validate`, so that a missing `image` is reported with its
 //! path next to every other problem instead of aborting the parse. Enumerations
 //! are real Rust enums, so a placeholder such as `"$$$NETWORK_MODE$$$"` fails with
 //! the list of accepted values. `null` is read as "absent", as the AWS CLI does.
@@ -252,7 +252,7 @@ pub enum Timestamp {
 }
 
 /// Task-level `cpu` or `memory`: the API's string, or a bare integer as many
-/// templates write it. [`crate::taskdef::units`] turns it into CPU units or MiB.
+/// templates write it. `taskdef::units` turns it into CPU units or MiB.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskSize {
     Number(i64),

@@ -6,6 +6,7 @@ mod aws;
 mod cli;
 mod docker_harness;
 mod harness;
+mod layers;
 mod registry;
 mod run;
 mod tasks;
