@@ -5,6 +5,7 @@
 pub mod agent_client;
 pub mod agent_container;
 pub mod detach;
+pub mod error;
 pub mod pull;
 pub mod signals;
 pub mod smoke_report;
@@ -28,6 +29,7 @@ use crate::plan::{Plan, RandomIds, labels};
 use crate::protocol::{Pulls, TaskRegistration};
 
 pub use agent_client::AgentClient;
+pub use error::RunError;
 
 pub use pull::PullPolicy;
 pub use signals::{Shutdown, Stop};

@@ -9,11 +9,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use bollard::models::VolumeCreateRequest;
 use futures_util::StreamExt as _;
 use futures_util::future::join_all;
 
+use super::error::RunError;
 use super::signals::{Shutdown, Stop};
 use super::teardown::SUPERVISOR_PID;
 use crate::aws::envfiles::EnvFiles;
@@ -124,7 +125,10 @@ impl<'a> Task<'a> {
             let id = engine
                 .create_container(&c.docker_name, with_supervisor(c), c.platform.as_deref())
                 .await
-                .with_context(|| format!("cannot create container `{}`", c.name))?;
+                .map_err(|source| RunError::CreateContainer {
+                    container: c.name.clone(),
+                    source,
+                })?;
             slots.push(Slot {
                 needs: needs(c),
                 plan: c.clone(),
@@ -198,7 +202,7 @@ impl<'a> Task<'a> {
             event = events.next() => match event {
                 Some(Ok(event)) => self.apply(event).await?,
                 Some(Err(e)) => return Err(e.into()),
-                None => bail!("the Docker engine closed its event stream"),
+                None => return Err(RunError::EventStreamEnded.into()),
             },
             () = shutdown.reached(Stop::Graceful) => return Ok(false),
             () = tokio::time::sleep(tick) => {}
@@ -215,10 +219,13 @@ impl<'a> Task<'a> {
             }
             match self.readiness(i) {
                 Readiness::Ready => self.start(i).await?,
-                Readiness::Never(reason) => bail!(
-                    "container `{}` cannot start: {reason}",
-                    self.slots[i].plan.name
-                ),
+                Readiness::Never(reason) => {
+                    return Err(RunError::DependencyNeverReached {
+                        container: self.slots[i].plan.name.clone(),
+                        reason,
+                    }
+                    .into());
+                }
                 Readiness::Waiting(on) => {
                     let slot = &self.slots[i];
                     let timeout = slot
@@ -228,11 +235,12 @@ impl<'a> Task<'a> {
                             Duration::from_secs(s.unsigned_abs())
                         });
                     if slot.created.elapsed() > timeout {
-                        bail!(
-                            "container `{}` cannot start: {on} was not reached within its startTimeout of {}s",
-                            slot.plan.name,
-                            timeout.as_secs()
-                        );
+                        return Err(RunError::StartTimeout {
+                            container: slot.plan.name.clone(),
+                            waiting_for: on,
+                            seconds: timeout.as_secs(),
+                        }
+                        .into());
                     }
                 }
             }
@@ -281,7 +289,10 @@ impl<'a> Task<'a> {
         self.engine
             .start_container(&slot.id)
             .await
-            .with_context(|| format!("cannot start container `{}`", slot.plan.name))?;
+            .map_err(|source| RunError::StartContainer {
+                container: slot.plan.name.clone(),
+                source,
+            })?;
         slot.started = Some(Instant::now());
         slot.state = State::Running;
         tracing::debug!(container = %slot.plan.name, "started");
@@ -483,11 +494,10 @@ async fn create_volume(engine: &Engine, volume: &crate::plan::VolumePlan) -> any
             return Ok(());
         }
         if !volume.autoprovision {
-            bail!(
-                "the shared volume `{}` does not exist and `autoprovision` is off; create it with `docker volume create {}`",
-                volume.docker_name,
-                volume.docker_name
-            );
+            return Err(RunError::SharedVolumeMissing {
+                volume: volume.docker_name.clone(),
+            }
+            .into());
         }
     }
     engine
@@ -499,7 +509,13 @@ async fn create_volume(engine: &Engine, volume: &crate::plan::VolumePlan) -> any
             ..Default::default()
         })
         .await
-        .with_context(|| format!("cannot create volume `{}`", volume.name))
+        .map_err(|source| {
+            RunError::CreateVolume {
+                volume: volume.name.clone(),
+                source,
+            }
+            .into()
+        })
 }
 
 #[cfg(test)]

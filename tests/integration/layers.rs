@@ -28,10 +28,16 @@ fn sources() -> Vec<(PathBuf, String)> {
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
         for entry in std::fs::read_dir(dir).expect("src is readable") {
             let path = entry.expect("a directory entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if path.is_dir() {
                 walk(&path, out);
-            } else if name.ends_with(".rs") && name != "tests.rs" && !name.ends_with("_tests.rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && name != "tests.rs"
+                && !name.ends_with("_tests.rs")
+            {
                 let text = std::fs::read_to_string(&path).expect("a source file is text");
                 let production = text
                     .split("#[cfg(test)]\nmod tests")
@@ -139,7 +145,11 @@ fn the_files_of_a_module_import_each_other_without_circles() {
             }
         }
     }
-    assert!(circles.is_empty(), "circles inside modules:\n{}", circles.join("\n"));
+    assert!(
+        circles.is_empty(),
+        "circles inside modules:\n{}",
+        circles.join("\n")
+    );
 }
 
 /// Whether one of `from` (children of `top`) reaches `goal`.

@@ -1,0 +1,54 @@
+//! What a user can hit while a task starts and runs, as typed errors: the
+//! orchestration above adds context with `anyhow`, these carry the facts.
+
+use crate::docker::DockerError;
+
+/// Why a run of a task failed after its containers began to exist.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A dependency's condition was not reached within the container's
+    /// `startTimeout` (ECS's default: 3 minutes).
+    #[error(
+        "container `{container}` cannot start: {waiting_for} was not reached within its startTimeout of {seconds}s"
+    )]
+    StartTimeout {
+        container: String,
+        /// The dependency and condition, e.g. `` `db` HEALTHY ``.
+        waiting_for: String,
+        seconds: u64,
+    },
+    /// A dependency ended so that the condition can never be reached (a
+    /// SUCCESS dependency exited non-zero, a HEALTHY one became unhealthy).
+    #[error("container `{container}` cannot start: {reason}")]
+    DependencyNeverReached { container: String, reason: String },
+    /// A `shared` volume without `autoprovision` that nobody created.
+    #[error(
+        "the shared volume `{volume}` does not exist and `autoprovision` is off; create it with `docker volume create {volume}`"
+    )]
+    SharedVolumeMissing { volume: String },
+    /// The engine stopped sending the task's events (it stopped, or restarted).
+    #[error("the Docker engine closed its event stream")]
+    EventStreamEnded,
+    /// The engine refused a container's create body.
+    #[error("cannot create container `{container}`")]
+    CreateContainer {
+        container: String,
+        #[source]
+        source: DockerError,
+    },
+    /// The engine refused to start a created container (a port in use, a
+    /// missing bind-mount source).
+    #[error("cannot start container `{container}`")]
+    StartContainer {
+        container: String,
+        #[source]
+        source: DockerError,
+    },
+    /// The engine refused to create a task volume.
+    #[error("cannot create volume `{volume}`")]
+    CreateVolume {
+        volume: String,
+        #[source]
+        source: DockerError,
+    },
+}
