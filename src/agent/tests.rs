@@ -1,4 +1,4 @@
-//! The agent against the real agent's bodies in `shared/fixtures/ecs-endpoints`:
+//! The agent against the real agent's bodies in `tests/fixtures/ecs-endpoints`:
 //! for each response kind, our body for an equivalent task has the same keys
 //! in the same order; every error body is reproduced byte for byte.
 
@@ -25,10 +25,10 @@ const TASK_ARN: &str =
     "arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c";
 const CALLER: &str = "10.0.2.106";
 
-/// A file of `shared/fixtures/ecs-endpoints` (`ECS_RUN_LOCAL_FIXTURES` moves the root).
+/// A file of `tests/fixtures/ecs-endpoints` (`ECS_RUN_LOCAL_FIXTURES` moves the root).
 pub(crate) fn endpoint_fixture(name: &str) -> String {
     let root = std::env::var_os("ECS_RUN_LOCAL_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         PathBuf::from,
     );
     let path = root.join("ecs-endpoints").join(name);

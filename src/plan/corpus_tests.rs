@@ -1,4 +1,4 @@
-//! The real task definitions of `shared/fixtures/task-definitions/`: every one
+//! The real task definitions of `tests/fixtures/task-definitions/`: every one
 //! loads and plans unless this file says why ECS would reject it too; plans of
 //! real definitions are pinned by snapshots; and no mangled version of any of
 //! them makes the loader, the validator or the planner panic.
@@ -13,10 +13,10 @@ use serde_json::Value;
 use super::{PlanOptions, SequentialIds, plan};
 use crate::taskdef::{Diagnostic, load_path, load_str, validate};
 
-/// The fixture corpus: `ECS_RUN_LOCAL_FIXTURES`, else `../shared/fixtures` beside the repository.
+/// The fixture corpus: `ECS_RUN_LOCAL_FIXTURES`, else the repository's `tests/fixtures`.
 fn fixtures() -> PathBuf {
     let root = std::env::var_os("ECS_RUN_LOCAL_FIXTURES").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         PathBuf::from,
     );
     let dir = root.join("task-definitions");

@@ -442,7 +442,8 @@ impl Moto {
 
     fn spawn(enforce_auth: bool) -> Moto {
         let port = free_port();
-        let mut command = Command::new("python3");
+        let mut command =
+            Command::new(std::env::var("ECS_RUN_LOCAL_PYTHON").unwrap_or("python3".into()));
         if enforce_auth {
             command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
         }

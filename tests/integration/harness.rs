@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The shared fixture corpus, as the unit tests find it.
+/// The fixture corpus (`tests/fixtures`, or `ECS_RUN_LOCAL_FIXTURES`), as the unit tests find it.
 pub fn fixtures() -> PathBuf {
     std::env::var_os("ECS_RUN_LOCAL_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         PathBuf::from,
     )
 }
