@@ -3,38 +3,43 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: `taskdef` → `plan` → runner → Docker and the agent.
+//! Modules are layered (docs/ARCHITECTURE.md, "Layers"); each imports only
+//! modules below it, and `tests/integration/layers.rs` keeps it so. From the
+//! bottom:
 //!
 //! - [`taskdef`]: the serde model of a task definition, loading it from the
 //!   shapes users have (register input, describe output, a bare container
-//!   array), validation that reports every problem with its JSON path, and
-//!   `run-task` style overrides.
+//!   array), validation that reports every problem with its JSON path (one
+//!   file per area), and `run-task` style overrides.
+//! - [`exit`]: the exit status and the failure every command returns.
 //! - [`plan`]: a pure function from a validated definition and run options to
 //!   the Docker objects to create: networks, the pause container, every
 //!   container's create body with its injected environment, labels and names,
 //!   volumes, and the start order derived from `dependsOn`. No I/O, so every
 //!   mapping rule is a unit test.
-//! - [`docker`]: the Docker engine behind a narrow interface (bollard);
-//!   nothing ECS- or AWS-specific.
-//! - [`runner`]: images, the shared network and agent, creating and starting
-//!   a plan's containers in `dependsOn` order, supervision (essential exits,
-//!   restart policies, Ctrl-C), `smoke` readiness and checks, the detached
-//!   supervisor, the task list behind `ps`/`logs`/`stop`, and a teardown by
-//!   label on every path.
+//! - [`docker`]: the Docker engine behind a narrow interface (bollard), one
+//!   file per API area; nothing ECS- or AWS-specific.
+//! - [`protocol`]: what the CLI and the agent both speak: the admin API's
+//!   paths and bodies, and JSON as the Go agent writes it.
+//! - [`aws`]: one `SdkConfig` for everything AWS-facing: role sessions
+//!   assumed with STS and refreshed, secrets, S3 environment files, registry
+//!   logins (ECR, `repositoryCredentials`) and task definitions read from ECS.
+//! - [`output`]: how findings, plans, logs, progress and the compose export
+//!   are shown to a person.
 //! - [`agent`]: the hidden `agent` and `pause` subcommands that run inside the
 //!   agent image built from this executable: an axum router per endpoint
 //!   family (task metadata v2/v3/v4 and stats, credentials, task protection,
 //!   introspection, the CLI's admin API) over an in-memory state that a
 //!   Docker event watcher keeps current.
-//! - [`aws`]: one `SdkConfig` for everything AWS-facing: task role
-//!   credentials assumed with STS and refreshed, secrets, S3 environment
-//!   files, registry logins (ECR, `repositoryCredentials`) and task
-//!   definitions read from ECS.
-//! - [`output`]: how findings, plans, logs, progress, smoke reports and the
-//!   compose export are shown to a person.
+//! - [`runner`]: the agent image, network and container; pulls; creating and
+//!   starting a plan's containers in `dependsOn` order; supervision
+//!   (essential exits, restart policies, Ctrl-C); smoke tests and their
+//!   report; the detached supervisor; the task list behind `ps`/`logs`/`stop`;
+//!   a teardown by label on every path. Its errors are [`runner::RunError`].
+//! - [`commands`]: one module per subcommand, each a short sequence of calls
+//!   into the layers below, taking plain settings.
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.
-//! - [`app`]: the orchestration layer that runs a parsed command and maps the
-//!   outcome to an [`ExitStatus`].
+//! - [`app`]: the dispatcher from a parsed command line to its command.
 
 pub mod agent;
 pub mod app;

@@ -414,7 +414,8 @@ fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> 
     }
 }
 
-/// The shared network of DESIGN.md: the link-local /24 with the agent at .2
+/// The shared network (docs/ARCHITECTURE.md, "The agent and its protocol"):
+/// the link-local /24 with the agent at .2
 /// and task containers handed addresses from the upper half only.
 #[must_use]
 pub fn network_request() -> NetworkCreateRequest {
