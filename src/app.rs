@@ -46,7 +46,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             &task.into(),
             &overrides.into(),
             &agent.into(),
-            profile.profile.as_deref(),
+            &profile.into(),
         ),
         Command::Validate { file, json } => commands::inspect::validate(&file, json),
         Command::Plan {
@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             &definition.into(),
             &task.into(),
             &overrides.into(),
-            profile.profile.as_deref(),
+            &profile.into(),
             json,
         ),
         Command::Down { all } => commands::down::down(all),

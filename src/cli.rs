@@ -125,6 +125,10 @@ pub struct ProfileArgs {
     /// The AWS profile to use [default: `AWS_PROFILE`, else the default chain].
     #[arg(long)]
     pub profile: Option<String>,
+    /// How long one AWS call may take, retries included (`30s`, `2m`); a
+    /// connection gets at most 10 s of it. A call that runs out fails the run.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub aws_timeout: std::time::Duration,
 }
 
 /// How AWS is reached: the same configuration as the AWS CLI's.
@@ -466,12 +470,24 @@ impl From<AwsArgs> for commands::AwsSettings {
     fn from(args: AwsArgs) -> Self {
         commands::AwsSettings {
             profile: args.profile.profile,
+            timeout: args.profile.aws_timeout,
             role_duration: args.role_duration,
             execution_role: match args.execution_role {
                 ExecutionRoleMode::Profile => commands::ExecutionRole::Profile,
                 ExecutionRoleMode::Assume => commands::ExecutionRole::Assume,
             },
             profile_credentials: args.credentials == Some(CredentialsMode::Profile),
+        }
+    }
+}
+
+/// `plan` and `compose` only read from AWS: no role, no execution role.
+impl From<ProfileArgs> for commands::AwsSettings {
+    fn from(args: ProfileArgs) -> Self {
+        commands::AwsSettings {
+            profile: args.profile,
+            timeout: args.aws_timeout,
+            ..commands::AwsSettings::default()
         }
     }
 }

@@ -178,7 +178,7 @@ async fn fetch(aws: &Aws, arn: &str) -> Result<String, String> {
         .key(key)
         .send()
         .await
-        .map_err(|e| crate::aws::describe(&e))?;
+        .map_err(|e| aws.explain(crate::aws::Service::S3, None, &e))?;
     let bytes = object
         .body
         .collect()

@@ -8,9 +8,57 @@ pub mod remote;
 pub mod secrets;
 pub mod sessions;
 
+use std::time::Duration;
+
 use aws_config::meta::region::ProvideRegion as _;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use tokio::sync::OnceCell;
+
+/// `--aws-timeout`'s default: how long one AWS call may take, retries included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest wait for a connection to an AWS endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The AWS services ecs-run-local calls: how messages name them and where
+/// their endpoints are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Sts,
+    Ssm,
+    SecretsManager,
+    S3,
+    Ecs,
+    Ecr,
+}
+
+impl Service {
+    /// The name users know it by.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Sts => "STS",
+            Service::Ssm => "SSM",
+            Service::SecretsManager => "Secrets Manager",
+            Service::S3 => "S3",
+            Service::Ecs => "ECS",
+            Service::Ecr => "ECR",
+        }
+    }
+
+    /// Its `AWS_ENDPOINT_URL_<ID>` suffix and its default host's first label.
+    fn ids(self) -> (&'static str, &'static str) {
+        match self {
+            Service::Sts => ("STS", "sts"),
+            Service::Ssm => ("SSM", "ssm"),
+            Service::SecretsManager => ("SECRETS_MANAGER", "secretsmanager"),
+            Service::S3 => ("S3", "s3"),
+            Service::Ecs => ("ECS", "ecs"),
+            Service::Ecr => ("ECR", "api.ecr"),
+        }
+    }
+}
 
 /// The user's AWS configuration, loaded the first time a run needs AWS, so
 /// that a run that needs none works offline and never waits for it.
@@ -18,15 +66,17 @@ use tokio::sync::OnceCell;
 pub struct LazyAws {
     profile: Option<String>,
     region: Option<String>,
+    timeout: Duration,
     loaded: OnceCell<Aws>,
 }
 
 impl LazyAws {
     #[must_use]
-    pub fn new(profile: Option<&str>, region: Option<&str>) -> LazyAws {
+    pub fn new(profile: Option<&str>, region: Option<&str>, timeout: Duration) -> LazyAws {
         LazyAws {
             profile: profile.map(str::to_owned),
             region: region.map(str::to_owned),
+            timeout,
             loaded: OnceCell::new(),
         }
     }
@@ -34,7 +84,13 @@ impl LazyAws {
     /// The configuration, loaded now if it was not yet.
     pub async fn get(&self) -> &Aws {
         self.loaded
-            .get_or_init(|| Aws::load(self.profile.as_deref(), self.region.as_deref()))
+            .get_or_init(|| {
+                Aws::load(
+                    self.profile.as_deref(),
+                    self.region.as_deref(),
+                    self.timeout,
+                )
+            })
             .await
     }
 
@@ -65,13 +121,21 @@ pub struct Aws {
     config: SdkConfig,
     /// `--profile`, for error messages.
     profile: Option<String>,
+    /// `--aws-timeout`: one call's bound, retries included.
+    timeout: Duration,
 }
 
 impl Aws {
     /// Loads the configuration as the AWS CLI would, with `--profile` and
-    /// `--region` on top.
-    pub async fn load(profile: Option<&str>, region: Option<&str>) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    /// `--region` on top; every call bounded by `timeout` (a connection by
+    /// at most 10 s of it).
+    pub async fn load(profile: Option<&str>, region: Option<&str>, timeout: Duration) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+                .operation_timeout(timeout)
+                .build(),
+        );
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }
@@ -81,6 +145,7 @@ impl Aws {
         Aws {
             config: loader.load().await,
             profile: profile.map(str::to_owned),
+            timeout,
         }
     }
 
@@ -105,6 +170,7 @@ impl Aws {
                 )
                 .build(),
             profile: self.profile.clone(),
+            timeout: self.timeout,
         }
     }
 
@@ -144,7 +210,7 @@ impl Aws {
         match self.sts().get_caller_identity().send().await {
             Ok(identity) => identity.account,
             Err(e) => {
-                tracing::debug!(error = %describe(&e), "no caller identity");
+                tracing::debug!(error = %self.explain(Service::Sts, None, &e), "no caller identity");
                 None
             }
         }
@@ -156,9 +222,61 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// One line for an SDK error of `service` (in `region`, else the
+    /// configuration's): the service's code and message; a call that timed
+    /// out names the service, its endpoint and the timeout; other failures
+    /// to reach it give their chain of causes.
+    pub(crate) fn explain<E, R>(
+        &self,
+        service: Service,
+        region: Option<&str>,
+        error: &aws_sdk_sts::error::SdkError<E, R>,
+    ) -> String
+    where
+        E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        use aws_sdk_sts::error::SdkError;
+        let timed_out = match error {
+            SdkError::TimeoutError(_) => true,
+            SdkError::DispatchFailure(failure) => failure.is_timeout(),
+            _ => false,
+        };
+        if timed_out {
+            return format!(
+                "{} did not answer at {} within {}s (--aws-timeout)",
+                service.name(),
+                self.endpoint(service, region),
+                self.timeout.as_secs_f64()
+            );
+        }
+        describe(error)
+    }
+
+    /// Where `service` is reached: `AWS_ENDPOINT_URL_<SERVICE>`, the
+    /// configured endpoint (`AWS_ENDPOINT_URL`, the profile's), or AWS's own.
+    fn endpoint(&self, service: Service, region: Option<&str>) -> String {
+        let (suffix, host) = service.ids();
+        if let Ok(url) = std::env::var(format!("AWS_ENDPOINT_URL_{suffix}"))
+            && !url.is_empty()
+        {
+            return url;
+        }
+        if let Some(url) = self.config.endpoint_url() {
+            return url.to_owned();
+        }
+        let region = region
+            .map(str::to_owned)
+            .or_else(|| self.config.region().map(|r| r.as_ref().to_owned()))
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        format!("https://{host}.{region}.amazonaws.com")
+    }
+}
+
 /// One line for an SDK error: the service's code and message, or the chain
 /// of causes of a failure to reach it.
-pub(crate) fn describe<E, R>(error: &aws_sdk_sts::error::SdkError<E, R>) -> String
+fn describe<E, R>(error: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -115,7 +115,7 @@ pub async fn pull_credentials(
         .get_authorization_token()
         .send()
         .await
-        .map_err(|e| failed(super::describe(&e)))?;
+        .map_err(|e| failed(aws.explain(super::Service::Ecr, Some(&registry.region), &e)))?;
     let data = output
         .authorization_data()
         .first()

@@ -13,7 +13,7 @@ use aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ecs::types::TaskDefinitionField;
 
-use super::{Aws, describe};
+use super::Aws;
 
 /// Which registered task definition to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +110,7 @@ pub async fn describe_definition(aws: &Aws, remote: &Remote) -> Result<Described
         .map_err(|e| RemoteError::Describe {
             what: what.clone(),
             profile: aws.profile_description(),
-            message: describe(&e),
+            message: aws.explain(crate::aws::Service::Ecs, None, &e),
         })?;
     let definition = output.task_definition();
     let arn = definition
@@ -141,7 +141,7 @@ async fn service_definition(
         .map_err(|e| RemoteError::Describe {
             what: format!("service `{service}` in cluster `{cluster}`"),
             profile: aws.profile_description(),
-            message: describe(&e),
+            message: aws.explain(crate::aws::Service::Ecs, None, &e),
         })?;
     let found = output
         .services()

@@ -87,7 +87,7 @@ pub(crate) async fn read(aws: &Aws, reference: &SecretRef) -> Result<String, Str
                 .with_decryption(true)
                 .send()
                 .await
-                .map_err(|e| crate::aws::describe(&e))?;
+                .map_err(|e| aws.explain(crate::aws::Service::Ssm, region.as_deref(), &e))?;
             output
                 .parameter
                 .and_then(|p| p.value)
@@ -108,7 +108,7 @@ pub(crate) async fn read(aws: &Aws, reference: &SecretRef) -> Result<String, Str
                 .set_version_id(version_id.clone())
                 .send()
                 .await
-                .map_err(|e| crate::aws::describe(&e))?;
+                .map_err(|e| aws.explain(crate::aws::Service::SecretsManager, Some(region), &e))?;
             let text = output
                 .secret_string
                 .ok_or_else(|| "the secret has no string value (a binary secret)".to_owned())?;

@@ -128,7 +128,7 @@ impl RoleSession {
                 purpose: self.purpose,
                 role: self.role_arn.clone(),
                 profile: aws.profile_description(),
-                message: crate::aws::describe(&e),
+                message: aws.explain(crate::aws::Service::Sts, None, &e),
             })?;
         let c = output.credentials.ok_or_else(|| CredentialsError::Empty {
             role: self.role_arn.clone(),
@@ -197,7 +197,7 @@ async fn profile_credentials(aws: &Aws, duration: Duration) -> Result<Fetched, C
         .duration_seconds(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX))
         .send()
         .await
-        .map_err(|e| fail(crate::aws::describe(&e)))?;
+        .map_err(|e| fail(aws.explain(crate::aws::Service::Sts, None, &e)))?;
     let c = output
         .credentials
         .ok_or_else(|| fail("STS returned no credentials".into()))?;

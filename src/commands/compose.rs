@@ -7,7 +7,9 @@ use crate::output::compose_file;
 use crate::plan::PlanOptions;
 use crate::runner::agent_container;
 
-use super::{AgentSettings, DefinitionSource, OverrideSettings, TaskSettings, definition};
+use super::{
+    AgentSettings, AwsSettings, DefinitionSource, OverrideSettings, TaskSettings, definition,
+};
 
 /// Prints the compose file on stdout.
 pub fn compose(
@@ -15,7 +17,7 @@ pub fn compose(
     task: &TaskSettings,
     overrides: &OverrideSettings,
     agent: &AgentSettings,
-    profile: Option<&str>,
+    aws: &AwsSettings,
 ) -> Result<ExitStatus, Failure> {
     super::block_on(async {
         let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
@@ -25,7 +27,7 @@ pub fn compose(
             agent_loopback_port: agent.port,
             ..PlanOptions::default()
         };
-        let plan = definition::load_and_plan(source, task, overrides, profile, base).await?;
+        let plan = definition::load_and_plan(source, task, overrides, aws, base).await?;
         super::write_stdout(&compose_file::file(&plan, &image, agent.port))?;
         Ok(ExitStatus::Success)
     })

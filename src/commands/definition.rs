@@ -10,7 +10,7 @@ use crate::plan::{self, Plan, PlanError, PlanOptions, RandomIds};
 use crate::taskdef::overrides::TaskOverride;
 use crate::taskdef::{self, Diagnostic, Loaded};
 
-use super::{DefinitionSource, OverrideSettings, TaskSettings};
+use super::{AwsSettings, DefinitionSource, OverrideSettings, TaskSettings};
 
 /// Reads the task definition the arguments name: a file, standard input, or
 /// one registered in ECS.
@@ -70,10 +70,10 @@ pub(super) async fn load_and_plan(
     definition: &DefinitionSource,
     task: &TaskSettings,
     overrides: &OverrideSettings,
-    profile: Option<&str>,
+    aws: &AwsSettings,
     base: PlanOptions,
 ) -> Result<Plan, Failure> {
-    let aws = LazyAws::new(profile, task.region.as_deref());
+    let aws = LazyAws::new(aws.profile.as_deref(), task.region.as_deref(), aws.timeout);
     let mut loaded = load(definition, task, &aws).await?;
     apply_overrides(&mut loaded, overrides)?;
     let options = PlanOptions {

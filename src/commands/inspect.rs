@@ -8,7 +8,7 @@ use crate::output::{diagnostics, plan_view};
 use crate::plan::PlanOptions;
 use crate::taskdef::{self, Diagnostic};
 
-use super::{DefinitionSource, OverrideSettings, TaskSettings, definition};
+use super::{AwsSettings, DefinitionSource, OverrideSettings, TaskSettings, definition};
 
 /// `validate FILE`: every finding; exit 2 when the definition cannot run.
 pub fn validate(file: &Path, json: bool) -> Result<ExitStatus, Failure> {
@@ -42,13 +42,12 @@ pub fn plan(
     source: &DefinitionSource,
     task: &TaskSettings,
     overrides: &OverrideSettings,
-    profile: Option<&str>,
+    aws: &AwsSettings,
     json: bool,
 ) -> Result<ExitStatus, Failure> {
     super::block_on(async {
         let plan =
-            definition::load_and_plan(source, task, overrides, profile, PlanOptions::default())
-                .await?;
+            definition::load_and_plan(source, task, overrides, aws, PlanOptions::default()).await?;
         super::write_stdout(&if json {
             plan_view::json(&plan)
         } else {

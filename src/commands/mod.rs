@@ -84,6 +84,8 @@ pub struct AwsSettings {
     /// `--credentials profile`: a task without a role gets the profile's
     /// own temporary credentials.
     pub profile_credentials: bool,
+    /// `--aws-timeout`: the bound of every AWS call, retries included.
+    pub timeout: Duration,
 }
 
 /// Everything a run of a task needs to know beyond the definition.

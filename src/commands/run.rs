@@ -25,7 +25,7 @@ pub fn run(settings: &RunSettings, detach: bool) -> Result<ExitStatus, Failure> 
         return runner::detach::start();
     }
     super::block_on(async {
-        let finished = run_task(settings, Mode::Run { detached: detach }).await?;
+        let finished = Box::pin(run_task(settings, Mode::Run { detached: detach })).await?;
         Ok(match finished.ended? {
             Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
             Ending::Interrupted => ExitStatus::Interrupted,
@@ -43,21 +43,52 @@ pub(super) enum Mode<'a> {
     Smoke(&'a SmokeSpec),
 }
 
-/// A task that ran: its plan, and how the run ended.
+/// A task that ran (its plan, and how the run ended), or one stopped by
+/// Ctrl-C before it existed (no plan).
 pub(super) struct Finished {
-    pub plan: Plan,
+    pub plan: Option<Plan>,
     pub ended: anyhow::Result<Ending>,
     pub begun: Instant,
 }
 
-/// The whole run of one task; what fails before the task exists is an `Err`.
+/// The whole run of one task, raced against Ctrl-C and SIGTERM from the
+/// first step; what fails before the task exists is an `Err`.
 pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<Finished, Failure> {
+    let shutdown = Shutdown::listen()?;
+    let begun = Instant::now();
+    let Some(prepared) = shutdown.race(Box::pin(prepare(settings, mode))).await else {
+        status("stopped before the task started; nothing was left behind");
+        return Ok(Finished {
+            plan: None,
+            ended: Ok(Ending::Interrupted),
+            begun,
+        });
+    };
+    let (engine, plan, options) = prepared?;
+    let begun = Instant::now();
+    let ended = runner::run(&engine, &plan, &options, shutdown).await;
+    if matches!(mode, Mode::Run { detached: true }) {
+        runner::detach::remove_log();
+    }
+    Ok(Finished {
+        plan: Some(plan),
+        ended,
+        begun,
+    })
+}
+
+/// Everything before the task exists: the definition, what ECS resolves
+/// (role, secrets, environment files), the agent, and the plan.
+async fn prepare(
+    settings: &RunSettings,
+    mode: Mode<'_>,
+) -> Result<(Engine, Plan, RunOptions), Failure> {
     let aws = LazyAws::new(
         settings.aws.profile.as_deref(),
         settings.task.region.as_deref(),
+        settings.aws.timeout,
     );
     let loaded = checked_definition(settings, mode, &aws).await?;
-    let shutdown = Shutdown::listen()?;
     // A role that cannot be assumed fails the run before anything exists.
     let credentials = task_credentials(settings, &loaded, &aws).await?;
     let execution = execution_aws(settings, &loaded.definition, &aws).await?;
@@ -69,7 +100,7 @@ pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<F
         None => None,
     };
     let options = PlanOptions {
-        agent_image: image,
+        agent_image: image.clone(),
         agent_loopback_port: settings.agent.port,
         profile_credentials: credentials.is_some(),
         account,
@@ -100,6 +131,8 @@ pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<F
         pull: settings.pull,
         aws: execution,
         agent,
+        agent_image: image,
+        agent_port: settings.agent.port,
         credentials,
         secrets,
         env_files,
@@ -114,12 +147,7 @@ pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<F
         },
         started: detached.then(|| announce_start(&plan)),
     };
-    let begun = Instant::now();
-    let ended = runner::run(&engine, &plan, &options, shutdown).await;
-    if detached {
-        runner::detach::remove_log();
-    }
-    Ok(Finished { plan, ended, begun })
+    Ok((engine, plan, options))
 }
 
 /// The definition as this run will use it: read, overridden, and free of

@@ -29,7 +29,10 @@ pub fn smoke(
     report: &ReportSettings,
 ) -> Result<ExitStatus, Failure> {
     super::block_on(async {
-        let finished = run_task(settings, Mode::Smoke(spec)).await?;
+        let finished = Box::pin(run_task(settings, Mode::Smoke(spec))).await?;
+        let Some(plan) = &finished.plan else {
+            return Ok(ExitStatus::Interrupted);
+        };
         let ended = match finished.ended {
             Ok(ended) => ended,
             Err(e) => {
@@ -40,14 +43,15 @@ pub fn smoke(
                         checks: Vec::new(),
                         elapsed: finished.begun.elapsed(),
                     };
-                    let _ = std::fs::write(path, smoke_report::junit(&failed, &finished.plan.task));
+                    let _ = std::fs::write(path, smoke_report::junit(&failed, &plan.task));
                 }
                 return Err(e.into());
             }
         };
         match ended {
-            Ending::Smoke(found) => publish(&found, &finished.plan.task, report),
-            Ending::EssentialExited { .. } | Ending::Interrupted => Ok(ExitStatus::Failure),
+            Ending::Smoke(found) => publish(&found, &plan.task, report),
+            Ending::Interrupted => Ok(ExitStatus::Interrupted),
+            Ending::EssentialExited { .. } => Ok(ExitStatus::Failure),
         }
     })
 }

@@ -18,11 +18,16 @@ use crate::protocol::{self, Credentials, DesiredStatus, Health, TaskRegistration
 /// How long one admin call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the calls of a task's end (stopping, deregistering) wait: a dead
+/// agent must not hold up a stop.
+pub const ENDING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A handle on the running agent.
 #[derive(Clone)]
 pub struct AgentClient {
     port: u16,
     token: String,
+    timeout: Duration,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -59,8 +64,16 @@ impl AgentClient {
         AgentClient {
             port,
             token,
+            timeout: CALL_TIMEOUT,
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// The same agent, with calls bounded by `timeout` instead.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> AgentClient {
+        self.timeout = timeout;
+        self
     }
 
     async fn call(
@@ -82,7 +95,7 @@ impl AgentClient {
             let bytes = response.into_body().collect().await?.to_bytes();
             anyhow::Ok((status, bytes))
         };
-        let (status, bytes) = tokio::time::timeout(CALL_TIMEOUT, exchange)
+        let (status, bytes) = tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|e| self.unreachable(e.into()))?
             .map_err(|e| self.unreachable(e))?;

@@ -186,14 +186,22 @@ pub async fn ensure_image(engine: &Engine, override_image: Option<&str>) -> anyh
             "the Docker engine runs {engine_arch} and this executable is {ours}; pass an image built for the engine with --agent-image"
         );
     }
-    let files = ImageFiles::of_this_process()?;
-    let tag = files.digest()?;
+    // Hashing and packing the executable is blocking work: off the async workers.
+    let (files, tag) = tokio::task::spawn_blocking(|| {
+        let files = ImageFiles::of_this_process()?;
+        let tag = files.digest()?;
+        anyhow::Ok((files, tag))
+    })
+    .await
+    .context("cannot hash this executable")??;
     let image = format!("{AGENT_REPOSITORY}:{tag}");
     if engine.image_exists(&image).await? {
         return Ok(image);
     }
     tracing::info!(%image, "building the agent image from this executable");
-    let tarball = files.tarball()?;
+    let tarball = tokio::task::spawn_blocking(move || files.tarball())
+        .await
+        .context("cannot pack the agent image")??;
     let changes = [
         format!(r#"ENTRYPOINT ["{EXECUTABLE_IN_IMAGE}"]"#),
         r#"CMD ["agent"]"#.to_owned(),

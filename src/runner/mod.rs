@@ -4,6 +4,7 @@
 
 pub mod agent_client;
 pub mod agent_container;
+pub mod agent_recovery;
 pub mod detach;
 pub mod error;
 pub mod pull;
@@ -29,6 +30,7 @@ use crate::plan::{Plan, RandomIds, labels};
 use crate::protocol::{Pulls, TaskRegistration};
 
 pub use agent_client::AgentClient;
+pub use agent_recovery::{CurrentCredentials, SharedAgent};
 pub use error::RunError;
 
 pub use pull::PullPolicy;
@@ -43,6 +45,9 @@ pub struct RunOptions {
     pub aws: Option<Aws>,
     /// The agent that serves the task's endpoints.
     pub agent: AgentClient,
+    /// The agent's image and loopback port, to bring it back if it dies.
+    pub agent_image: String,
+    pub agent_port: u16,
     /// The task role's session, when the task has a role.
     pub credentials: Option<TaskCredentials>,
     /// The values of the containers' `secrets`, resolved before the run.
@@ -68,6 +73,9 @@ pub struct TaskCredentials {
 
 /// Runs a planned task in the foreground until it stops, then removes
 /// everything the run created. The agent image must already be in the plan.
+/// Until the containers exist (pulls, registration, creation) the run is
+/// raced against Ctrl-C and SIGTERM; after that supervision stops the task
+/// as ECS would.
 pub async fn run(
     engine: &Engine,
     plan: &Plan,
@@ -75,39 +83,27 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<Ending> {
     let begun = Instant::now();
-    let pull_started = chrono::Utc::now();
-    pull::ensure(engine, plan, options.pull, options.aws.as_ref()).await?;
-    let pulls = Pulls {
-        started: Some(pull_started),
-        stopped: Some(chrono::Utc::now()),
-    };
     // Subscribe before anything exists, so that no start or exit is missed.
     let events = engine.container_events(&format!("{}={}", labels::RUN_ID, plan.run_id));
-    let agent = &options.agent;
-    let registration = TaskRegistration::from_plan(plan, pulls, &mut RandomIds);
-    let mut refresher = None;
+    let agent = SharedAgent::new(options.agent.clone());
+    let current = CurrentCredentials::new(options.credentials.as_ref());
+    let mut background = Background::default();
     let result = async {
-        agent
-            .register(&registration)
-            .await
-            .context("cannot register the task with the agent")?;
-        if let (Some(credentials), Some(id)) = (&options.credentials, &plan.task.credentials_id) {
-            agent
-                .push_credentials(id, &credentials.first.credentials)
-                .await
-                .context("cannot hand the task role's credentials to the agent")?;
-            refresher = Some(tokio::spawn(refresh(
-                agent.clone(),
-                id.clone(),
-                credentials.clone(),
-            )));
-        }
-        let mut task =
-            supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
-        task.log_to(options.logs);
-        if let Some(started) = &options.started {
-            task.notify_started(started.clone());
-        }
+        let started = shutdown
+            .race(start(
+                engine,
+                plan,
+                options,
+                &agent,
+                &current,
+                &mut background,
+            ))
+            .await;
+        let Some(task) = started else {
+            status("stopping the task (press Ctrl-C again to kill it)");
+            return Ok(Ending::Interrupted);
+        };
+        let mut task = task?;
         let mut events = events;
         let outcome = match &options.smoke {
             None => task.supervise(&mut events, shutdown.clone()).await,
@@ -128,18 +124,20 @@ pub async fn run(
             Ok(Ending::Smoke(_)) => status("stopping the task"),
             Err(_) => {}
         }
-        if let Err(e) = agent.stopping(&plan.task.task_id).await {
+        // From here on a dead agent stays dead: the task is going away.
+        background.stop();
+        let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);
+        if let Err(e) = ending.stopping(&plan.task.task_id).await {
             tracing::warn!(error = %e, "the agent did not take the task's stop");
         }
         task.stop(shutdown).await;
         outcome
     };
     let outcome = result.await;
-    if let Some(refresher) = refresher {
-        refresher.abort();
-    }
+    background.stop();
     let cleaned = teardown::run_objects(engine, &plan.run_id).await;
-    if let Err(e) = agent.deregister(&plan.task.task_id).await {
+    let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);
+    if let Err(e) = ending.deregister(&plan.task.task_id).await {
         tracing::warn!(error = %e, "the agent did not take the task's deregistration");
     }
     tracing::debug!(elapsed = ?begun.elapsed(), "run over");
@@ -148,9 +146,92 @@ pub async fn run(
     Ok(ending)
 }
 
+/// Pulls, registers the task with the agent (and its credentials), starts
+/// the background work that keeps both current, and creates the containers.
+async fn start<'a>(
+    engine: &'a Engine,
+    plan: &'a Plan,
+    options: &RunOptions,
+    agent: &SharedAgent,
+    current: &CurrentCredentials,
+    background: &mut Background,
+) -> anyhow::Result<supervise::Task<'a>> {
+    let pull_started = chrono::Utc::now();
+    pull::ensure(engine, plan, options.pull, options.aws.as_ref()).await?;
+    let pulls = Pulls {
+        started: Some(pull_started),
+        stopped: Some(chrono::Utc::now()),
+    };
+    let registration = TaskRegistration::from_plan(plan, pulls, &mut RandomIds);
+    agent
+        .get()
+        .register(&registration)
+        .await
+        .context("cannot register the task with the agent")?;
+    if let (Some(credentials), Some(id)) = (&options.credentials, &plan.task.credentials_id) {
+        agent
+            .get()
+            .push_credentials(id, &credentials.first.credentials)
+            .await
+            .context("cannot hand the task role's credentials to the agent")?;
+        background.spawn(refresh(
+            agent.clone(),
+            id.clone(),
+            credentials.clone(),
+            current.clone(),
+        ));
+    }
+    background.spawn(agent_recovery::watch(
+        engine.clone(),
+        agent_recovery::Recovery {
+            image: options.agent_image.clone(),
+            port: options.agent_port,
+            agent: agent.clone(),
+            registration,
+            credentials_id: plan.task.credentials_id.clone(),
+            current: current.clone(),
+        },
+    ));
+    let mut task =
+        supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
+    task.log_to(options.logs);
+    if let Some(started) = &options.started {
+        task.notify_started(started.clone());
+    }
+    Ok(task)
+}
+
+/// Work a run keeps going beside supervision (credential refreshes, the
+/// agent's recovery), aborted when the run stops, on every path.
+#[derive(Default)]
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    fn spawn(&mut self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.0.push(tokio::spawn(work));
+    }
+
+    fn stop(&mut self) {
+        for handle in self.0.drain(..) {
+            handle.abort();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Keeps the task role's credentials fresh in the agent: one STS call per
 /// refresh window, however many containers ask the agent for them.
-async fn refresh(agent: AgentClient, credentials_id: String, credentials: TaskCredentials) {
+async fn refresh(
+    agent: SharedAgent,
+    credentials_id: String,
+    credentials: TaskCredentials,
+    served: CurrentCredentials,
+) {
     let mut current = credentials.first;
     let mut fetched_at = chrono::Utc::now();
     loop {
@@ -160,24 +241,29 @@ async fn refresh(agent: AgentClient, credentials_id: String, credentials: TaskCr
         tokio::time::sleep(wait).await;
         let now = chrono::Utc::now();
         match credentials.source.fetch(&credentials.aws).await {
-            Ok(next) => match agent
-                .push_credentials(&credentials_id, &next.credentials)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(
-                        source = %credentials.source.describe(),
-                        expires = %crate::aws::sessions::describe_expiry(&next),
-                        "refreshed the task's credentials"
-                    );
-                    current = next;
-                    fetched_at = now;
+            Ok(next) => {
+                // What the agent must serve, even if it is being brought back.
+                served.set(&next.credentials);
+                let pushed = agent
+                    .get()
+                    .push_credentials(&credentials_id, &next.credentials)
+                    .await;
+                match pushed {
+                    Ok(()) => {
+                        tracing::info!(
+                            source = %credentials.source.describe(),
+                            expires = %crate::aws::sessions::describe_expiry(&next),
+                            "refreshed the task's credentials"
+                        );
+                        current = next;
+                        fetched_at = now;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot hand refreshed credentials to the agent");
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot hand refreshed credentials to the agent");
-                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                }
-            },
+            }
             Err(e) => {
                 crate::output::status(&format!("warning: {e}; retrying in 10 s"));
                 tokio::time::sleep(std::time::Duration::from_secs(10)).await;

@@ -1,5 +1,6 @@
 //! Ctrl-C and SIGTERM: the first asks the task to stop as ECS would (SIGTERM,
-//! `stopTimeout`, SIGKILL), the second kills it at once.
+//! `stopTimeout`, SIGKILL), the second kills it at once. Every stage before
+//! the task exists is raced against the first ([`Shutdown::race`]).
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -53,6 +54,17 @@ impl Shutdown {
     #[must_use]
     pub fn current(&self) -> Stop {
         *self.rx.borrow()
+    }
+
+    /// Runs `work` unless a stop is asked for first (or was already):
+    /// `None` then, and `work` is dropped where it stood.
+    pub async fn race<F: std::future::Future>(&self, work: F) -> Option<F::Output> {
+        let mut stop = self.clone();
+        tokio::select! {
+            biased;
+            () = stop.reached(Stop::Graceful) => None,
+            done = work => Some(done),
+        }
     }
 
     /// Resolves once a stop of at least `level` was asked for.
