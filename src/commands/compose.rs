@@ -5,7 +5,7 @@ use crate::docker::Engine;
 use crate::exit::{ExitStatus, Failure};
 use crate::output::compose_file;
 use crate::plan::PlanOptions;
-use crate::runner::agent_container;
+use crate::runner::{PullPolicy, agent_container};
 
 use super::{
     AgentSettings, AwsSettings, DefinitionSource, OverrideSettings, TaskSettings, definition,
@@ -21,7 +21,9 @@ pub fn compose(
 ) -> Result<ExitStatus, Failure> {
     super::block_on(async {
         let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
-        let image = agent_container::ensure_image(&engine, agent.image.as_deref()).await?;
+        let image =
+            agent_container::ensure_image(&engine, agent.image.as_deref(), PullPolicy::Missing)
+                .await?;
         let base = PlanOptions {
             agent_image: image.clone(),
             agent_loopback_port: agent.port,

@@ -66,7 +66,7 @@ pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<F
     };
     let (engine, plan, options) = prepared?;
     let begun = Instant::now();
-    let ended = runner::run(&engine, &plan, &options, shutdown).await;
+    let ended = Box::pin(runner::run(&engine, &plan, &options, shutdown)).await;
     if matches!(mode, Mode::Run { detached: true }) {
         runner::detach::remove_log();
     }
@@ -93,7 +93,9 @@ async fn prepare(
     let credentials = task_credentials(settings, &loaded, &aws).await?;
     let execution = execution_aws(settings, &loaded.definition, &aws).await?;
     let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
-    let (image, agent) = bring_up_agent(&engine, &settings.agent).await?;
+    let platform = engine.platform().await.map_err(anyhow::Error::new)?;
+    runner::pull::check_architecture(&loaded.definition, &platform).map_err(anyhow::Error::new)?;
+    let (image, agent) = bring_up_agent(&engine, &settings.agent, settings.pull).await?;
     // The caller's account only when the run talks to AWS anyway.
     let account = match aws.loaded() {
         Some(aws) => aws.account().await,
@@ -174,9 +176,10 @@ async fn checked_definition(
 async fn bring_up_agent(
     engine: &Engine,
     agent: &AgentSettings,
+    pull: runner::PullPolicy,
 ) -> Result<(String, AgentClient), Failure> {
     use crate::runner::agent_container;
-    let image = agent_container::ensure_image(engine, agent.image.as_deref()).await?;
+    let image = agent_container::ensure_image(engine, agent.image.as_deref(), pull).await?;
     agent_container::ensure_network(engine).await?;
     let client = agent_container::ensure_agent(engine, &image, agent.port).await?;
     Ok((image, client))

@@ -65,13 +65,20 @@ pub struct ContainerSummary {
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, DockerError>> + Send>>;
 
 impl Engine {
-    /// Creates a container and returns its id.
+    /// Creates a container and returns its id. On Podman a short image name
+    /// is the local image's (`localhost/NAME`) when that is where it is.
     pub async fn create_container(
         &self,
         name: &str,
-        body: ContainerCreateBody,
+        mut body: ContainerCreateBody,
         platform: Option<&str>,
     ) -> Result<String, DockerError> {
+        if self.podman
+            && let Some(image) = &body.image
+            && let Some(local) = self.local_reference(image).await?
+        {
+            body.image = Some(local);
+        }
         let mut options = CreateContainerOptionsBuilder::default().name(name);
         if let Some(platform) = platform {
             options = options.platform(platform);

@@ -1,7 +1,9 @@
 //! Images: whether one is present, pulling (with registry credentials and
 //! progress), importing a root file system as an image, and removing one.
 
-use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveImageOptionsBuilder};
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
@@ -28,6 +30,28 @@ impl Engine {
     /// Whether `image` is on this machine, so that the runner pulls or
     /// builds only what is missing.
     pub async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
+        Ok(self.local_reference(image).await?.is_some())
+    }
+
+    /// How the engine names `image` on this machine: as it is, or on Podman
+    /// `localhost/NAME` for a short name imported or built locally (Podman's
+    /// Docker API looks short names up on Docker Hub only); `None` when it
+    /// is not here.
+    pub(super) async fn local_reference(&self, image: &str) -> Result<Option<String>, DockerError> {
+        if self.inspect_image(image).await? {
+            return Ok(Some(image.to_owned()));
+        }
+        let first = image.split('/').next().unwrap_or_default();
+        let short = !image.contains('/')
+            || !(first.contains('.') || first.contains(':') || first == "localhost");
+        let local = format!("localhost/{image}");
+        if self.podman && short && self.inspect_image(&local).await? {
+            return Ok(Some(local));
+        }
+        Ok(None)
+    }
+
+    async fn inspect_image(&self, image: &str) -> Result<bool, DockerError> {
         match self.docker.inspect_image(image).await {
             Ok(_) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
@@ -86,10 +110,29 @@ impl Engine {
         let mut stream =
             self.docker
                 .create_image(Some(options), Some(bollard::body_full(tar)), None);
+        let mut imported = None;
         while let Some(item) = stream.next().await {
-            item.map_err(DockerError::api(format!(
+            let info = item.map_err(DockerError::api(format!(
                 "cannot import image `{repo}:{tag}`"
             )))?;
+            // Docker and Podman end with the new image's id as the status.
+            if let Some(status) = info.status.filter(|s| is_image_id(s)) {
+                imported = Some(status);
+            }
+        }
+        // Podman's import ignores the tag asked for: tag the image after it.
+        let reference = format!("{repo}:{tag}");
+        if let Some(id) = imported
+            && !self.image_exists(&reference).await?
+        {
+            let options = TagImageOptionsBuilder::default()
+                .repo(repo)
+                .tag(tag)
+                .build();
+            self.docker
+                .tag_image(id.trim(), Some(options))
+                .await
+                .map_err(DockerError::api(format!("cannot tag image `{reference}`")))?;
         }
         Ok(())
     }
@@ -114,4 +157,10 @@ fn pull_message(error: &bollard::errors::Error) -> String {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
         other => other.to_string(),
     }
+}
+
+/// `sha256:<64 hex>` or a bare 64-hex id.
+fn is_image_id(text: &str) -> bool {
+    let hex = text.trim().strip_prefix("sha256:").unwrap_or(text.trim());
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -82,6 +82,10 @@ fn status_of(error: &bollard::errors::Error) -> Option<u16> {
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
+    /// Podman's Docker-compatible API, whose quirks this module absorbs:
+    /// short image names it looks up on Docker Hub only, tags its import
+    /// API ignores.
+    podman: bool,
 }
 
 impl Engine {
@@ -90,7 +94,19 @@ impl Engine {
     pub async fn connect() -> Result<Engine, DockerError> {
         let docker = Docker::connect_with_defaults().map_err(DockerError::Unreachable)?;
         docker.ping().await.map_err(DockerError::Unreachable)?;
-        Ok(Engine { docker })
+        let version = docker.version().await.map_err(DockerError::Unreachable)?;
+        let podman = version
+            .components
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.name.contains("Podman"));
+        Ok(Engine { docker, podman })
+    }
+
+    /// Whether the engine is Podman (its Docker-compatible API).
+    #[must_use]
+    pub fn is_podman(&self) -> bool {
+        self.podman
     }
 
     /// The bollard client, for what this interface does not cover (the
@@ -100,15 +116,49 @@ impl Engine {
         &self.docker
     }
 
-    /// The CPU architecture of the engine, as Docker names it (`x86_64`), so
-    /// that this executable is only put in an image the engine can run.
-    pub async fn architecture(&self) -> Result<String, DockerError> {
+    /// What the engine runs containers on: its OS and CPU architecture as
+    /// it names them (`linux`, `x86_64`), and what it says it is (`Docker
+    /// Desktop`, `Debian GNU/Linux 12`), so that this executable is only put
+    /// in an image the engine can run and a task's `cpuArchitecture` checked.
+    pub async fn platform(&self) -> Result<EnginePlatform, DockerError> {
         let info = self
             .docker
             .info()
             .await
             .map_err(DockerError::api("cannot read the engine's info"))?;
-        Ok(info.architecture.unwrap_or_default())
+        Ok(EnginePlatform {
+            os: info.os_type.unwrap_or_default(),
+            architecture: info.architecture.unwrap_or_default(),
+            operating_system: info.operating_system.unwrap_or_default(),
+        })
+    }
+}
+
+/// Where an engine runs its containers (see [`Engine::platform`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnginePlatform {
+    pub os: String,
+    pub architecture: String,
+    pub operating_system: String,
+}
+
+impl EnginePlatform {
+    /// The architecture as Docker's platforms name it (`amd64`, `arm64`).
+    #[must_use]
+    pub fn docker_architecture(&self) -> &str {
+        match self.architecture.as_str() {
+            "x86_64" | "amd64" => "amd64",
+            "aarch64" | "arm64" => "arm64",
+            other => other,
+        }
+    }
+
+    /// Whether the engine runs other architectures' images by emulation
+    /// (Docker Desktop and `OrbStack` do, with Rosetta or QEMU).
+    #[must_use]
+    pub fn emulates(&self) -> bool {
+        self.operating_system.contains("Docker Desktop")
+            || self.operating_system.contains("OrbStack")
     }
 }
 

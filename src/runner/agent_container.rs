@@ -19,8 +19,10 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::docker::Engine;
+use crate::output::progress::PullBars;
 use crate::plan::{AGENT_IP, NETWORK_NAME, NETWORK_SUBNET, labels, network_request};
 use crate::protocol;
+use crate::runner::PullPolicy;
 use crate::runner::agent_client::AgentClient;
 
 /// The repository of images built from our executable.
@@ -160,32 +162,90 @@ fn loaded_libraries(maps: &str) -> Vec<PathBuf> {
     set.into_iter().collect()
 }
 
-/// The agent image for this run: `--agent-image` when given (pulled if
-/// missing), else the image built from this executable (imported if missing).
-pub async fn ensure_image(engine: &Engine, override_image: Option<&str>) -> anyhow::Result<String> {
+/// The published multi-arch (linux/amd64, linux/arm64) agent image of this
+/// exact version, built from the release's static Linux binaries.
+pub const PUBLISHED_AGENT_IMAGE: &str = concat!(
+    "ghcr.io/ecs-run-local/ecs-run-local-agent:",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// Forces where the agent image comes from (`build` or `published`), for
+/// tests of each path on one machine.
+pub const AGENT_SOURCE_ENV: &str = "ECS_RUN_LOCAL_AGENT_SOURCE";
+
+/// Stands in for [`PUBLISHED_AGENT_IMAGE`] (a test's loopback registry).
+pub const PUBLISHED_IMAGE_ENV: &str = "ECS_RUN_LOCAL_PUBLISHED_AGENT_IMAGE";
+
+/// The agent image for this run (docs/ARCHITECTURE.md, "The agent and its
+/// protocol"): `--agent-image` when given; else the image built from this
+/// executable when the engine can run it (a Linux binary of the engine's
+/// architecture); else the published image of this version. A missing image
+/// is pulled, with a progress bar, unless `--pull never`.
+pub async fn ensure_image(
+    engine: &Engine,
+    override_image: Option<&str>,
+    pull: PullPolicy,
+) -> anyhow::Result<String> {
     if let Some(image) = override_image {
-        if !engine.image_exists(image).await? {
-            engine
-                .pull(image, None, None, |_| {})
-                .await
-                .with_context(|| {
-                    format!("the agent image `{image}` (--agent-image) is not available")
-                })?;
-        }
+        ensure_pulled(engine, image, "--agent-image", pull).await?;
         return Ok(image.to_owned());
     }
-    if !cfg!(target_os = "linux") {
-        bail!(
-            "this executable cannot run inside a Linux container; pass a Linux build's image with --agent-image"
-        );
-    }
-    let engine_arch = engine.architecture().await?;
+    let platform = engine.platform().await?;
     let ours = std::env::consts::ARCH;
-    if !engine_arch.is_empty() && normalise_arch(&engine_arch) != normalise_arch(ours) {
+    let runnable = cfg!(target_os = "linux")
+        && (platform.os.is_empty() || platform.os == "linux")
+        && (platform.architecture.is_empty()
+            || normalise_arch(&platform.architecture) == normalise_arch(ours));
+    let forced = std::env::var(AGENT_SOURCE_ENV).unwrap_or_default();
+    if runnable && forced != "published" {
+        return build_from_executable(engine).await;
+    }
+    if forced == "build" {
         bail!(
-            "the Docker engine runs {engine_arch} and this executable is {ours}; pass an image built for the engine with --agent-image"
+            "this executable ({} {ours}) cannot run in the Docker engine ({} {})",
+            std::env::consts::OS,
+            platform.os,
+            platform.architecture
         );
     }
+    let published =
+        std::env::var(PUBLISHED_IMAGE_ENV).unwrap_or_else(|_| PUBLISHED_AGENT_IMAGE.to_owned());
+    let why = format!(
+        "the published agent image (this executable, {} {ours}, cannot run in the engine's {} {})",
+        std::env::consts::OS,
+        platform.os,
+        platform.architecture
+    );
+    ensure_pulled(engine, &published, &why, pull).await?;
+    Ok(published)
+}
+
+/// Pulls `image` when it is missing (`--pull never` forbids it: then the
+/// error names both ways out).
+async fn ensure_pulled(
+    engine: &Engine,
+    image: &str,
+    what: &str,
+    pull: PullPolicy,
+) -> anyhow::Result<()> {
+    if engine.image_exists(image).await? {
+        return Ok(());
+    }
+    if pull == PullPolicy::Never {
+        bail!(
+            "the agent image `{image}` ({what}) is not on this machine and --pull never forbids pulling it; pull it once (run without --pull never) or pass --agent-image with an image the engine has"
+        );
+    }
+    let bars = PullBars::new();
+    let bar = bars.add(image);
+    let pulled = engine.pull(image, None, None, |p| bar.update(&p)).await;
+    bar.finish(pulled.is_ok());
+    pulled.with_context(|| format!("cannot pull the agent image `{image}` ({what})"))
+}
+
+/// The image built from this executable and the libraries it loaded,
+/// imported once per build of the executable.
+async fn build_from_executable(engine: &Engine) -> anyhow::Result<String> {
     // Hashing and packing the executable is blocking work: off the async workers.
     let (files, tag) = tokio::task::spawn_blocking(|| {
         let files = ImageFiles::of_this_process()?;
@@ -250,6 +310,18 @@ pub async fn ensure_network(engine: &Engine) -> anyhow::Result<()> {
     }
 }
 
+/// The engine's socket on its host, mounted into the agent at
+/// `/var/run/docker.sock`: Podman's is wherever `DOCKER_HOST` points; Docker
+/// Engine and Docker Desktop (inside its VM) serve `/var/run/docker.sock`.
+fn engine_socket(engine: &Engine) -> String {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if engine.is_podman() && host.starts_with("unix://") => {
+            host.trim_start_matches("unix://").to_owned()
+        }
+        _ => DOCKER_SOCKET.to_owned(),
+    }
+}
+
 /// The port the agent serves its loopback routes on inside its container.
 const LOOPBACK_PORT_IN_CONTAINER: u16 = 51679;
 
@@ -285,7 +357,11 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
             break (agent.id.clone(), false);
         }
         match engine
-            .create_container(AGENT_CONTAINER, agent_container(image, port), None)
+            .create_container(
+                AGENT_CONTAINER,
+                agent_container(image, port, &engine_socket(engine)),
+                None,
+            )
             .await
         {
             Ok(id) => {
@@ -346,7 +422,7 @@ async fn read_token(engine: &Engine, id: &str) -> anyhow::Result<String> {
     }
 }
 
-fn agent_container(image: &str, port: u16) -> ContainerCreateBody {
+fn agent_container(image: &str, port: u16, socket: &str) -> ContainerCreateBody {
     let labels = HashMap::from([
         (labels::ROLE.to_owned(), "agent".to_owned()),
         (IMAGE_LABEL.to_owned(), image.to_owned()),
@@ -365,7 +441,7 @@ fn agent_container(image: &str, port: u16) -> ContainerCreateBody {
         exposed_ports: Some(vec!["80/tcp".into(), loopback.clone()]),
         host_config: Some(HostConfig {
             network_mode: Some(NETWORK_NAME.into()),
-            binds: Some(vec![format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}")]),
+            binds: Some(vec![format!("{socket}:{DOCKER_SOCKET}")]),
             port_bindings: Some(HashMap::from([(
                 loopback,
                 Some(vec![PortBinding {

@@ -3,9 +3,16 @@
 
 use crate::docker::DockerError;
 
-/// Why a run of a task failed after its containers began to exist.
+/// Why a run of a task failed: what the engine cannot do for it, or what
+/// went wrong once its containers began to exist.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// `runtimePlatform.cpuArchitecture` names an architecture the engine
+    /// neither is nor emulates.
+    #[error(
+        "the task needs {wanted} (runtimePlatform.cpuArchitecture) and the Docker engine runs {engine} without emulation; run it on a {wanted} engine, or register QEMU for it (binfmt_misc)"
+    )]
+    Architecture { wanted: String, engine: String },
     /// A dependency's condition was not reached within the container's
     /// `startTimeout` (ECS's default: 3 minutes).
     #[error(

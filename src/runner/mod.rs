@@ -89,16 +89,15 @@ pub async fn run(
     let current = CurrentCredentials::new(options.credentials.as_ref());
     let mut background = Background::default();
     let result = async {
-        let started = shutdown
-            .race(start(
-                engine,
-                plan,
-                options,
-                &agent,
-                &current,
-                &mut background,
-            ))
-            .await;
+        let starting = Box::pin(start(
+            engine,
+            plan,
+            options,
+            &agent,
+            &current,
+            &mut background,
+        ));
+        let started = shutdown.race(starting).await;
         let Some(task) = started else {
             status("stopping the task (press Ctrl-C again to kill it)");
             return Ok(Ending::Interrupted);
@@ -133,7 +132,7 @@ pub async fn run(
         task.stop(shutdown).await;
         outcome
     };
-    let outcome = result.await;
+    let outcome = Box::pin(result).await;
     background.stop();
     let cleaned = teardown::run_objects(engine, &plan.run_id).await;
     let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);

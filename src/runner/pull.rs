@@ -7,9 +7,12 @@ use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
 use crate::aws::Aws;
-use crate::docker::{DockerError, Engine};
+use crate::docker::{DockerError, Engine, EnginePlatform};
 use crate::output::progress::PullBars;
 use crate::plan::Plan;
+use crate::runner::RunError;
+use crate::taskdef::TaskDefinition;
+use crate::taskdef::model::CpuArchitecture;
 
 /// `--pull`: when to pull an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,4 +98,47 @@ pub async fn ensure(
         }
     });
     try_join_all(pulls).await.map(drop)
+}
+
+/// A task whose `runtimePlatform.cpuArchitecture` the engine cannot run is
+/// refused before anything starts: the engine must be of that architecture,
+/// emulate others (Docker Desktop, `OrbStack`), or have QEMU registered for it
+/// with the kernel (`binfmt_misc`, for an engine on this machine).
+pub fn check_architecture(
+    definition: &TaskDefinition,
+    engine: &EnginePlatform,
+) -> Result<(), RunError> {
+    let Some(wanted) = definition
+        .runtime_platform
+        .as_ref()
+        .and_then(|p| p.cpu_architecture)
+    else {
+        return Ok(());
+    };
+    let arch = wanted
+        .docker_platform()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let qemu = match arch {
+        "arm64" => "qemu-aarch64",
+        _ => "qemu-x86_64",
+    };
+    let local_engine = std::env::var("DOCKER_HOST").map_or(true, |h| h.starts_with("unix://"));
+    let emulated = engine.emulates()
+        || (local_engine
+            && std::path::Path::new("/proc/sys/fs/binfmt_misc")
+                .join(qemu)
+                .exists());
+    if engine.architecture.is_empty() || engine.docker_architecture() == arch || emulated {
+        return Ok(());
+    }
+    Err(RunError::Architecture {
+        wanted: match wanted {
+            CpuArchitecture::X86_64 => "X86_64",
+            CpuArchitecture::Arm64 => "ARM64",
+        }
+        .to_owned(),
+        engine: engine.architecture.clone(),
+    })
 }

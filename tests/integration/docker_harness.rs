@@ -374,6 +374,20 @@ impl Running {
         }
     }
 
+    /// Waits until stderr (status lines) has a line containing `text`.
+    pub fn wait_for_stderr(&mut self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.stderr.lock().unwrap().contains(text) {
+            assert!(
+                Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))),
+                "no `{text}` on stderr within {within:?}\nstdout:\n{}\nstderr:\n{}",
+                self.stdout.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// What it printed on stdout so far.
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().clone()

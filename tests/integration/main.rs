@@ -2,6 +2,8 @@
 //! would, against the real Docker engine where a test needs one.
 
 mod agent;
+mod agent_image;
+mod agent_loss;
 mod aws;
 mod cli;
 mod docker_harness;
@@ -9,4 +11,5 @@ mod harness;
 mod layers;
 mod registry;
 mod run;
+mod signals;
 mod tasks;

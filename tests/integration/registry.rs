@@ -19,19 +19,19 @@ const USER: &str = "registry-user";
 const PASSWORD: &str = "registry-p@ss";
 
 /// One image: its manifest and blobs by digest.
-struct Registry {
-    manifest: Vec<u8>,
-    blobs: Vec<(String, Vec<u8>)>,
+pub struct Registry {
+    pub manifest: Vec<u8>,
+    pub blobs: Vec<(String, Vec<u8>)>,
     /// Requests that came with the right login.
     authorized: AtomicUsize,
 }
 
-fn digest(bytes: &[u8]) -> String {
+pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// A one-layer image holding the static busybox, labelled as a test image.
-fn image() -> Registry {
+pub fn image() -> Registry {
     let busybox = std::fs::read("/bin/busybox").expect("/bin/busybox (busybox-static)");
     let mut tar = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
