@@ -25,9 +25,9 @@ struct Served {
 
 /// The agent image the CLI builds from its executable, read back out of the
 /// engine (`docker save`) and repackaged as a registry serves it.
-fn agent_image_from_the_engine() -> Served {
+fn agent_image_from_the_engine(session: &Session) -> Served {
     // `compose` names the agent image it built.
-    let s = Session::new("agentimg");
+    let s = session.sibling("agentimg");
     let path = s.write(&json!([container("app", "true")]), &json!({}));
     let out = start(["compose", path.to_str().unwrap()]).wait();
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -153,7 +153,7 @@ impl Drop for RemoveImage {
 fn the_published_agent_image_is_pulled_when_this_executable_cannot_run_in_the_engine() {
     // The agent is replaced by the pulled one: no other test may run meanwhile.
     let s = Session::exclusive("published");
-    let (port, served) = start_registry(agent_image_from_the_engine());
+    let (port, served) = start_registry(agent_image_from_the_engine(&s));
     let published = format!(
         "127.0.0.1:{port}/ecs-run-local/ecs-run-local-agent:{}",
         s.family

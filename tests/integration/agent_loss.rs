@@ -22,9 +22,24 @@ fn container_id(family: &str, name: &str) -> String {
         .clone()
 }
 
-/// What a shell command in a container prints, if it exits 0.
-fn exec(id: &str, script: &str) -> Option<String> {
-    let command = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+/// A container that reads its task's metadata and credentials from the
+/// agent every 200 ms and keeps the last answers in files (empty when the
+/// agent did not answer).
+fn polling(name: &str) -> serde_json::Value {
+    container(
+        name,
+        "while true; do \
+           timeout 3 wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task > /task.new || : > /task.new; \
+           mv /task.new /task; \
+           timeout 3 wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI > /creds.new \
+             || : > /creds.new; \
+           mv /creds.new /creds; sleep 0.2; done",
+    )
+}
+
+/// What a file in a container holds.
+fn file(id: &str, path: &str) -> Option<String> {
+    let command = ["cat".to_owned(), path.to_owned()];
     match block(engine().exec(id, &command)) {
         Ok((0, output)) => Some(output),
         _ => None,
@@ -34,13 +49,8 @@ fn exec(id: &str, script: &str) -> Option<String> {
 /// What a task's container reads from the agent now: its task's family
 /// (metadata v4) and its credentials' access key.
 fn reads(id: &str) -> Option<(String, String)> {
-    let task = exec(id, "wget -qO- -T 2 $ECS_CONTAINER_METADATA_URI_V4/task")?;
-    let credentials = exec(
-        id,
-        "wget -qO- -T 2 http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    )?;
-    let task: serde_json::Value = serde_json::from_str(&task).ok()?;
-    let credentials: serde_json::Value = serde_json::from_str(&credentials).ok()?;
+    let task: serde_json::Value = serde_json::from_str(&file(id, "/task")?).ok()?;
+    let credentials: serde_json::Value = serde_json::from_str(&file(id, "/creds")?).ok()?;
     Some((
         task["Family"].as_str()?.to_owned(),
         credentials["AccessKeyId"].as_str()?.to_owned(),
@@ -80,8 +90,8 @@ fn a_killed_or_removed_agent_comes_back_for_detached_and_foreground_tasks() {
     let detached = Session::exclusive("lossd");
     let foreground = detached.sibling("lossf");
     let extra = json!({ "networkMode": "bridge", "taskRoleArn": ROLE });
-    let d_path = detached.write(&json!([container("app", "sleep 300")]), &extra);
-    let f_path = foreground.write(&json!([container("app", "sleep 300")]), &extra);
+    let d_path = detached.write(&json!([polling("app")]), &extra);
+    let f_path = foreground.write(&json!([polling("app")]), &extra);
     let d_path = d_path.to_string_lossy().into_owned();
     let f_path = f_path.to_string_lossy().into_owned();
 
@@ -147,7 +157,12 @@ fn until_read(id: &str) -> (String, String) {
         if let Some(read) = reads(id) {
             return read;
         }
-        assert!(Instant::now() < deadline, "{id} never read its metadata");
+        assert!(
+            Instant::now() < deadline,
+            "{id} never read its metadata: {:?} {:?}",
+            file(id, "/task"),
+            file(id, "/creds")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
