@@ -470,6 +470,44 @@ fn an_awsvpc_task_without_a_role_gets_no_credentials_nor_another_tasks_container
     }
 }
 
+#[test]
+fn a_host_mode_task_reads_its_credentials_from_the_full_uri_with_its_token_only() {
+    let moto = Moto::start();
+    let s = Session::new("host-creds");
+    let app = container(
+        "app",
+        &format!(
+            "echo \"WITH-TOKEN $(wget -qO- --header \"Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN\" \
+               $AWS_CONTAINER_CREDENTIALS_FULL_URI)\"; \
+             path=${{AWS_CONTAINER_CREDENTIALS_FULL_URI#http://127.0.0.1:{AGENT_PORT}}}; \
+             {} {} exit 0",
+            raw_get(&format!("127.0.0.1 {AGENT_PORT}"), "$path", "NO-TOKEN"),
+            raw_get(&format!("127.0.0.1 {AGENT_PORT}"), "/creds", "CREDS"),
+        ),
+    );
+    let path = s.write(
+        &json!([app]),
+        &json!({ "networkMode": "host", "taskRoleArn": ROLE_A }),
+    );
+    let out = start_with_env([path], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let served = marked_json(&out.stdout, "app", "WITH-TOKEN");
+    assert_eq!(served["RoleArn"], ROLE_A, "{out:?}");
+    for mark in ["NO-TOKEN", "CREDS"] {
+        assert_eq!(
+            marked(&out.stdout, "app", &format!("{mark}-STATUS")),
+            "HTTP/1.0 400 Bad Request",
+            "{mark}"
+        );
+        assert_eq!(
+            marked(&out.stdout, "app", &format!("{mark}-BODY")),
+            WRONG_ID,
+            "{mark}"
+        );
+    }
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
 /// A registration with `containers` containers, none of which exists.
 fn synthetic_task(n: usize, containers: usize) -> TaskRegistration {
     let id = format!("{n:032x}");
