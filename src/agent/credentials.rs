@@ -4,7 +4,11 @@
 //!
 //! Knowing the credentials id is the authorization, as in ECS; a wrong id,
 //! or a host-mode caller without its task's authorization token, gets the
-//! same `InvalidIdInRequest`, so nothing can be learnt by probing.
+//! same `InvalidIdInRequest`, so nothing can be learnt by probing. The
+//! aliases have no id: they answer a task container with its own task's
+//! credentials only, found by its address as v2 finds its caller, and any
+//! other role name or ARN (or a caller that is no task's) gets that same
+//! `InvalidIdInRequest`.
 
 use std::net::SocketAddr;
 
@@ -15,9 +19,8 @@ use axum::response::Response;
 use axum::routing::any;
 use serde::Serialize;
 
-use crate::agent::state::CredentialSlot;
+use crate::agent::state::{CredentialSlot, Registry};
 use crate::agent::{Agent, json};
-use crate::protocol::Credentials;
 
 pub fn routes() -> Router<Agent> {
     Router::new()
@@ -128,53 +131,52 @@ async fn v2(State(agent): State<Agent>, headers: HeaderMap, Path(id): Path<Strin
     lookup(&agent, &id, &headers, "CredentialsV2Request: ")
 }
 
+/// The calling task's credentials, found by its address as v2 finds its
+/// caller (an awsvpc task by its pause container's). A host-mode task shares
+/// the host's address: its credentials go only with its token, by id.
+fn caller_slot<'a>(registry: &'a Registry, caller: &SocketAddr) -> Option<&'a CredentialSlot> {
+    let task = registry.task_at(&caller.ip().to_canonical().to_string())?;
+    let slot = registry
+        .credentials
+        .get(task.registration.credentials_id.as_ref()?)?;
+    slot.authorization_token.is_none().then_some(slot)
+}
+
+/// The seed's aliases answer with the caller's own credentials when
+/// `wanted` accepts its role; anything else is a wrong id.
+fn own_role(agent: &Agent, caller: &SocketAddr, wanted: impl Fn(Option<&str>) -> bool) -> Response {
+    let registry = agent.state.read();
+    match caller_slot(&registry, caller) {
+        Some(slot) if wanted(slot.role_arn.as_deref()) => serve(slot, "CredentialsV2Request: "),
+        _ => not_found("CredentialsV2Request: "),
+    }
+}
+
 /// The seed's `/creds`: the calling task's role credentials.
 async fn caller_credentials(
     State(agent): State<Agent>,
     ConnectInfo(caller): ConnectInfo<SocketAddr>,
 ) -> Response {
-    let registry = agent.state.read();
-    let slot = registry
-        .task_at(&caller.ip().to_string())
-        .and_then(|task| task.registration.credentials_id.as_ref())
-        .and_then(|id| registry.credentials.get(id));
-    match slot {
-        Some(slot) => serve(slot, "CredentialsV2Request: "),
-        None => uninitialized("CredentialsV2Request: "),
-    }
+    own_role(&agent, &caller, |_| true)
 }
 
-fn by_role(agent: &Agent, matches: impl Fn(&str) -> bool) -> Response {
-    let registry = agent.state.read();
-    let mut slots: Vec<&CredentialSlot> = registry
-        .credentials
-        .values()
-        .filter(|slot| slot.role_arn.as_deref().is_some_and(&matches))
-        .filter(|slot| slot.authorization_token.is_none())
-        .collect();
-    // The freshest credentials of that role.
-    slots.sort_by(|a, b| expiration(b).cmp(&expiration(a)));
-    match slots.first() {
-        Some(slot) => serve(slot, "CredentialsV2Request: "),
-        None => uninitialized("CredentialsV2Request: "),
-    }
-}
-
-fn expiration(slot: &CredentialSlot) -> Option<&str> {
-    slot.credentials
-        .as_ref()
-        .map(|c: &Credentials| c.expiration.as_str())
-}
-
-/// The seed's `/role/<name>`: credentials of a role by its name.
-async fn by_role_name(State(agent): State<Agent>, Path(name): Path<String>) -> Response {
-    by_role(&agent, |arn| {
-        arn.rsplit_once(":role/")
+/// The seed's `/role/<name>`: the caller's role, if that is its name.
+async fn by_role_name(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+) -> Response {
+    own_role(&agent, &caller, |arn| {
+        arn.and_then(|arn| arn.rsplit_once(":role/"))
             .is_some_and(|(_, path)| path.rsplit('/').next() == Some(name.as_str()))
     })
 }
 
-/// The seed's `/role-arn/<arn>`.
-async fn by_role_arn(State(agent): State<Agent>, Path(arn): Path<String>) -> Response {
-    by_role(&agent, |candidate| candidate == arn)
+/// The seed's `/role-arn/<arn>`: the caller's role, if that is its ARN.
+async fn by_role_arn(
+    State(agent): State<Agent>,
+    ConnectInfo(caller): ConnectInfo<SocketAddr>,
+    Path(arn): Path<String>,
+) -> Response {
+    own_role(&agent, &caller, |own| own == Some(arn.as_str()))
 }

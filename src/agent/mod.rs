@@ -6,11 +6,13 @@
 //! - the task port (80 at 169.254.170.2): task metadata v2/v3/v4 and stats,
 //!   credentials, task protection, what containers call;
 //! - the loopback port (published on 127.0.0.1 only): the same routes for
-//!   host-mode tasks, plus the introspection API and the CLI's admin API.
+//!   host-mode tasks, plus the introspection API and the CLI's admin API,
+//!   all refused to task containers ([`access`]).
 //!
 //! The [`watch`] task follows the engine's events and keeps each registered
 //! container's live state, so that no request waits on Docker, stats aside.
 
+pub mod access;
 pub mod admin;
 pub mod credentials;
 pub mod introspection;
@@ -97,7 +99,8 @@ pub fn task_router(agent: Agent) -> Router {
         .with_state(agent)
 }
 
-/// The loopback port: the task routes, introspection and the admin API.
+/// The loopback port: the task routes, introspection and the admin API,
+/// for the host only.
 pub fn loopback_router(agent: Agent) -> Router {
     Router::new()
         .merge(tmds::routes())
@@ -106,6 +109,10 @@ pub fn loopback_router(agent: Agent) -> Router {
         .merge(introspection::routes())
         .merge(admin::routes(agent.clone()))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            agent.clone(),
+            access::host_only,
+        ))
         .with_state(agent)
 }
 

@@ -641,6 +641,17 @@ impl Registry {
         self.tasks.get(self.addresses.get(ip)?)
     }
 
+    /// Whether a registered container holds, or held, the address `ip`.
+    #[must_use]
+    pub fn is_container_address(&self, ip: &str) -> bool {
+        self.addresses.contains_key(ip)
+            || self
+                .tasks
+                .values()
+                .flat_map(|t| &t.live)
+                .any(|l| l.inspected.addresses().any(|a| a == ip))
+    }
+
     /// The task and container of a Docker id.
     #[must_use]
     pub fn container(&self, docker_id: &str) -> Option<(&TaskEntry, usize)> {

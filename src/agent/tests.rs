@@ -24,6 +24,9 @@ const TOKEN: &str = "test-token";
 const TASK_ARN: &str =
     "arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c";
 const CALLER: &str = "10.0.2.106";
+/// Where the host's requests come from through the published port: the
+/// network's gateway (Docker's proxy).
+const HOST: &str = "169.254.170.1";
 
 /// A file of `tests/fixtures/ecs-endpoints` (`ECS_RUN_LOCAL_FIXTURES` moves the root).
 pub(crate) fn endpoint_fixture(name: &str) -> String {
@@ -206,7 +209,18 @@ async fn call(
     path: &str,
     body: &str,
 ) -> (StatusCode, String, String) {
-    let caller: SocketAddr = format!("{CALLER}:40000").parse().unwrap();
+    call_from(router, CALLER, method, path, body).await
+}
+
+/// A request from the address `from`.
+async fn call_from(
+    router: Router,
+    from: &str,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, String, String) {
+    let caller: SocketAddr = format!("{from}:40000").parse().unwrap();
     let response = router
         .layer(MockConnectInfo(caller))
         .oneshot(
@@ -415,8 +429,9 @@ async fn credentials_answer_and_fail_as_the_agent_does_byte_for_byte() {
         token: "session_token".into(),
         expiration: "expiration".into(),
     };
-    let (status, _, _) = call(
+    let (status, _, _) = call_from(
         loopback_router(agent.clone()),
+        HOST,
         Method::PUT,
         "/ecs-run-local/credentials/credentials-id",
         &serde_json::to_string(&credentials).unwrap(),
@@ -468,10 +483,13 @@ async fn a_host_mode_task_needs_its_authorization_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    // Nor do the seed's aliases hand them out.
+    // Nor do the seed's aliases hand them out: a wrong id.
     assert_eq!(
-        get(&agent, "/role/app").await.0,
-        StatusCode::SERVICE_UNAVAILABLE
+        get(&agent, "/role/app").await,
+        (
+            StatusCode::BAD_REQUEST,
+            endpoint_fixture("agent-test-credentials-v2-error-not-found-400.json")
+        )
     );
 }
 
@@ -789,8 +807,14 @@ fn a_task_whose_containers_are_all_removed_is_forgotten() {
 #[tokio::test]
 async fn introspection_lists_tasks_on_the_loopback_port_only() {
     let agent = awsvpc_agent();
-    let (status, _, body) =
-        call(loopback_router(agent.clone()), Method::GET, "/v1/tasks", "").await;
+    let (status, _, body) = call_from(
+        loopback_router(agent.clone()),
+        HOST,
+        Method::GET,
+        "/v1/tasks",
+        "",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let ours: Value = serde_json::from_str(&body).unwrap();
     let theirs = fixture_json("doc-introspection-v1-tasks.json");
@@ -803,8 +827,9 @@ async fn introspection_lists_tasks_on_the_loopback_port_only() {
             .collect::<Vec<_>>()
     };
     assert_eq!(top(&ours), top(&theirs));
-    let (status, _, body) = call(
+    let (status, _, body) = call_from(
         loopback_router(agent.clone()),
+        HOST,
         Method::GET,
         "/v1/tasks?dockerid=nope",
         "",
@@ -815,8 +840,9 @@ async fn introspection_lists_tasks_on_the_loopback_port_only() {
         body,
         r#"{"Arn":"","KnownStatus":"","Family":"","Version":"","Containers":null}"#
     );
-    let (status, _, body) = call(
+    let (status, _, body) = call_from(
         loopback_router(agent.clone()),
+        HOST,
         Method::GET,
         "/v1/tasks?dockerid=app-docker",
         "",
@@ -824,8 +850,9 @@ async fn introspection_lists_tasks_on_the_loopback_port_only() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains(TASK_ARN));
-    let (status, _, body) = call(
+    let (status, _, body) = call_from(
         loopback_router(agent.clone()),
+        HOST,
         Method::GET,
         "/v1/metadata",
         "",
@@ -839,4 +866,224 @@ async fn introspection_lists_tasks_on_the_loopback_port_only() {
         .collect();
     assert_eq!(keys, ["Cluster", "ContainerInstanceArn", "Version"]);
     assert_eq!(get(&agent, "/v1/tasks").await.0, StatusCode::NOT_FOUND);
+}
+
+const OTHER_ARN: &str =
+    "arn:aws:ecs:us-west-2:111122223333:task/default/0000000000000000000000000000000b";
+/// A bridge container's address, in the range task containers get.
+const OTHER_IP: &str = "169.254.170.130";
+
+fn role_credentials(role: &str) -> Credentials {
+    Credentials {
+        role_arn: role.into(),
+        ..placeholder_credentials()
+    }
+}
+
+/// The documentation's awsvpc task (role `app`, at [`CALLER`]) and a bridge
+/// task of role `other` at [`OTHER_IP`], both with their credentials.
+fn two_tasks_agent() -> Agent {
+    let agent = awsvpc_agent();
+    let mut other = awsvpc_registration();
+    other.task_arn = OTHER_ARN.into();
+    other.network_mode = "bridge".into();
+    other.containers.remove(0);
+    other.containers[0].endpoint_id = Some("other-endpoint".into());
+    other.credentials_id = Some("other-credentials-id".into());
+    other.role_arn = Some("arn:aws:iam::111122223333:role/other".into());
+    agent.state.register(other).unwrap();
+    let mut app = observed("nginx-curl", "other-docker-id", OTHER_IP);
+    app.task_arn = OTHER_ARN.into();
+    agent.state.observe(app, now());
+    agent
+        .state
+        .push_credentials("credentials-id", role_credentials("app-credentials"));
+    agent.state.push_credentials(
+        "other-credentials-id",
+        role_credentials("other-credentials"),
+    );
+    agent
+}
+
+async fn get_from(agent: &Agent, from: &str, path: &str) -> (StatusCode, String) {
+    let (status, _, body) =
+        call_from(task_router(agent.clone()), from, Method::GET, path, "").await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_seeds_aliases_answer_with_the_callers_own_role_only() {
+    let agent = two_tasks_agent();
+    let wrong_id = (
+        StatusCode::BAD_REQUEST,
+        endpoint_fixture("agent-test-credentials-v2-error-not-found-400.json"),
+    );
+    let role_of = |(status, body): (StatusCode, String)| {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["RoleArn"].clone()
+    };
+    for (from, own, own_arn, other, other_arn) in [
+        (
+            CALLER,
+            "app",
+            "app-credentials",
+            "other",
+            "arn:aws:iam::111122223333:role/other",
+        ),
+        (
+            OTHER_IP,
+            "other",
+            "other-credentials",
+            "app",
+            "arn:aws:iam::111122223333:role/app",
+        ),
+    ] {
+        // Another task's role, by name or by ARN: a wrong id.
+        assert_eq!(
+            get_from(&agent, from, &format!("/role/{other}")).await,
+            wrong_id,
+            "{from}"
+        );
+        assert_eq!(
+            get_from(&agent, from, &format!("/role-arn/{other_arn}")).await,
+            wrong_id,
+            "{from}"
+        );
+        assert_eq!(
+            get_from(&agent, from, "/role/nobody").await,
+            wrong_id,
+            "{from}"
+        );
+        // Its own, by name, by ARN and as `/creds`.
+        let arn = format!("arn:aws:iam::111122223333:role/{own}");
+        for path in [
+            format!("/role/{own}"),
+            format!("/role-arn/{arn}"),
+            "/creds".to_owned(),
+        ] {
+            assert_eq!(
+                role_of(get_from(&agent, from, &path).await),
+                own_arn,
+                "{from}{path}"
+            );
+        }
+    }
+    // A caller that is no task's has no role at all.
+    for path in ["/creds", "/role/app", "/role/other"] {
+        assert_eq!(
+            get_from(&agent, "169.254.170.200", path).await,
+            wrong_id,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn v2_by_docker_id_answers_for_the_callers_own_task_only() {
+    let agent = two_tasks_agent();
+    // Another task's container is an unknown id, byte for byte.
+    for (path, unknown) in [
+        ("/v2/metadata/other-docker-id", "/v2/metadata/nope"),
+        ("/v2/stats/other-docker-id", "/v2/stats/nope"),
+    ] {
+        let (status, body) = get_from(&agent, CALLER, path).await;
+        let (unknown_status, unknown_body) = get_from(&agent, CALLER, unknown).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            (status, body),
+            (
+                unknown_status,
+                unknown_body.replace("nope", "other-docker-id")
+            ),
+            "{path}"
+        );
+    }
+    let (status, body) = get_from(&agent, OTHER_IP, "/v2/metadata/app-docker-id").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            r#""Unable to generate metadata for container 'app-docker-id'""#
+        )
+    );
+    // Each task still reads its own containers.
+    let (status, body) = get_from(&agent, OTHER_IP, "/v2/metadata/other-docker-id").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.starts_with(r#"{"DockerId":"other-docker-id","#),
+        "{body}"
+    );
+    assert_eq!(
+        get_json(&agent, "/v2/metadata/app-docker-id").await["DockerId"],
+        "app-docker-id"
+    );
+}
+
+#[tokio::test]
+async fn the_loopback_port_serves_the_host_only() {
+    let agent = two_tasks_agent();
+    let paths = [
+        "/v1/tasks",
+        "/v1/metadata",
+        protocol::HEALTH_PATH,
+        "/v4/endpoint-id",
+        "/v2/credentials/credentials-id",
+        "/no/such/route",
+    ];
+    // The host: through Docker's proxy from the gateway, or from loopback.
+    for from in [HOST, "127.0.0.1"] {
+        for path in paths {
+            let (status, _, body) =
+                call_from(loopback_router(agent.clone()), from, Method::GET, path, "").await;
+            let expected = if path == "/no/such/route" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(status, expected, "{from}{path}: {body}");
+        }
+    }
+    // Task containers: an address of the task range (known or not), or one
+    // a registered container holds.
+    for from in [OTHER_IP, "169.254.170.250", CALLER] {
+        for path in paths {
+            let (status, content_type, body) =
+                call_from(loopback_router(agent.clone()), from, Method::GET, path, "").await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{from}{path}");
+            assert_eq!(content_type, "application/json");
+            assert_eq!(
+                body, r#"{"error":"the agent's loopback port serves the host only"}"#,
+                "{from}{path}"
+            );
+        }
+        let (status, _, _) = call_from(
+            loopback_router(agent.clone()),
+            from,
+            Method::PUT,
+            "/ecs-run-local/credentials/credentials-id",
+            &serde_json::to_string(&placeholder_credentials()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{from}");
+    }
+    assert_eq!(
+        agent.state.read().credentials["credentials-id"]
+            .credentials
+            .as_ref()
+            .map(|c| c.role_arn.as_str()),
+        Some("app-credentials")
+    );
+    // Without a peer address, nothing.
+    let response = loopback_router(agent.clone())
+        .oneshot(Request::get("/v1/tasks").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // The task port has no introspection at all, whoever asks.
+    for from in [HOST, OTHER_IP] {
+        assert_eq!(
+            get_from(&agent, from, "/v1/tasks").await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
 }

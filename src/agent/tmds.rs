@@ -1,7 +1,8 @@
 //! The task metadata endpoints v2, v3 and v4, with the agent's routes,
 //! status codes and error bodies (a JSON string):
 //!
-//! - v2 identifies its caller by source IP and fails with 400;
+//! - v2 identifies its caller by source IP and fails with 400; a container
+//!   of another task (metadata or stats by Docker id) fails as an unknown id;
 //! - v3 identifies it by endpoint id and fails with 500 (metadata) or 400 (stats);
 //! - v4 likewise, failing with 404 for an unknown id.
 
@@ -98,10 +99,15 @@ async fn v2_container(
     Path(docker_id): Path<String>,
 ) -> Response {
     let registry = agent.state.read();
-    if let Err(response) = v2_caller(&registry, &caller) {
-        return response;
-    }
-    match registry.container(&docker_id) {
+    let own = match v2_caller(&registry, &caller) {
+        Ok(task) => task.id(),
+        Err(response) => return response,
+    };
+    // Another task's container is as unknown to the caller as a made-up id.
+    match registry
+        .container(&docker_id)
+        .filter(|(task, _)| task.id() == own)
+    {
         Some((task, index)) => json(
             StatusCode::OK,
             &metadata::container(task, index, Version::V2),

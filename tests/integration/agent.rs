@@ -9,7 +9,8 @@ use ecs_run_local::runner::AgentClient;
 use serde_json::{Value, json};
 
 use crate::docker_harness::{
-    Moto, Session, block, container, container_env, engine, start, start_with_env,
+    Moto, Running, Session, block, container, container_env, container_id, engine, http_get, start,
+    start_with_env,
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
@@ -290,6 +291,220 @@ fn credentials_are_served_to_their_task_and_cannot_be_guessed() {
     assert_eq!(out.code, Some(130));
     let secret = own_body["SecretAccessKey"].as_str().unwrap();
     assert!(!out.stderr.contains(secret), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+const ROLE_A: &str = "arn:aws:iam::123456789012:role/app-role";
+const ROLE_B: &str = "arn:aws:iam::123456789012:role/other-role";
+/// The agent's body for a credentials id it does not know.
+const WRONG_ID: &str = r#"{"code":"InvalidIdInRequest","message":"CredentialsV2Request: Credentials not found","HTTPErrorCode":400}"#;
+
+/// Task A: a bridge task with role A, running until the test ends. Returns
+/// the run and the Docker id of its container.
+fn start_task_a(s: &Session, moto: &Moto) -> (Running, String) {
+    let app = container("app", "echo UP; sleep 300");
+    let path = s.write(
+        &json!([app]),
+        &json!({ "networkMode": "bridge", "taskRoleArn": ROLE_A }),
+    );
+    let mut run = start_with_env([path], &moto.env());
+    run.wait_for("app | UP", STARTUP);
+    let id = container_id(&s.family, "app");
+    (run, id)
+}
+
+/// What a container of another task tries against task A (its role, its
+/// container `a_id`, the agent's host-only port), once its own task runs.
+fn probe_task_a(a_id: &str) -> String {
+    let arn_a = ROLE_A;
+    format!(
+        "until wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task >/tmp/task 2>/dev/null \
+           && grep -q '\"Revision\":\"1\",\"DesiredStatus\":\"RUNNING\",\"KnownStatus\":\"RUNNING\"' /tmp/task; \
+           do sleep 0.2; done; \
+         me=$(wget -qO- $ECS_CONTAINER_METADATA_URI_V4 | sed -n 's/.*\"DockerId\":\"\\([0-9a-f]*\\)\".*/\\1/p'); \
+         {} {} {} {} {} {} {} {} {} {} {} echo CHECKS-DONE; sleep 300",
+        raw_get("169.254.170.2 80", "/role/app-role", "ROLE-A"),
+        raw_get("169.254.170.2 80", &format!("/role-arn/{arn_a}"), "ARN-A"),
+        raw_get("169.254.170.2 80", "/role/other-role", "ROLE-B"),
+        raw_get("169.254.170.2 80", "/creds", "CREDS"),
+        raw_get(
+            "169.254.170.2 80",
+            &format!("/v2/metadata/{a_id}"),
+            "META-A"
+        ),
+        raw_get("169.254.170.2 80", &format!("/v2/stats/{a_id}"), "STATS-A"),
+        raw_get("169.254.170.2 80", "/v2/metadata/$me", "META-OWN"),
+        raw_get("169.254.170.2 51679", "/v1/tasks", "TASKS"),
+        raw_get("169.254.170.2 51679", "/v1/metadata", "AGENT"),
+        raw_get("169.254.170.2 51679", protocol::HEALTH_PATH, "ADMIN"),
+        raw_get(
+            "169.254.170.2 51679",
+            &format!("/v2/metadata/{a_id}"),
+            "LOOPBACK-META-A"
+        ),
+    )
+}
+
+/// What the probe saw of task A: nothing but the agent's errors for a wrong
+/// id, and a refusal on the host-only port.
+fn check_probe(stdout: &str, a_id: &str, a_arn: &str) {
+    for mark in ["ROLE-A", "ARN-A"] {
+        assert_eq!(
+            marked(stdout, "probe", &format!("{mark}-STATUS")),
+            "HTTP/1.0 400 Bad Request",
+            "{mark}"
+        );
+        assert_eq!(
+            marked(stdout, "probe", &format!("{mark}-BODY")),
+            WRONG_ID,
+            "{mark}"
+        );
+    }
+    assert_eq!(
+        marked(stdout, "probe", "META-A-STATUS"),
+        "HTTP/1.0 400 Bad Request"
+    );
+    assert_eq!(
+        marked(stdout, "probe", "META-A-BODY"),
+        format!("\"Unable to generate metadata for container '{a_id}'\"")
+    );
+    assert_eq!(
+        marked(stdout, "probe", "STATS-A-STATUS"),
+        "HTTP/1.0 400 Bad Request"
+    );
+    assert_eq!(
+        marked(stdout, "probe", "STATS-A-BODY"),
+        format!("\"Unable to get container stats for: {a_id}\"")
+    );
+    // Its own container, by its own Docker id.
+    assert_eq!(
+        marked(stdout, "probe", "META-OWN-STATUS"),
+        "HTTP/1.0 200 OK"
+    );
+    let own: Value = serde_json::from_str(&marked(stdout, "probe", "META-OWN-BODY")).unwrap();
+    assert_eq!(own["Name"], "probe", "{own}");
+    for mark in ["TASKS", "AGENT", "ADMIN", "LOOPBACK-META-A"] {
+        assert_eq!(
+            marked(stdout, "probe", &format!("{mark}-STATUS")),
+            "HTTP/1.0 403 Forbidden",
+            "{mark}"
+        );
+        let body = marked(stdout, "probe", &format!("{mark}-BODY"));
+        assert!(
+            !body.contains(a_arn) && !body.contains(a_id),
+            "{mark}: {body}"
+        );
+    }
+}
+
+/// Runs task A, then task B (`extra`) whose `probe` container tries to get
+/// at A; checks what B saw and returns B's output.
+fn probe_from_another_task(name: &str, extra: &Value) -> String {
+    let moto = Moto::start();
+    let a = Session::new("own-a");
+    let b = a.sibling(name);
+    let (run_a, a_id) = start_task_a(&a, &moto);
+    // The host reads introspection through the published port.
+    let found: Value =
+        serde_json::from_str(&http_get(AGENT_PORT, &format!("/v1/tasks?dockerid={a_id}"))).unwrap();
+    let a_arn = found["Arn"].as_str().unwrap().to_owned();
+    assert!(a_arn.contains(":task/"), "{found}");
+    let probe = container("probe", &probe_task_a(&a_id));
+    let path = b.write(&json!([probe]), extra);
+    let mut run_b = start_with_env([path], &moto.env());
+    run_b.wait_for("probe | CHECKS-DONE", STARTUP);
+    let stdout = run_b.stdout();
+    // The host still reads introspection and the admin API.
+    let tasks = http_get(AGENT_PORT, "/v1/tasks");
+    assert!(tasks.contains(&a_arn), "{tasks}");
+    block(agent_client().health()).unwrap();
+    run_b.interrupt();
+    run_a.interrupt();
+    assert_eq!(run_b.wait().code, Some(130));
+    assert_eq!(run_a.wait().code, Some(130));
+    // Shown when a check fails.
+    eprintln!("task B's output:\n{stdout}");
+    check_probe(&stdout, &a_id, &a_arn);
+    assert_eq!(b.leftovers(), Vec::<String>::new());
+    assert_eq!(a.leftovers(), Vec::<String>::new());
+    stdout
+}
+
+#[test]
+fn a_bridge_task_gets_only_its_own_role_and_containers_and_no_introspection() {
+    let stdout = probe_from_another_task(
+        "own-bridge",
+        &json!({ "networkMode": "bridge", "taskRoleArn": ROLE_B }),
+    );
+    // Its own role, by name and from `/creds`.
+    for mark in ["ROLE-B", "CREDS"] {
+        assert_eq!(
+            marked(&stdout, "probe", &format!("{mark}-STATUS")),
+            "HTTP/1.0 200 OK",
+            "{mark}"
+        );
+        let body: Value =
+            serde_json::from_str(&marked(&stdout, "probe", &format!("{mark}-BODY"))).unwrap();
+        assert_eq!(body["RoleArn"], ROLE_B, "{mark}");
+    }
+}
+
+#[test]
+fn an_awsvpc_task_without_a_role_gets_no_credentials_nor_another_tasks_containers() {
+    let stdout = probe_from_another_task(
+        "own-awsvpc",
+        &json!({ "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+                 "cpu": "256", "memory": "512" }),
+    );
+    for mark in ["ROLE-B", "CREDS"] {
+        assert_eq!(
+            marked(&stdout, "probe", &format!("{mark}-STATUS")),
+            "HTTP/1.0 400 Bad Request",
+            "{mark}"
+        );
+        assert_eq!(
+            marked(&stdout, "probe", &format!("{mark}-BODY")),
+            WRONG_ID,
+            "{mark}"
+        );
+    }
+}
+
+#[test]
+fn a_host_mode_task_reads_its_credentials_from_the_full_uri_with_its_token_only() {
+    let moto = Moto::start();
+    let s = Session::new("host-creds");
+    let app = container(
+        "app",
+        &format!(
+            "echo \"WITH-TOKEN $(wget -qO- --header \"Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN\" \
+               $AWS_CONTAINER_CREDENTIALS_FULL_URI)\"; \
+             path=${{AWS_CONTAINER_CREDENTIALS_FULL_URI#http://127.0.0.1:{AGENT_PORT}}}; \
+             {} {} exit 0",
+            raw_get(&format!("127.0.0.1 {AGENT_PORT}"), "$path", "NO-TOKEN"),
+            raw_get(&format!("127.0.0.1 {AGENT_PORT}"), "/creds", "CREDS"),
+        ),
+    );
+    let path = s.write(
+        &json!([app]),
+        &json!({ "networkMode": "host", "taskRoleArn": ROLE_A }),
+    );
+    let out = start_with_env([path], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let served = marked_json(&out.stdout, "app", "WITH-TOKEN");
+    assert_eq!(served["RoleArn"], ROLE_A, "{out:?}");
+    for mark in ["NO-TOKEN", "CREDS"] {
+        assert_eq!(
+            marked(&out.stdout, "app", &format!("{mark}-STATUS")),
+            "HTTP/1.0 400 Bad Request",
+            "{mark}"
+        );
+        assert_eq!(
+            marked(&out.stdout, "app", &format!("{mark}-BODY")),
+            WRONG_ID,
+            "{mark}"
+        );
+    }
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
 

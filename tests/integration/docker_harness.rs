@@ -601,3 +601,20 @@ pub fn container_env(family: &str, container: &str, key: &str) -> String {
         .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
         .unwrap_or_else(|| panic!("no {key} in {container}"))
 }
+
+/// The Docker id of a task's container.
+pub fn container_id(family: &str, container: &str) -> String {
+    let label = [
+        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
+        format!(
+            "{}={container}",
+            ecs_run_local::plan::labels::CONTAINER_NAME
+        ),
+    ];
+    let found = block(engine().containers_labelled(&label)).unwrap();
+    found
+        .first()
+        .unwrap_or_else(|| panic!("no container {container} of {family}"))
+        .id
+        .clone()
+}
