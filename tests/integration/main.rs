@@ -2,6 +2,7 @@
 //! would, against the real Docker engine where a test needs one.
 
 mod agent;
+mod agent_dockerfile;
 mod agent_image;
 mod agent_loss;
 mod aws;
