@@ -176,6 +176,8 @@ impl<'a> Context<'a> {
         let labels = self.labels(PAUSE_NAME, "pause");
         let create = ContainerCreateBody {
             image: Some(self.options.agent_image.clone()),
+            // Named, not inherited: Podman's image import drops ENTRYPOINT.
+            entrypoint: Some(vec![super::AGENT_EXECUTABLE.into()]),
             cmd: Some(vec!["pause".into()]),
             hostname: awsvpc.then(|| self.task.service_name.clone()),
             labels: Some(labels.into_iter().collect()),

@@ -26,6 +26,10 @@ use crate::taskdef::{Diagnostic, units};
 
 pub use ids::{Ids, RandomIds, SequentialIds};
 
+/// Where the agent image holds this executable (its entrypoint), for the
+/// agent and pause containers.
+pub const AGENT_EXECUTABLE: &str = "/ecs-run-local";
+
 /// The network every task and the agent share.
 pub const NETWORK_NAME: &str = "ecs-run-local";
 /// The link-local subnet ECS uses for its task endpoints.

@@ -30,7 +30,7 @@ pub const AGENT_REPOSITORY: &str = "ecs-run-local-agent";
 /// The one agent container per engine.
 pub const AGENT_CONTAINER: &str = "ecs-run-local-agent";
 /// Where the executable sits in the image.
-const EXECUTABLE_IN_IMAGE: &str = "/ecs-run-local";
+const EXECUTABLE_IN_IMAGE: &str = crate::plan::AGENT_EXECUTABLE;
 /// Label on the agent container naming the image it runs.
 const IMAGE_LABEL: &str = "ecs-run-local.agent-image";
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
@@ -430,6 +430,8 @@ fn agent_container(image: &str, port: u16, socket: &str) -> ContainerCreateBody 
     let loopback = format!("{LOOPBACK_PORT_IN_CONTAINER}/tcp");
     ContainerCreateBody {
         image: Some(image.to_owned()),
+        // Named, not inherited: Podman's image import drops ENTRYPOINT.
+        entrypoint: Some(vec![EXECUTABLE_IN_IMAGE.into()]),
         cmd: Some(vec![
             "agent".into(),
             "--listen".into(),
