@@ -5,9 +5,7 @@ use ecs_run_local::cli::Cli;
 use ecs_run_local::output::diagnostics::report_failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(ecs_run_local::cli::expand_exec_args(
-        std::env::args_os().collect(),
-    ));
+    let cli = Cli::parse();
     let default_level = match cli.verbose {
         0 => "warn",
         1 => "ecs_run_local=debug",
