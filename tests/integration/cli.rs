@@ -192,6 +192,34 @@ fn plan_refuses_an_invalid_definition_with_exit_2() {
 }
 
 #[test]
+fn environments_and_command_lines_docker_refuses_are_invalid_with_their_paths() {
+    let doc = r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":64,
+        "environment":[{"name":"OK","value":"1"},{"name":"A=B","value":"x"},{"name":"C","value":"x\u0000"}]}]}"#;
+    let out = ecs_run_local(["validate", "-"]).stdin(doc).run();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "ecs-run-local: error: `-` is not a valid task definition (2 errors)
+  containerDefinitions[0].environment[1].name: `A=B` contains `=`, which an environment variable name cannot hold
+  containerDefinitions[0].environment[2].value: `x\\0` contains a NUL character, which an environment variable cannot hold
+"
+    );
+    let huge = serde_json::json!({"family": "f", "containerDefinitions": [{
+        "name": "a", "image": "i", "memory": 64,
+        "command": vec!["x".repeat(1 << 20); 17],
+    }]});
+    let out = ecs_run_local(["validate", "-"])
+        .stdin(huge.to_string())
+        .run();
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\n  containerDefinitions[0].command: entryPoint and command make a command line of 17.0 MiB;"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn help_lists_the_commands() {
     let out = ecs_run_local(["--help"]).run();
     assert_eq!(out.code, Some(0));
