@@ -220,6 +220,32 @@ fn environments_and_command_lines_docker_refuses_are_invalid_with_their_paths() 
 }
 
 #[test]
+fn flag_errors_name_the_flag_and_the_task() {
+    let path = example("bridge-web-sidecar.json");
+    let path = path.to_str().unwrap();
+    let out = ecs_run_local(["plan", path, "--publish", "nope:8080:80"]).run();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "ecs-run-local: error: `--publish nope:8080:80` names no container of the task `web-sidecar` (its containers: `web`, `sidecar`)\n"
+    );
+    // A bad value from --overrides is reported against --overrides.
+    let overrides = r#"{"containerOverrides":[{"name":"sidecar"},{"name":"web","memory":-5,
+        "environment":[{"name":"OK","value":"1"},{"name":"A=B","value":"x"}]}]}"#;
+    let out = ecs_run_local(["plan", path, "--overrides", overrides]).run();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ecs-run-local: error: `{path}` is not a valid task definition (2 errors)
+  --overrides containerOverrides[1].memory: -5 MiB is below Docker's minimum of 6 MiB
+  --overrides containerOverrides[1].environment[1].name: `A=B` contains `=`, which an environment variable name cannot hold
+"
+        )
+    );
+}
+
+#[test]
 fn help_lists_the_commands() {
     let out = ecs_run_local(["--help"]).run();
     assert_eq!(out.code, Some(0));

@@ -297,8 +297,10 @@ fn overrides_reach_the_container_and_name_only_containers_of_the_task() {
         let out = start(all).wait();
         assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
         assert!(
-            out.stderr
-                .contains("names no container of the task `web` (its containers: `app`)"),
+            out.stderr.contains(&format!(
+                "names no container of the task `{}` (its containers: `app`)",
+                s.family
+            )),
             "{out:?}"
         );
     }
