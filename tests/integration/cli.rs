@@ -246,6 +246,32 @@ fn flag_errors_name_the_flag_and_the_task() {
 }
 
 #[test]
+fn nothing_written_to_a_pipe_has_colour_codes() {
+    // Log lines (here the AWS configuration's, at debug level) and a failing
+    // run's error, with stderr a pipe.
+    let host = example("host-mode.json");
+    for (args, filter) in [
+        (vec!["plan", host.to_str().unwrap()], "debug"),
+        (vec!["plan", "/nonexistent/task.json"], "warn"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-run-local"))
+            .args(&args)
+            .env("RUST_LOG", filter)
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("ecs-run-local runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.is_empty(), "{args:?} writes to stderr");
+        if filter == "debug" {
+            assert!(stderr.contains("DEBUG "), "{stderr}");
+        }
+        assert!(!stderr.contains('\x1b'), "{args:?}: {stderr:?}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+    }
+}
+
+#[test]
 fn help_lists_the_commands() {
     let out = ecs_run_local(["--help"]).run();
     assert_eq!(out.code, Some(0));
