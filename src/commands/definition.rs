@@ -160,6 +160,8 @@ pub(super) fn plan_options(task: &TaskSettings, definition: &DefinitionSource) -
             .clone()
             .or_else(|| definition.service.clone()),
         task_role_arn: task.task_role_arn.clone(),
+        // In a detached supervisor: its log, for `down` should it be killed.
+        supervisor_log: crate::runner::detach::log_path(),
         ..PlanOptions::default()
     }
 }

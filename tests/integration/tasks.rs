@@ -436,6 +436,61 @@ fn stop_ends_a_detached_task_as_ecs_would() {
 }
 
 #[test]
+fn a_task_whose_supervisor_was_killed_is_unsupervised_and_down_removes_its_status_log() {
+    let s = Session::new("killed");
+    let path = s.write(
+        &json!([container("app", "sleep 300")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let path = path.to_string_lossy().into_owned();
+    let id = cli(&[path.as_str(), "--detach"]).trim().to_owned();
+    let listed: Value = serde_json::from_str(&cli(&["ps", "--json"])).unwrap();
+    let task = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(task["supervised"], true, "{task}");
+    let pid = task["supervisorPid"].as_u64().expect("a supervisor") as i32;
+    // The supervisor's status lines go to its log file (its stderr).
+    let log = std::fs::read_link(format!("/proc/{pid}/fd/2")).expect("the supervisor's stderr");
+    assert!(log.exists(), "{log:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(std::time::Instant::now() < deadline, "pid {pid} lives on");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let table = cli(&["ps"]);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_default();
+    assert!(row.contains("app (running, unsupervised)"), "{table}");
+    let listed: Value = serde_json::from_str(&cli(&["ps", "--json"])).unwrap();
+    let task = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(task["supervised"], false, "{task}");
+    assert!(task["supervisorPid"].is_null(), "{task}");
+
+    cli(&["down"]);
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+    assert!(!log.exists(), "{log:?} is left behind");
+}
+
+#[test]
 fn the_compose_export_runs_under_docker_compose_and_serves_task_metadata() {
     let s = Session::exclusive("compose");
     let mut app = container(
