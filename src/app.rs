@@ -20,9 +20,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             junit,
             json,
         } => {
+            let execs = crate::cli::exec_checks(exec.exec)
+                .map_err(|e| Failure::usage(anyhow::anyhow!(e), Vec::new()))?;
             let spec = SmokeSpec {
                 timeout,
-                execs: exec,
+                execs,
                 expect_exit: expect_exit.into_iter().collect(),
             };
             let report = ReportSettings { junit, json };

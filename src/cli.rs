@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
 use crate::runner::PullPolicy;
+use crate::runner::smoke_test::ExecCheck;
 
 /// Run an Amazon ECS task definition on the local Docker engine, as ECS would.
 ///
@@ -188,56 +189,96 @@ fn parse_expect_exit(text: &str) -> Result<(String, i64), String> {
         .ok_or_else(|| format!("`{text}` is not CONTAINER=EXIT_CODE"))
 }
 
-/// The words of a smoke command line that take a value, and those that do
-/// not: where an `--exec CONTAINER -- CMD…` command ends.
-const SMOKE_OPTIONS: &[&str] = &["--exec", "--expect-exit", "--junit", "--json", "--timeout"];
+/// `smoke --exec`, written out because clap's derive keeps the words of each
+/// occurrence apart only with its unstable `Vec<Vec<T>>`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecArgs {
+    /// The words of each `--exec`, as typed, without the `;` that ended them.
+    pub exec: Vec<Vec<String>>,
+}
 
-/// Rewrites `smoke … --exec CONTAINER -- CMD ARGS…` (the command runs to the
-/// next smoke option or the end) into one `--exec` value clap can carry:
-/// the words joined by the unit separator, which [`ExecCheck`] reads back.
-///
-/// [`ExecCheck`]: crate::runner::smoke_test::ExecCheck
-#[must_use]
-pub fn expand_exec_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    // `smoke` is the subcommand when it comes before any `--exec`.
-    let is_smoke = args
-        .iter()
-        .skip(1)
-        .take_while(|a| a.to_str() != Some("--exec"))
-        .any(|a| a.to_str() == Some("smoke"));
-    if !is_smoke {
-        return args;
+const EXEC_HELP: &str = "A check run in a container once the task is ready; exit 0 passes \
+    (repeatable)";
+const EXEC_LONG_HELP: &str = "A check run in a container once the task is ready; exit 0 passes \
+    (repeatable). `--exec web -- wget -qO- localhost/health ';'` runs every word after `--`, \
+    whatever it looks like, up to a lone `;` (as `find -exec` does) or the end of the line: \
+    smoke's own options go before `--exec` or after the `;`. `--exec 'web=CMD'` runs CMD with \
+    `sh -c`";
+
+impl clap::Args for ExecArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            clap::Arg::new("exec")
+                .long("exec")
+                .value_name("CONTAINER -- CMD")
+                .num_args(1..)
+                .allow_hyphen_values(true)
+                .value_terminator(";")
+                .action(clap::ArgAction::Append)
+                .help(EXEC_HELP)
+                .long_help(EXEC_LONG_HELP),
+        )
     }
-    let mut out = Vec::with_capacity(args.len());
-    let mut i = 0;
-    while i < args.len() {
-        let word = args[i].to_str();
-        let separated = args.get(i + 2).and_then(|a| a.to_str()) == Some("--");
-        if let (Some("--exec"), true, Some(container)) =
-            (word, separated, args.get(i + 1).and_then(|a| a.to_str()))
-        {
-            let mut command = vec![container.to_owned()];
-            let mut j = i + 3;
-            while let Some(next) = args.get(j) {
-                let text = next.to_string_lossy();
-                if SMOKE_OPTIONS
-                    .iter()
-                    .any(|o| text == *o || text.starts_with(&format!("{o}=")))
-                {
-                    break;
-                }
-                command.push(text.into_owned());
-                j += 1;
-            }
-            out.push("--exec".into());
-            out.push(command.join("\u{1f}").into());
-            i = j;
-        } else {
-            out.push(args[i].clone());
-            i += 1;
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for ExecArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let exec = matches
+            .get_occurrences::<String>("exec")
+            .map(|each| each.map(|words| words.cloned().collect()).collect())
+            .unwrap_or_default();
+        Ok(ExecArgs { exec })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// The checks of `smoke --exec`, from the words clap collected for each:
+/// `CONTAINER -- CMD ARGS…` (every word after `--` is the command, whatever it
+/// looks like) or one `CONTAINER=SHELL-COMMAND` word, run with `sh -c` as a
+/// `CMD-SHELL` health check is.
+pub fn exec_checks(execs: Vec<Vec<String>>) -> Result<Vec<ExecCheck>, String> {
+    execs.into_iter().map(exec_check).collect()
+}
+
+fn exec_check(words: Vec<String>) -> Result<ExecCheck, String> {
+    let mut words = words.into_iter();
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<String> = words.collect();
+    if rest.first().map(String::as_str) == Some("--") {
+        let command = rest[1..].to_vec();
+        if first.is_empty() || command.is_empty() {
+            return Err(format!("`--exec {first} --` has no command"));
         }
+        return Ok(ExecCheck {
+            container: first,
+            command,
+        });
     }
-    out
+    match first.split_once('=') {
+        Some((container, command)) if !container.is_empty() && !command.trim().is_empty() => {
+            if let Some(next) = rest.first() {
+                return Err(format!(
+                    "`--exec {first}` is one word, but `{next}` follows it; end the check with a \
+                     lone `;` or put smoke options before `--exec`"
+                ));
+            }
+            Ok(ExecCheck {
+                container: container.to_owned(),
+                command: vec!["sh".into(), "-c".into(), command.to_owned()],
+            })
+        }
+        _ => Err(format!(
+            "`--exec {first}` is neither `CONTAINER -- CMD ARGS…` nor `CONTAINER=COMMAND`"
+        )),
+    }
 }
 
 /// `90`, `90s`, `15m`, `1h`.
@@ -313,11 +354,8 @@ pub enum Command {
         /// Give up after this long (`90s`, `2m`): exit 124.
         #[arg(long, value_parser = parse_duration, default_value = "2m")]
         timeout: std::time::Duration,
-        /// A check run in a container once the task is ready; exit 0 passes.
-        /// `--exec web -- wget -qO- localhost/health` runs the words after `--`
-        /// (up to the next smoke option); `--exec 'web=CMD'` runs CMD with `sh -c`.
-        #[arg(long, value_name = "CONTAINER -- CMD")]
-        exec: Vec<crate::runner::smoke_test::ExecCheck>,
+        #[command(flatten)]
+        exec: ExecArgs,
         /// A container that must exit with this code (a migration, a job).
         #[arg(long, value_name = "CONTAINER=CODE", value_parser = parse_expect_exit)]
         expect_exit: Vec<(String, i64)>,
@@ -510,53 +548,130 @@ impl From<RunArgs> for commands::RunSettings {
 mod tests {
     use super::*;
 
-    fn words(args: &[&str]) -> Vec<std::ffi::OsString> {
-        args.iter().map(Into::into).collect()
+    /// The `--exec` checks and the timeout of a smoke command line.
+    fn smoke(args: &[&str]) -> (Result<Vec<ExecCheck>, String>, std::time::Duration, bool) {
+        let cli = Cli::try_parse_from(["ecs-run-local", "smoke"].iter().chain(args))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let Some(Command::Smoke {
+            exec,
+            timeout,
+            json,
+            ..
+        }) = cli.command
+        else {
+            panic!("not smoke");
+        };
+        (exec_checks(exec.exec), timeout, json)
+    }
+
+    fn check(container: &str, command: &[&str]) -> ExecCheck {
+        ExecCheck {
+            container: container.to_owned(),
+            command: command.iter().map(|&w| w.to_owned()).collect(),
+        }
     }
 
     #[test]
-    fn exec_commands_after_a_double_dash_run_to_the_next_smoke_option() {
-        let expanded = expand_exec_args(words(&[
-            "ecs-run-local",
-            "smoke",
+    fn every_word_after_exec_double_dash_is_the_command_up_to_a_lone_semicolon() {
+        let (checks, timeout, json) = smoke(&[
             "-v",
             "t.json",
             "--exec",
             "web",
             "--",
             "wget",
+            "--timeout=5",
+            "-qO-",
+            "--json",
             "-q",
-            "--spider",
-            "http://x/",
             "--exec",
-            "db=pg_isready",
+            "http://x/",
+            ";",
             "--timeout",
             "30s",
-        ]));
+            "--exec",
+            "db=pg_isready",
+        ]);
         assert_eq!(
-            expanded,
-            words(&[
-                "ecs-run-local",
-                "smoke",
-                "-v",
-                "t.json",
-                "--exec",
-                "web\u{1f}wget\u{1f}-q\u{1f}--spider\u{1f}http://x/",
-                "--exec",
-                "db=pg_isready",
-                "--timeout",
-                "30s",
-            ])
+            checks.unwrap(),
+            [
+                check(
+                    "web",
+                    &[
+                        "wget",
+                        "--timeout=5",
+                        "-qO-",
+                        "--json",
+                        "-q",
+                        "--exec",
+                        "http://x/"
+                    ]
+                ),
+                check("db", &["sh", "-c", "pg_isready"]),
+            ]
         );
-        let cli = Cli::try_parse_from(expanded).unwrap();
-        let Some(Command::Smoke { exec, timeout, .. }) = cli.command else {
-            panic!("not smoke");
-        };
-        assert_eq!(exec[0].command, ["wget", "-q", "--spider", "http://x/"]);
-        assert_eq!(exec[1].command, ["sh", "-c", "pg_isready"]);
         assert_eq!(timeout, std::time::Duration::from_secs(30));
-        // Other commands are left alone.
-        let run = words(&["ecs-run-local", "t.json", "--exec", "a", "--", "b"]);
-        assert_eq!(expand_exec_args(run.clone()), run);
+        assert!(!json);
+    }
+
+    #[test]
+    fn smoke_options_after_an_unterminated_exec_belong_to_its_command() {
+        let (checks, timeout, json) = smoke(&[
+            "t.json",
+            "--json",
+            "--exec",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "sleep 20",
+            "--timeout=3",
+            "--",
+            "-h",
+            "--help",
+        ]);
+        assert_eq!(
+            checks.unwrap(),
+            [check(
+                "web",
+                &["sh", "-c", "sleep 20", "--timeout=3", "--", "-h", "--help"]
+            )]
+        );
+        assert_eq!(timeout, std::time::Duration::from_secs(120));
+        assert!(json);
+    }
+
+    #[test]
+    fn exec_words_that_are_no_check_are_errors() {
+        for (args, error) in [
+            (
+                &["--exec", "web", "--"][..],
+                "`--exec web --` has no command",
+            ),
+            (
+                &["--exec", "web", "true"],
+                "`--exec web` is neither `CONTAINER -- CMD ARGS…` nor `CONTAINER=COMMAND`",
+            ),
+            (
+                &["--exec", "web=true", "--json"],
+                "`--exec web=true` is one word, but `--json` follows it; end the check with a \
+                 lone `;` or put smoke options before `--exec`",
+            ),
+        ] {
+            let (checks, ..) = smoke(&[&["t.json"][..], args].concat());
+            assert_eq!(checks.unwrap_err(), error, "{args:?}");
+        }
+        for word in ["web", "=true", "web= "] {
+            let (checks, ..) = smoke(&["t.json", "--exec", word]);
+            assert!(checks.is_err(), "{word}");
+        }
+        let (checks, ..) = smoke(&["t.json", "--exec", "web=wget -qO- x/health"]);
+        assert_eq!(
+            checks.unwrap(),
+            [check("web", &["sh", "-c", "wget -qO- x/health"])]
+        );
+        let (checks, _, json) = smoke(&["t.json", "--exec", "web=true", ";", "--json"]);
+        assert_eq!(checks.unwrap(), [check("web", &["sh", "-c", "true"])]);
+        assert!(json);
     }
 }

@@ -1,3 +1,4 @@
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -5,9 +6,7 @@ use ecs_run_local::cli::Cli;
 use ecs_run_local::output::diagnostics::report_failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(ecs_run_local::cli::expand_exec_args(
-        std::env::args_os().collect(),
-    ));
+    let cli = Cli::parse();
     let default_level = match cli.verbose {
         0 => "warn",
         1 => "ecs_run_local=debug",
@@ -19,6 +18,11 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        // Colour only on a terminal, and never with `NO_COLOR`.
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .without_time()
         .init();
     match ecs_run_local::run(cli) {

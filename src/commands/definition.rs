@@ -50,7 +50,7 @@ pub(super) async fn load(
 }
 
 /// `--overrides`, `-e` and `--publish`: a container they name that the task
-/// does not have is a usage error.
+/// does not have is a usage error. Findings on what they set name them.
 pub(super) fn apply_overrides(loaded: &mut Loaded, args: &OverrideSettings) -> Result<(), Failure> {
     let usage = |e: crate::taskdef::overrides::OverrideError| Failure::usage(e, Vec::new());
     let overrides = args
@@ -59,8 +59,9 @@ pub(super) fn apply_overrides(loaded: &mut Loaded, args: &OverrideSettings) -> R
         .map(TaskOverride::read)
         .transpose()
         .map_err(usage)?;
-    crate::taskdef::overrides::apply(&mut loaded.definition, overrides.as_ref(), &args.env)
-        .map_err(usage)?;
+    loaded.overridden =
+        crate::taskdef::overrides::apply(&mut loaded.definition, overrides.as_ref(), &args.env)
+            .map_err(usage)?;
     crate::taskdef::overrides::check_publish(&loaded.definition, &args.publish).map_err(usage)
 }
 
@@ -94,7 +95,7 @@ pub(super) fn all_findings(loaded: &Loaded) -> Vec<Diagnostic> {
     let mut findings: Vec<Diagnostic> = taskdef::validate(&loaded.definition)
         .into_iter()
         .map(|d| Diagnostic {
-            path: loaded.shape.locate(&d.path),
+            path: loaded.locate(&d.path),
             ..d
         })
         .collect();
@@ -122,7 +123,7 @@ pub(super) fn located_failure(loaded: &Loaded, error: PlanError) -> Failure {
     let errors: Vec<Diagnostic> = errors
         .into_iter()
         .map(|d| Diagnostic {
-            path: loaded.shape.locate(&d.path),
+            path: loaded.locate(&d.path),
             ..d
         })
         .collect();
@@ -159,6 +160,8 @@ pub(super) fn plan_options(task: &TaskSettings, definition: &DefinitionSource) -
             .clone()
             .or_else(|| definition.service.clone()),
         task_role_arn: task.task_role_arn.clone(),
+        // In a detached supervisor: its log, for `down` should it be killed.
+        supervisor_log: crate::runner::detach::log_path(),
         ..PlanOptions::default()
     }
 }

@@ -77,16 +77,37 @@ pub enum LogSink {
 }
 
 /// Writes one prefixed line where `sink` says; a closed stream is not an error.
+/// The prefixes' colour is chosen for stdout; stderr that is not a terminal
+/// gets them plain.
 pub fn print_line_to(sink: LogSink, prefix: &str, line: &str) {
-    let write = |out: &mut dyn std::io::Write| {
+    let write = |out: &mut dyn std::io::Write, prefix: &str| {
         let _ = writeln!(out, "{prefix}{line}");
         let _ = out.flush();
     };
     match sink {
-        LogSink::Stdout => write(&mut std::io::stdout().lock()),
-        LogSink::Stderr => write(&mut std::io::stderr().lock()),
+        LogSink::Stdout => write(&mut std::io::stdout().lock(), prefix),
+        LogSink::Stderr => {
+            let stderr = std::io::stderr();
+            if stderr.is_terminal() {
+                write(&mut stderr.lock(), prefix);
+            } else {
+                write(&mut stderr.lock(), &plain(prefix));
+            }
+        }
         LogSink::Discard => {}
     }
+}
+
+/// A prefix without its colour codes.
+fn plain(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len());
+    let mut rest = prefix;
+    while let Some(at) = rest.find('\x1b') {
+        out.push_str(&rest[..at]);
+        rest = rest[at..].find('m').map_or("", |end| &rest[at + end + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -100,6 +121,8 @@ mod tests {
         assert_eq!(plain.prefix("sidecar", 1), "sidecar | ");
         let coloured = LogPrefixes::with_colour(["web"], true);
         assert_eq!(coloured.prefix("web", 0), "\x1b[36mweb | \x1b[0m");
+        assert_eq!(super::plain(&coloured.prefix("web", 0)), "web | ");
+        assert_eq!(super::plain("web | "), "web | ");
         assert_eq!(
             coloured.prefix("web", COLOURS.len()),
             coloured.prefix("web", 0)

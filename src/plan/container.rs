@@ -78,6 +78,12 @@ impl<'a> Context<'a> {
             (labels::SERVICE_NAME, self.task.service_name.as_str()),
         ]
         .into_iter()
+        .chain(
+            self.options
+                .supervisor_log
+                .as_deref()
+                .map(|log| (labels::SUPERVISOR_LOG, log)),
+        )
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
     }

@@ -65,6 +65,9 @@ pub mod labels {
     pub const NETWORK_MODE: &str = "ecs-run-local.network-mode";
     /// The name other tasks reach this one by, for `ps`.
     pub const SERVICE_NAME: &str = "ecs-run-local.service-name";
+    /// A detached supervisor's status log, for `down` to remove after a
+    /// supervisor that was killed.
+    pub const SUPERVISOR_LOG: &str = "ecs-run-local.supervisor-log";
 }
 
 /// What the user chose for this run, beyond the definition itself.
@@ -89,6 +92,8 @@ pub struct PlanOptions {
     pub profile_credentials: bool,
     /// `--publish`: more host ports.
     pub publish: Vec<crate::taskdef::overrides::Publish>,
+    /// A detached supervisor's status log, labelled on the run's objects.
+    pub supervisor_log: Option<String>,
 }
 
 impl Default for PlanOptions {
@@ -104,6 +109,7 @@ impl Default for PlanOptions {
             task_role_arn: None,
             profile_credentials: false,
             publish: Vec::new(),
+            supervisor_log: None,
         }
     }
 }

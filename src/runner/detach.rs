@@ -63,9 +63,66 @@ pub fn start() -> Result<ExitStatus, Failure> {
     })
 }
 
+/// In a detached supervisor: its log file.
+#[must_use]
+pub fn log_path() -> Option<String> {
+    std::env::var(DETACHED_LOG).ok().filter(|p| !p.is_empty())
+}
+
+/// The log file of a supervisor that is gone (named by its task's label),
+/// when it is one of ours: `ecs-run-local-<32 hex>.log` in the temporary
+/// directory, as [`start`] names them. Anything else is left alone.
+pub fn remove_orphaned_log(path: &str) {
+    if is_our_log(std::path::Path::new(path)) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn is_our_log(path: &std::path::Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let id = name
+        .strip_prefix("ecs-run-local-")
+        .and_then(|rest| rest.strip_suffix(".log"))
+        .unwrap_or_default();
+    path.parent() == Some(std::env::temp_dir().as_path())
+        && id.len() == 32
+        && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// In the supervisor: removes its log file when the run is over.
 pub fn remove_log() {
     if let Some(path) = std::env::var_os(DETACHED_LOG) {
         let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_own_logs_are_ever_removed() {
+        let ours = std::env::temp_dir().join(format!(
+            "ecs-run-local-{}.log",
+            uuid::Uuid::new_v4().simple()
+        ));
+        assert!(is_our_log(&ours));
+        for other in [
+            "/etc/passwd".into(),
+            std::env::temp_dir().join("ecs-run-local-x.log"),
+            std::env::temp_dir().join("other-0123456789abcdef0123456789abcdef.log"),
+            std::env::temp_dir()
+                .join("sub")
+                .join(ours.file_name().unwrap()),
+            std::path::PathBuf::from("ecs-run-local-0123456789abcdef0123456789abcdef.log"),
+        ] {
+            assert!(!is_our_log(&other), "{other:?}");
+        }
+        std::fs::write(&ours, "status").unwrap();
+        remove_orphaned_log(ours.to_str().unwrap());
+        assert!(!ours.exists());
     }
 }

@@ -45,44 +45,11 @@ impl SmokeSpec {
     }
 }
 
-/// `--exec CONTAINER -- CMD…`, or `--exec CONTAINER=SHELL-COMMAND`.
+/// A command run in a container once the task is ready (`smoke --exec`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecCheck {
     pub container: String,
     pub command: Vec<String>,
-}
-
-impl std::str::FromStr for ExecCheck {
-    type Err = String;
-
-    /// `CONTAINER=SHELL-COMMAND`, run with `sh -c` as a `CMD-SHELL` health
-    /// check is; or the words of `--exec CONTAINER -- CMD…` joined by the unit
-    /// separator (the command line layer joins them so).
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let words: Vec<&str> = text.split('\u{1f}').collect();
-        if let [container, command @ ..] = words.as_slice()
-            && words.len() > 1
-        {
-            if command.is_empty() || container.is_empty() {
-                return Err(format!("`--exec {container} --` has no command"));
-            }
-            return Ok(ExecCheck {
-                container: (*container).to_owned(),
-                command: command.iter().map(|w| (*w).to_owned()).collect(),
-            });
-        }
-        match text.split_once('=') {
-            Some((container, command)) if !container.is_empty() && !command.trim().is_empty() => {
-                Ok(ExecCheck {
-                    container: container.to_owned(),
-                    command: vec!["sh".into(), "-c".into(), command.to_owned()],
-                })
-            }
-            _ => Err(format!(
-                "`{text}` is not CONTAINER=COMMAND (or write `--exec CONTAINER -- CMD ARGS…`)"
-            )),
-        }
-    }
 }
 
 /// What each container still needs before the task is ready.
@@ -316,15 +283,6 @@ fn containers(task: &Task<'_>, spec: &SmokeSpec, verdict: &Verdict) -> Vec<Conta
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exec_checks_read_shell_commands() {
-        let check: ExecCheck = "web=wget -qO- localhost:80/health".parse().unwrap();
-        assert_eq!(check.container, "web");
-        assert_eq!(check.command, ["sh", "-c", "wget -qO- localhost:80/health"]);
-        assert!("web".parse::<ExecCheck>().is_err());
-        assert!("=true".parse::<ExecCheck>().is_err());
-    }
 
     #[test]
     fn tails_keep_whole_characters() {

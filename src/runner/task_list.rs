@@ -25,9 +25,14 @@ pub struct TaskSummary {
     pub service_name: String,
     /// The `ecs-run-local` process that supervises the task, if it still runs.
     pub supervisor_pid: Option<u32>,
+    /// Whether that process still runs; not so after it was killed.
+    pub supervised: bool,
     pub containers: Vec<ContainerLine>,
     #[serde(skip)]
     pub run_id: String,
+    /// A detached supervisor's status log.
+    #[serde(skip)]
+    pub supervisor_log: Option<String>,
 }
 
 /// One container of a task.
@@ -82,6 +87,11 @@ pub async fn list(engine: &Engine) -> anyhow::Result<Vec<TaskSummary>> {
                 .collect();
             lines.sort_by(|a, b| a.name.cmp(&b.name));
             let task_arn = label(labels::TASK_ARN);
+            let supervisor_pid = first
+                .labels
+                .get(SUPERVISOR_PID)
+                .filter(|p| supervisor_alive(Some(p)))
+                .and_then(|p| p.parse().ok());
             TaskSummary {
                 id: task_arn.rsplit('/').next().unwrap_or_default().to_owned(),
                 task_arn,
@@ -89,13 +99,11 @@ pub async fn list(engine: &Engine) -> anyhow::Result<Vec<TaskSummary>> {
                 revision: label(labels::VERSION),
                 network_mode: label(labels::NETWORK_MODE),
                 service_name: label(labels::SERVICE_NAME),
-                supervisor_pid: first
-                    .labels
-                    .get(SUPERVISOR_PID)
-                    .filter(|p| supervisor_alive(Some(p)))
-                    .and_then(|p| p.parse().ok()),
+                supervisor_pid,
+                supervised: supervisor_pid.is_some(),
                 containers: lines,
                 run_id,
+                supervisor_log: first.labels.get(labels::SUPERVISOR_LOG).cloned(),
             }
         })
         .collect();
@@ -160,9 +168,16 @@ pub fn table(tasks: &[TaskSummary]) -> String {
         let containers: Vec<String> = t
             .containers
             .iter()
-            .map(|c| match &c.health {
-                Some(h) => format!("{} ({}, {h})", c.name, c.status),
-                None => format!("{} ({})", c.name, c.status),
+            .map(|c| {
+                let status = if t.supervised || c.status != "running" {
+                    c.status.clone()
+                } else {
+                    format!("{}, unsupervised", c.status)
+                };
+                match &c.health {
+                    Some(h) => format!("{} ({status}, {h})", c.name),
+                    None => format!("{} ({status})", c.name),
+                }
             })
             .collect();
         let mut ports: Vec<String> = t.containers.iter().flat_map(|c| c.ports.clone()).collect();
@@ -231,7 +246,11 @@ pub async fn logs(
 /// its containers to be gone; a task without a supervisor is removed here.
 pub async fn stop(engine: &Engine, task: &TaskSummary) -> anyhow::Result<()> {
     let Some(pid) = task.supervisor_pid else {
-        return teardown::run_objects(engine, &task.run_id).await;
+        teardown::run_objects(engine, &task.run_id).await?;
+        if let Some(log) = &task.supervisor_log {
+            super::detach::remove_orphaned_log(log);
+        }
+        return Ok(());
     };
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
@@ -286,11 +305,21 @@ pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
     let tasks = engine
         .containers_labelled(&[labels::RUN_ID.to_owned()])
         .await?;
-    let mut runs: Vec<String> = tasks
+    let unsupervised: Vec<&ContainerSummary> = tasks
         .iter()
         .filter(|c| all || !supervisor_alive(c.labels.get(SUPERVISOR_PID)))
+        .collect();
+    let mut runs: Vec<String> = unsupervised
+        .iter()
         .filter_map(|c| c.labels.get(labels::RUN_ID).cloned())
         .collect();
+    // The status logs of detached supervisors that were killed.
+    let mut logs: Vec<&String> = unsupervised
+        .iter()
+        .filter_map(|c| c.labels.get(labels::SUPERVISOR_LOG))
+        .collect();
+    logs.sort();
+    logs.dedup();
     // Task volumes whose containers are all gone belong to no live run either.
     for volume in engine
         .volumes_labelled(&[labels::RUN_ID.to_owned()])
@@ -310,6 +339,9 @@ pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
     runs.dedup();
     for run in &runs {
         teardown::run_objects(engine, run).await?;
+    }
+    for log in logs {
+        super::detach::remove_orphaned_log(log);
     }
     let mut removed = Removed {
         runs: runs.len() + stopped,
@@ -377,6 +409,7 @@ mod tests {
             network_mode: "bridge".into(),
             service_name: "web".into(),
             supervisor_pid: Some(42),
+            supervised: true,
             containers: vec![
                 container_line(
                     &summary("running", "Up (healthy)", &["0.0.0.0:80->80/tcp"]),
@@ -386,11 +419,19 @@ mod tests {
                 container_line(&summary("exited", "Exited (0)", &[]), "init", Vec::new()),
             ],
             run_id: "r".into(),
+            supervisor_log: None,
         };
         assert_eq!(
-            table(&[task]),
+            table(std::slice::from_ref(&task)),
             "TASK      DEFINITION  NETWORK  SERVICE  CONTAINERS                             PORTS\n\
              0123abcd  web:3       bridge   web      app (running, healthy), init (exited)  0.0.0.0:80->80/tcp\n"
         );
+        // A task whose supervisor is gone runs on, unsupervised.
+        let orphan = TaskSummary {
+            supervisor_pid: None,
+            supervised: false,
+            ..task
+        };
+        assert!(table(&[orphan]).contains("app (running, unsupervised, healthy), init (exited)"),);
     }
 }

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::diagnostic::{Diagnostic, json_wording};
 use super::model::{ContainerDefinition, Tag, TaskDefinition, Volume};
+use super::overrides::Overridden;
 
 /// Errors that stop a task definition from loading at all.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +105,17 @@ pub struct Loaded {
     pub definition: TaskDefinition,
     /// Unknown fields and shape notes, paths already located in the document.
     pub warnings: Vec<Diagnostic>,
+    /// What the run's overrides set, to name them in findings.
+    pub overridden: Vec<Overridden>,
+}
+
+impl Loaded {
+    /// Where a path inside the definition came from: the override that set
+    /// it, else its place in the user's document.
+    #[must_use]
+    pub fn locate(&self, path: &str) -> String {
+        super::overrides::locate(&self.overridden, path).unwrap_or_else(|| self.shape.locate(path))
+    }
 }
 
 /// Reads a task definition from a file, or from standard input when `path` is `-`.
@@ -231,6 +243,7 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
         shape,
         definition,
         warnings,
+        overridden: Vec::new(),
     })
 }
 

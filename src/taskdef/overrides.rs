@@ -47,10 +47,11 @@ pub struct ContainerOverride {
 pub enum OverrideError {
     #[error("cannot read the overrides `{source_name}`: {reason}")]
     Read { source_name: String, reason: String },
-    #[error("`{flag}` names no container of the task `{container}` (its containers: {known})")]
+    #[error("`{flag}` names no container of {task} (its containers: {known})")]
     UnknownContainer {
         flag: String,
-        container: String,
+        /// The task by its family: ``the task `web` ``.
+        task: String,
         known: String,
     },
     #[error("`{flag}` is not {expected}")]
@@ -152,41 +153,108 @@ impl std::str::FromStr for Publish {
     }
 }
 
-/// Applies `--overrides` and then the `-e` settings to the definition.
+/// Where a value of the overridden definition came from: `path` in the
+/// definition was set by `by` (`--overrides containerOverrides[0].memory`,
+/// `-e app:KEY`), so that a finding on it names what the user wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overridden {
+    pub path: String,
+    pub by: String,
+    /// Whether what lies below `path` lies at the same place below `by` (so
+    /// in `--overrides`, not in a `-e` word).
+    pub nested: bool,
+}
+
+/// Where `path` (in the definition) came from, when an override set it.
+#[must_use]
+pub fn locate(overridden: &[Overridden], path: &str) -> Option<String> {
+    overridden.iter().rev().find_map(|o| {
+        let rest = path.strip_prefix(&o.path)?;
+        if !(rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')) {
+            return None;
+        }
+        Some(if o.nested {
+            format!("{}{rest}", o.by)
+        } else {
+            o.by.clone()
+        })
+    })
+}
+
+/// Applies `--overrides` and then the `-e` settings to the definition, and
+/// says which paths of the definition they set.
 pub fn apply(
     def: &mut TaskDefinition,
     overrides: Option<&TaskOverride>,
     settings: &[EnvSetting],
-) -> Result<(), OverrideError> {
+) -> Result<Vec<Overridden>, OverrideError> {
+    let mut overridden = Vec::new();
+    let mut record = |path: String, by: String, nested: bool| {
+        overridden.push(Overridden { path, by, nested });
+    };
     if let Some(o) = overrides {
         for (i, c) in o.container_overrides.iter().enumerate() {
-            let target = container(def, &c.name, || {
+            let (k, target) = container(def, &c.name, || {
                 format!("--overrides containerOverrides[{i}].name")
             })?;
+            let at = format!("containerDefinitions[{k}]");
+            let by = format!("--overrides containerOverrides[{i}]");
             if let Some(command) = &c.command {
                 target.command = Some(command.clone());
+                record(format!("{at}.command"), format!("{by}.command"), true);
             }
-            for kv in &c.environment {
-                set(&mut target.environment, kv.clone());
+            for (j, kv) in c.environment.iter().enumerate() {
+                let index = set(&mut target.environment, kv.clone());
+                record(
+                    format!("{at}.environment[{index}]"),
+                    format!("{by}.environment[{j}]"),
+                    true,
+                );
             }
             if let Some(files) = &c.environment_files {
                 target.environment_files.clone_from(files);
+                record(
+                    format!("{at}.environmentFiles"),
+                    format!("{by}.environmentFiles"),
+                    true,
+                );
             }
-            target.cpu = c.cpu.or(target.cpu);
-            target.memory = c.memory.or(target.memory);
-            target.memory_reservation = c.memory_reservation.or(target.memory_reservation);
+            for (field, value, slot) in [
+                ("cpu", c.cpu, &mut target.cpu),
+                ("memory", c.memory, &mut target.memory),
+                (
+                    "memoryReservation",
+                    c.memory_reservation,
+                    &mut target.memory_reservation,
+                ),
+            ] {
+                if value.is_some() {
+                    *slot = value;
+                    record(format!("{at}.{field}"), format!("{by}.{field}"), true);
+                }
+            }
         }
-        if o.task_role_arn.is_some() {
-            def.task_role_arn.clone_from(&o.task_role_arn);
+        for (field, value, slot) in [
+            ("taskRoleArn", &o.task_role_arn, &mut def.task_role_arn),
+            (
+                "executionRoleArn",
+                &o.execution_role_arn,
+                &mut def.execution_role_arn,
+            ),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+                record(field.to_owned(), format!("--overrides {field}"), true);
+            }
         }
-        if o.execution_role_arn.is_some() {
-            def.execution_role_arn.clone_from(&o.execution_role_arn);
-        }
-        if o.cpu.is_some() {
-            def.cpu.clone_from(&o.cpu);
-        }
-        if o.memory.is_some() {
-            def.memory.clone_from(&o.memory);
+        for (field, value, slot) in [
+            ("cpu", &o.cpu, &mut def.cpu),
+            ("memory", &o.memory, &mut def.memory),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+                record(field.to_owned(), format!("--overrides {field}"), true);
+            }
         }
     }
     for s in settings {
@@ -196,27 +264,41 @@ pub fn apply(
         };
         match &s.container {
             Some(name) => {
-                let target = container(def, name, || format!("-e {name}:{}={}", s.name, s.value))?;
-                set(&mut target.environment, value);
+                let (k, target) =
+                    container(def, name, || format!("-e {name}:{}={}", s.name, s.value))?;
+                let index = set(&mut target.environment, value);
+                record(
+                    format!("containerDefinitions[{k}].environment[{index}]"),
+                    format!("-e {name}:{}", s.name),
+                    false,
+                );
             }
             None => {
-                for c in &mut def.container_definitions {
-                    set(&mut c.environment, value.clone());
+                for (k, c) in def.container_definitions.iter_mut().enumerate() {
+                    let index = set(&mut c.environment, value.clone());
+                    record(
+                        format!("containerDefinitions[{k}].environment[{index}]"),
+                        format!("-e {}", s.name),
+                        false,
+                    );
                 }
             }
         }
     }
-    Ok(())
+    Ok(overridden)
 }
 
 /// Checks that every `--publish` names a container of the definition.
 pub fn check_publish(def: &TaskDefinition, publish: &[Publish]) -> Result<(), OverrideError> {
     for p in publish {
         if !def.has_container(&p.container) {
+            let protocol = if p.udp { "/udp" } else { "" };
             return Err(unknown(
                 def,
-                format!("--publish {}", p.container),
-                &p.container,
+                format!(
+                    "--publish {}:{}:{}{protocol}",
+                    p.container, p.host_port, p.container_port
+                ),
             ));
         }
     }
@@ -227,30 +309,36 @@ fn container<'a>(
     def: &'a mut TaskDefinition,
     name: &str,
     flag: impl FnOnce() -> String,
-) -> Result<&'a mut super::model::ContainerDefinition, OverrideError> {
+) -> Result<(usize, &'a mut super::model::ContainerDefinition), OverrideError> {
     match def
         .container_definitions
         .iter()
         .position(|c| c.name.as_deref() == Some(name))
     {
-        Some(i) => Ok(&mut def.container_definitions[i]),
-        None => Err(unknown(def, flag(), name)),
+        Some(i) => Ok((i, &mut def.container_definitions[i])),
+        None => Err(unknown(def, flag())),
     }
 }
 
-fn unknown(def: &TaskDefinition, flag: String, container: &str) -> OverrideError {
+fn unknown(def: &TaskDefinition, flag: String) -> OverrideError {
     OverrideError::UnknownContainer {
         flag,
-        container: container.to_owned(),
+        task: def
+            .family
+            .as_deref()
+            .map_or_else(|| "the task".to_owned(), |f| format!("the task `{f}`")),
         known: def.container_list(),
     }
 }
 
-/// Sets a variable, replacing one of the same name.
-fn set(environment: &mut Vec<KeyValuePair>, value: KeyValuePair) {
-    match environment.iter_mut().find(|kv| kv.name == value.name) {
-        Some(existing) => *existing = value,
-        None => environment.push(value),
+/// Sets a variable, replacing one of the same name; returns its index.
+fn set(environment: &mut Vec<KeyValuePair>, value: KeyValuePair) -> usize {
+    if let Some(i) = environment.iter().position(|kv| kv.name == value.name) {
+        environment[i] = value;
+        i
+    } else {
+        environment.push(value);
+        environment.len() - 1
     }
 }
 
@@ -283,8 +371,34 @@ mod tests {
         )
         .unwrap();
         let mut def = definition();
-        let settings = ["app:D=e".parse().unwrap(), "E=everyone".parse().unwrap()];
-        apply(&mut def, Some(&o), &settings).unwrap();
+        let settings = [
+            "app:D=e".parse().unwrap(),
+            "E=everyone".parse().unwrap(),
+            "app:C=again".parse().unwrap(),
+        ];
+        let overridden = apply(&mut def, Some(&o), &settings).unwrap();
+        // Every value says where it came from, the latest setting first.
+        let from = |path: &str| locate(&overridden, path);
+        assert_eq!(
+            from("containerDefinitions[0].memory").as_deref(),
+            Some("--overrides containerOverrides[0].memory")
+        );
+        assert_eq!(
+            from("containerDefinitions[0].environment[1].name").as_deref(),
+            Some("--overrides containerOverrides[0].environment[0].name")
+        );
+        assert_eq!(
+            from("containerDefinitions[0].environment[2].value").as_deref(),
+            Some("-e app:C")
+        );
+        assert_eq!(
+            from("containerDefinitions[1].environment[0]").as_deref(),
+            Some("-e E")
+        );
+        assert_eq!(from("cpu").as_deref(), Some("--overrides cpu"));
+        assert_eq!(from("containerDefinitions[0].cpu"), None);
+        assert_eq!(from("containerDefinitions[0].environment[0].name"), None);
+        assert_eq!(from("containerDefinitions[0].commandX"), None);
         let app = &def.container_definitions[0];
         assert_eq!(app.command, Some(vec!["migrate".into(), "--all".into()]));
         let env: Vec<String> = app
@@ -298,7 +412,7 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(env, ["A=def", "B=over", "C=new", "D=e", "E=everyone"]);
+        assert_eq!(env, ["A=def", "B=over", "C=again", "D=e", "E=everyone"]);
         assert_eq!(app.environment_files.len(), 1);
         assert_eq!(
             app.environment_files[0].value.as_deref(),
@@ -319,7 +433,14 @@ mod tests {
         let error = apply(&mut definition(), Some(&o), &[]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "`--overrides containerOverrides[0].name` names no container of the task `nope` (its containers: `app`, `log`)"
+            "`--overrides containerOverrides[0].name` names no container of the task `web` (its containers: `app`, `log`)"
+        );
+        let publish = ["nope:8080:80".parse().unwrap()];
+        assert_eq!(
+            check_publish(&definition(), &publish)
+                .unwrap_err()
+                .to_string(),
+            "`--publish nope:8080:80` names no container of the task `web` (its containers: `app`, `log`)"
         );
         let settings = ["db:X=1".parse().unwrap()];
         let error = apply(&mut definition(), None, &settings).unwrap_err();

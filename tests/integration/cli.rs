@@ -192,6 +192,86 @@ fn plan_refuses_an_invalid_definition_with_exit_2() {
 }
 
 #[test]
+fn environments_and_command_lines_docker_refuses_are_invalid_with_their_paths() {
+    let doc = r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":64,
+        "environment":[{"name":"OK","value":"1"},{"name":"A=B","value":"x"},{"name":"C","value":"x\u0000"}]}]}"#;
+    let out = ecs_run_local(["validate", "-"]).stdin(doc).run();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "ecs-run-local: error: `-` is not a valid task definition (2 errors)
+  containerDefinitions[0].environment[1].name: `A=B` contains `=`, which an environment variable name cannot hold
+  containerDefinitions[0].environment[2].value: `x\\0` contains a NUL character, which an environment variable cannot hold
+"
+    );
+    let huge = serde_json::json!({"family": "f", "containerDefinitions": [{
+        "name": "a", "image": "i", "memory": 64,
+        "command": vec!["x".repeat(1 << 20); 17],
+    }]});
+    let out = ecs_run_local(["validate", "-"])
+        .stdin(huge.to_string())
+        .run();
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\n  containerDefinitions[0].command: entryPoint and command make a command line of 17.0 MiB;"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn flag_errors_name_the_flag_and_the_task() {
+    let path = example("bridge-web-sidecar.json");
+    let path = path.to_str().unwrap();
+    let out = ecs_run_local(["plan", path, "--publish", "nope:8080:80"]).run();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "ecs-run-local: error: `--publish nope:8080:80` names no container of the task `web-sidecar` (its containers: `web`, `sidecar`)\n"
+    );
+    // A bad value from --overrides is reported against --overrides.
+    let overrides = r#"{"containerOverrides":[{"name":"sidecar"},{"name":"web","memory":-5,
+        "environment":[{"name":"OK","value":"1"},{"name":"A=B","value":"x"}]}]}"#;
+    let out = ecs_run_local(["plan", path, "--overrides", overrides]).run();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ecs-run-local: error: `{path}` is not a valid task definition (2 errors)
+  --overrides containerOverrides[1].memory: -5 MiB is below Docker's minimum of 6 MiB
+  --overrides containerOverrides[1].environment[1].name: `A=B` contains `=`, which an environment variable name cannot hold
+"
+        )
+    );
+}
+
+#[test]
+fn nothing_written_to_a_pipe_has_colour_codes() {
+    // Log lines (here the AWS configuration's, at debug level) and a failing
+    // run's error, with stderr a pipe.
+    let host = example("host-mode.json");
+    for (args, filter) in [
+        (vec!["plan", host.to_str().unwrap()], "debug"),
+        (vec!["plan", "/nonexistent/task.json"], "warn"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-run-local"))
+            .args(&args)
+            .env("RUST_LOG", filter)
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("ecs-run-local runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.is_empty(), "{args:?} writes to stderr");
+        if filter == "debug" {
+            assert!(stderr.contains("DEBUG "), "{stderr}");
+        }
+        assert!(!stderr.contains('\x1b'), "{args:?}: {stderr:?}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+    }
+}
+
+#[test]
 fn help_lists_the_commands() {
     let out = ecs_run_local(["--help"]).run();
     assert_eq!(out.code, Some(0));

@@ -59,8 +59,10 @@ fn a_healthy_task_passes_smoke_with_its_checks_and_a_junit_report() {
         "sh",
         "-c",
         "echo check-output; test -d /proc",
+        ";",
         "--exec",
         "app=wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task >/dev/null",
+        ";",
         "--expect-exit",
         "job=0",
         "--junit",
@@ -103,11 +105,11 @@ fn a_healthy_task_passes_smoke_with_its_checks_and_a_junit_report() {
     let out = start([
         "smoke",
         path.as_str(),
+        "--json",
         "--exec",
         "app",
         "--",
         "false",
-        "--json",
     ])
     .wait();
     assert_eq!(out.code, Some(1), "{out:?}");
@@ -115,6 +117,69 @@ fn a_healthy_task_passes_smoke_with_its_checks_and_a_junit_report() {
     assert_eq!(report["result"], "failed");
     assert_eq!(report["checks"][0]["exitCode"], 1);
     assert_eq!(report["checks"][0]["passed"], false);
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn smoke_exec_commands_keep_their_option_like_words_up_to_a_lone_semicolon() {
+    let s = Session::new("smoke-words");
+    let path = s.write(
+        &json!([container("app", "sleep 300")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let path = path.to_string_lossy().into_owned();
+    let junit = s.path("report.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    // The check passes only when it is given exactly these words; the smoke
+    // options after the `;` are smoke's.
+    let out = start([
+        "smoke",
+        path.as_str(),
+        "--exec",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        r#"test "$*" = "--timeout=5 --json -q -- --junit x""#,
+        "sh",
+        "--timeout=5",
+        "--json",
+        "-q",
+        "--",
+        "--junit",
+        "x",
+        ";",
+        "--json",
+        "--junit",
+        junit_arg.as_str(),
+        "--exec",
+        "app=true",
+    ])
+    .wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let report: Value = serde_json::from_str(&out.stdout).expect("--json prints JSON");
+    assert_eq!(report["checks"][0]["passed"], true, "{report}");
+    assert_eq!(report["checks"][0]["command"][4], "--timeout=5", "{report}");
+    assert_eq!(report["checks"][1]["command"], json!(["sh", "-c", "true"]));
+    assert_eq!(junit_cases(&junit).len(), 3);
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
+    // Without a `;`, an option-like word at the end is the command's, not
+    // smoke's: `--timeout=1` does not cut smoke short.
+    let out = start([
+        "smoke",
+        path.as_str(),
+        "--exec",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        r#"sleep 3; test "$1" = --timeout=1"#,
+        "sh",
+        "--timeout=1",
+    ])
+    .wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
 
@@ -232,8 +297,10 @@ fn overrides_reach_the_container_and_name_only_containers_of_the_task() {
         let out = start(all).wait();
         assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
         assert!(
-            out.stderr
-                .contains("names no container of the task `web` (its containers: `app`)"),
+            out.stderr.contains(&format!(
+                "names no container of the task `{}` (its containers: `app`)",
+                s.family
+            )),
             "{out:?}"
         );
     }
@@ -366,6 +433,61 @@ fn stop_ends_a_detached_task_as_ecs_would() {
     assert!(followed.stdout.contains("app | got-term\n"), "{followed:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
     assert!(!cli(&["ps"]).contains(&id));
+}
+
+#[test]
+fn a_task_whose_supervisor_was_killed_is_unsupervised_and_down_removes_its_status_log() {
+    let s = Session::new("killed");
+    let path = s.write(
+        &json!([container("app", "sleep 300")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let path = path.to_string_lossy().into_owned();
+    let id = cli(&[path.as_str(), "--detach"]).trim().to_owned();
+    let listed: Value = serde_json::from_str(&cli(&["ps", "--json"])).unwrap();
+    let task = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(task["supervised"], true, "{task}");
+    let pid = task["supervisorPid"].as_u64().expect("a supervisor") as i32;
+    // The supervisor's status lines go to its log file (its stderr).
+    let log = std::fs::read_link(format!("/proc/{pid}/fd/2")).expect("the supervisor's stderr");
+    assert!(log.exists(), "{log:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(std::time::Instant::now() < deadline, "pid {pid} lives on");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let table = cli(&["ps"]);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_default();
+    assert!(row.contains("app (running, unsupervised)"), "{table}");
+    let listed: Value = serde_json::from_str(&cli(&["ps", "--json"])).unwrap();
+    let task = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(task["supervised"], false, "{task}");
+    assert!(task["supervisorPid"].is_null(), "{task}");
+
+    cli(&["down"]);
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+    assert!(!log.exists(), "{log:?} is left behind");
 }
 
 #[test]

@@ -41,6 +41,46 @@ const ULIMITS: &[&str] = &[
     "stack",
 ];
 
+/// Docker hands a container's whole specification (JSON) to containerd in one
+/// gRPC message of at most 16 MiB; the command line must leave room for the rest.
+const SPEC_LIMIT_MIB: usize = 16;
+const COMMAND_LINE_LIMIT: usize = SPEC_LIMIT_MIB * 1024 * 1024 - 256 * 1024;
+
+/// Why Docker cannot set this environment variable name (or value), if it cannot.
+fn unfit_for_environment(text: &str, is_name: bool) -> Option<String> {
+    let shown = text.escape_debug();
+    if text.contains('\0') {
+        Some(format!(
+            "`{shown}` contains a NUL character, which an environment variable cannot hold"
+        ))
+    } else if is_name && text.contains('=') {
+        Some(format!(
+            "`{shown}` contains `=`, which an environment variable name cannot hold"
+        ))
+    } else {
+        None
+    }
+}
+
+/// The bytes `words` take in the JSON Docker sends to containerd (Go escapes
+/// control characters and `<`, `>`, `&`).
+fn spec_bytes(words: &[String]) -> usize {
+    words
+        .iter()
+        .map(|w| {
+            3 + w
+                .chars()
+                .map(|c| match c {
+                    '"' | '\\' | '\n' | '\r' | '\t' => 2,
+                    '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+                    c if u32::from(c) < 0x20 => 6,
+                    c => c.len_utf8(),
+                })
+                .sum::<usize>()
+        })
+        .sum()
+}
+
 impl Validator<'_> {
     pub(super) fn containers(&mut self) {
         let def = self.def;
@@ -124,10 +164,24 @@ impl Validator<'_> {
             self.port(&format!("{at}.portMappings[{j}]"), p);
         }
         for (j, kv) in c.environment.iter().enumerate() {
-            if kv.name.as_deref().is_none_or(str::is_empty) {
-                self.error(format!("{at}.environment[{j}].name"), "is required");
+            let path = format!("{at}.environment[{j}]");
+            match kv.name.as_deref() {
+                None | Some("") => self.error(format!("{path}.name"), "is required"),
+                Some(name) => {
+                    if let Some(reason) = unfit_for_environment(name, true) {
+                        self.error(format!("{path}.name"), reason);
+                    }
+                }
+            }
+            if let Some(reason) = kv
+                .value
+                .as_deref()
+                .and_then(|v| unfit_for_environment(v, false))
+            {
+                self.error(format!("{path}.value"), reason);
             }
         }
+        self.command_line(at, c);
         for (j, file) in c.environment_files.iter().enumerate() {
             let path = format!("{at}.environmentFiles[{j}].value");
             match file.value.as_deref() {
@@ -312,6 +366,29 @@ impl Validator<'_> {
         }
     }
 
+    /// `entryPoint` and `command` must fit in what Docker can send to its
+    /// runtime; the larger of the two is named.
+    fn command_line(&mut self, at: &str, c: &ContainerDefinition) {
+        let entry_point = c.entry_point.as_deref().map_or(0, spec_bytes);
+        let command = c.command.as_deref().map_or(0, spec_bytes);
+        let total = entry_point + command;
+        if total > COMMAND_LINE_LIMIT {
+            let field = if entry_point > command {
+                "entryPoint"
+            } else {
+                "command"
+            };
+            #[expect(clippy::cast_precision_loss, reason = "a size shown to one decimal")]
+            let mib = total as f64 / (1024.0 * 1024.0);
+            self.error(
+                format!("{at}.{field}"),
+                format!(
+                    "entryPoint and command make a command line of {mib:.1} MiB; Docker cannot start a container whose specification passes {SPEC_LIMIT_MIB} MiB"
+                ),
+            );
+        }
+    }
+
     fn secret(&mut self, at: &str, name: Option<&str>, value_from: Option<&str>) {
         if name.is_none_or(str::is_empty) {
             self.error(format!("{at}.name"), "is required");
@@ -487,6 +564,50 @@ mod tests {
             e,
             [
                 "Error containerDefinitions[0].environmentFiles[1].value: `./local.env` is not an S3 object ARN (`arn:aws:s3:::BUCKET/KEY.env`)"
+            ]
+        );
+    }
+
+    #[test]
+    fn environment_names_and_values_docker_cannot_hold_are_errors() {
+        let e = errors(&task(
+            "",
+            r#"{"name":"a","image":"i","memory":64,"environment":[
+                {"name":"OK","value":"a=b"},{"name":"A=B","value":"x"},
+                {"name":"NUL\u0000","value":"x"},{"name":"V","value":"x\u0000y"}]}"#,
+        ));
+        assert_eq!(
+            e,
+            [
+                "Error containerDefinitions[0].environment[1].name: `A=B` contains `=`, which an environment variable name cannot hold",
+                "Error containerDefinitions[0].environment[2].name: `NUL\\0` contains a NUL character, which an environment variable cannot hold",
+                "Error containerDefinitions[0].environment[3].value: `x\\0y` contains a NUL character, which an environment variable cannot hold",
+            ]
+        );
+    }
+
+    #[test]
+    fn command_lines_docker_cannot_send_are_errors() {
+        let word = "x".repeat(1024 * 1024);
+        let words = |n: usize| serde_json::to_string(&vec![word.as_str(); n]).unwrap();
+        let e = errors(&task(
+            "",
+            &format!(
+                r#"{{"name":"a","image":"i","memory":64,"command":{}}},
+                   {{"name":"b","image":"i","memory":64,"entryPoint":{},"command":{}}},
+                   {{"name":"c","image":"i","memory":64,"entryPoint":{},"command":{}}}"#,
+                words(17),
+                words(2),
+                words(10),
+                words(10),
+                words(7),
+            ),
+        ));
+        assert_eq!(
+            e,
+            [
+                "Error containerDefinitions[0].command: entryPoint and command make a command line of 17.0 MiB; Docker cannot start a container whose specification passes 16 MiB",
+                "Error containerDefinitions[2].entryPoint: entryPoint and command make a command line of 17.0 MiB; Docker cannot start a container whose specification passes 16 MiB",
             ]
         );
     }
