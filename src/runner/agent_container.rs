@@ -65,8 +65,12 @@ impl ImageFiles {
     /// The content hash that tags the image.
     fn digest(&self) -> anyhow::Result<String> {
         let mut hash = Sha256::new();
+        // The executable's own path does not count: the image holds it at
+        // one fixed place, so a copy of the binary reuses the same image.
         for path in std::iter::once(&self.executable).chain(&self.libraries) {
-            hash.update(path.to_string_lossy().as_bytes());
+            if path != &self.executable {
+                hash.update(path.to_string_lossy().as_bytes());
+            }
             hash.update(
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
             );

@@ -1,0 +1,123 @@
+//! Docker Desktop's host has no route to container addresses; the CLI must
+//! not need one. Simulated here: the CLI runs as an unprivileged user in the
+//! `docker` group whose packets to 169.254.170.0/24 an iptables owner rule
+//! rejects, and a task still runs end to end with its metadata served.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::docker_harness::{Session, container};
+
+const USER: &str = "ecs-run-local-test";
+
+/// Runs a command, panicking with its output when it fails.
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The iptables rule, removed when the test ends however it ends.
+struct Rejected(Vec<String>);
+
+impl Rejected {
+    fn for_uid(uid: u32) -> Rejected {
+        let rule: Vec<String> = [
+            "OUTPUT",
+            "-m",
+            "owner",
+            "--uid-owner",
+            &uid.to_string(),
+            "-d",
+            "169.254.170.0/24",
+            "-j",
+            "REJECT",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut insert = vec!["-I".to_owned()];
+        insert.extend(rule.iter().cloned());
+        run("iptables", &insert.iter().map(String::as_str).collect::<Vec<_>>());
+        Rejected(rule)
+    }
+}
+
+impl Drop for Rejected {
+    fn drop(&mut self) {
+        let mut delete = vec!["-D".to_owned()];
+        delete.extend(self.0.iter().cloned());
+        let _ = Command::new("iptables").args(&delete).output();
+    }
+}
+
+#[test]
+fn a_user_with_no_route_to_containers_runs_a_task_end_to_end() {
+    if run("id", &["-u"]).trim() != "0" {
+        eprintln!("skipped: creating a user and an iptables rule needs root");
+        return;
+    }
+    if Command::new("id").arg(USER).output().unwrap().status.success() {
+        run("usermod", &["-aG", "docker", USER]);
+    } else {
+        run("useradd", &["--no-create-home", "--groups", "docker", USER]);
+    }
+    let uid: u32 = run("id", &["-u", USER]).trim().parse().unwrap();
+
+    // A new binary path must not replace the agent under other tests.
+    let s = Session::exclusive("noroute");
+    let path = s.write(
+        &json!([container(
+            "app",
+            "wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task | grep -o '\"Family\":\"[^\"]*\"'"
+        )]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    // The user can read the definition and run a copy of the binary (ours
+    // sits under root's home); the copy's bytes, and so its agent image, are ours.
+    let home = s.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let binary = home.join("ecs-run-local");
+    std::fs::copy(env!("CARGO_BIN_EXE_ecs-run-local"), &binary).unwrap();
+    for p in [s.path(""), home.clone()] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let _rule = Rejected::for_uid(uid);
+    // runuser gives the user its groups (docker) as a login would.
+    let as_user = |program: &std::path::Path, args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", USER, "--"])
+            .arg(program)
+            .args(args)
+            .env("HOME", &home)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    // The rule holds: this user cannot reach the agent's address.
+    let probe = as_user(
+        std::path::Path::new("python3"),
+        &[
+            "-c",
+            "import socket; socket.create_connection(('169.254.170.2', 80), timeout=3)",
+        ],
+    );
+    assert!(!probe.status.success(), "the user reaches 169.254.170.2");
+
+    let out = as_user(&binary, &[path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("app | \"Family\":\"{}\"", s.family)),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
