@@ -43,7 +43,10 @@ impl Rejected {
         .to_vec();
         let mut insert = vec!["-I".to_owned()];
         insert.extend(rule.iter().cloned());
-        run("iptables", &insert.iter().map(String::as_str).collect::<Vec<_>>());
+        run(
+            "iptables",
+            &insert.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         Rejected(rule)
     }
 }
@@ -62,7 +65,13 @@ fn a_user_with_no_route_to_containers_runs_a_task_end_to_end() {
         eprintln!("skipped: creating a user and an iptables rule needs root");
         return;
     }
-    if Command::new("id").arg(USER).output().unwrap().status.success() {
+    if Command::new("id")
+        .arg(USER)
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
         run("usermod", &["-aG", "docker", USER]);
     } else {
         run("useradd", &["--no-create-home", "--groups", "docker", USER]);
