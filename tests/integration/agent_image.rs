@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use crate::docker_harness::{Session, block, container, engine, start, start_with_env};
-use crate::registry::digest;
+use crate::registry::{content, digest, respond, serve_on_loopback};
 
 /// An image as a registry serves it.
 struct Served {
@@ -88,29 +88,13 @@ fn agent_image_from_the_engine(session: &Session) -> Served {
 }
 
 async fn serve(State(image): State<Arc<Served>>, Path(path): Path<String>) -> Response {
-    let (body, kind) = if path.contains("/manifests/") {
+    if path.contains("/manifests/") {
         image.pulls.fetch_add(1, Ordering::SeqCst);
-        (
-            image.manifest.clone(),
-            "application/vnd.docker.distribution.manifest.v2+json",
-        )
-    } else if let Some((_, blob)) = image
-        .blobs
-        .iter()
-        .find(|(d, _)| path.ends_with(&format!("/blobs/{d}")))
-    {
-        (blob.clone(), "application/octet-stream")
-    } else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let mut response = body.clone().into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    headers.insert(
-        "Docker-Content-Digest",
-        HeaderValue::from_str(&digest(&body)).unwrap(),
-    );
-    response
+    }
+    match content(&image.manifest, &image.blobs, &path) {
+        Some((body, kind)) => respond(body, kind),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 fn start_registry(image: Served) -> (u16, Arc<Served>) {
@@ -119,20 +103,7 @@ fn start_registry(image: Served) -> (u16, Arc<Served>) {
         .route("/v2/", axum::routing::get(|| async { "{}" }))
         .route("/v2/{*path}", axum::routing::get(serve))
         .with_state(Arc::clone(&image));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (port, image)
+    (serve_on_loopback(app), image)
 }
 
 /// Removes the pulled image when the test ends, however it ends.

@@ -101,26 +101,42 @@ async fn serve(
     registry.authorized.fetch_add(1, Ordering::SeqCst);
     let (body, kind) = if path.is_empty() {
         (b"{}".to_vec(), "application/json")
-    } else if path.contains("/manifests/") {
-        (
-            registry.manifest.clone(),
-            "application/vnd.docker.distribution.manifest.v2+json",
-        )
-    } else if let Some((_, blob)) = registry
-        .blobs
-        .iter()
-        .find(|(d, _)| path.ends_with(&format!("/blobs/{d}")))
-    {
-        (blob.clone(), "application/octet-stream")
+    } else if let Some(found) = content(&registry.manifest, &registry.blobs, &path) {
+        found
     } else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mut response = body.clone().into_response();
+    respond(body, kind)
+}
+
+/// What a registry holds at `path` (`…/manifests/…`, `…/blobs/<digest>`) for
+/// one image, with its media type; `None` for anything else.
+pub fn content(
+    manifest: &[u8],
+    blobs: &[(String, Vec<u8>)],
+    path: &str,
+) -> Option<(Vec<u8>, &'static str)> {
+    if path.contains("/manifests/") {
+        return Some((
+            manifest.to_vec(),
+            "application/vnd.docker.distribution.manifest.v2+json",
+        ));
+    }
+    blobs
+        .iter()
+        .find(|(d, _)| path.ends_with(&format!("/blobs/{d}")))
+        .map(|(_, blob)| (blob.clone(), "application/octet-stream"))
+}
+
+/// A registry's answer: `body` with its type and digest headers.
+pub fn respond(body: Vec<u8>, kind: &'static str) -> Response {
+    let digest = digest(&body);
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     headers.insert(
         "Docker-Content-Digest",
-        HeaderValue::from_str(&digest(&body)).unwrap(),
+        HeaderValue::from_str(&digest).unwrap(),
     );
     headers.insert(
         "Docker-Distribution-Api-Version",
@@ -129,13 +145,9 @@ async fn serve(
     response
 }
 
-/// Starts the registry on a free loopback port.
-fn start_registry() -> (u16, Arc<Registry>) {
-    let registry = Arc::new(image());
-    let app = axum::Router::new()
-        .route("/v2/", axum::routing::get(serve_root))
-        .route("/v2/{*path}", axum::routing::get(serve))
-        .with_state(Arc::clone(&registry));
+/// Serves `app` on a free loopback port from a thread of its own, for the
+/// rest of the test process; returns the port.
+pub fn serve_on_loopback(app: axum::Router) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
@@ -149,6 +161,17 @@ fn start_registry() -> (u16, Arc<Registry>) {
             axum::serve(listener, app).await.unwrap();
         });
     });
+    port
+}
+
+/// Starts the registry on a free loopback port.
+fn start_registry() -> (u16, Arc<Registry>) {
+    let registry = Arc::new(image());
+    let app = axum::Router::new()
+        .route("/v2/", axum::routing::get(serve_root))
+        .route("/v2/{*path}", axum::routing::get(serve))
+        .with_state(Arc::clone(&registry));
+    let port = serve_on_loopback(app);
     (port, registry)
 }
 

@@ -14,7 +14,7 @@ use futures_util::StreamExt as _;
 use serde_json::json;
 
 use crate::docker_harness::{Moto, Running, Session, block, container, engine, start_with_env};
-use crate::registry::{Registry, digest, image};
+use crate::registry::{Registry, image, respond, serve_on_loopback};
 
 /// The bound the issue sets (3 s) and room for a loaded CI machine; the
 /// measured figure is printed for the record, not asserted.
@@ -140,17 +140,10 @@ async fn stalling_serve(
 ) -> Response {
     let registry = &stalling.registry;
     if path.contains("/manifests/") {
-        let mut response = registry.manifest.clone().into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.docker.distribution.manifest.v2+json"),
+        return respond(
+            registry.manifest.clone(),
+            "application/vnd.docker.distribution.manifest.v2+json",
         );
-        headers.insert(
-            "Docker-Content-Digest",
-            HeaderValue::from_str(&digest(&registry.manifest)).unwrap(),
-        );
-        return response;
     }
     let Some((_, blob)) = registry
         .blobs
@@ -181,19 +174,7 @@ fn start_stalling_registry() -> (u16, Arc<Stalling>) {
         .route("/v2/", axum::routing::get(|| async { "{}" }))
         .route("/v2/{*path}", axum::routing::get(stalling_serve))
         .with_state(Arc::clone(&stalling));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
+    let port = serve_on_loopback(app);
     (port, stalling)
 }
 
