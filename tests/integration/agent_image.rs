@@ -143,6 +143,29 @@ fn the_published_agent_image_is_pulled_when_this_executable_cannot_run_in_the_en
     );
     let path = path.to_string_lossy().into_owned();
 
+    // A registry that refuses the pull: one line, exit 1, nothing left.
+    let refused = "127.0.0.1:1/ecs-run-local/ecs-run-local-agent:nowhere";
+    let out = start_with_env(
+        [path.as_str()],
+        &[
+            ("ECS_RUN_LOCAL_AGENT_SOURCE", "published".to_owned()),
+            ("ECS_RUN_LOCAL_PUBLISHED_AGENT_IMAGE", refused.to_owned()),
+        ],
+    )
+    .wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ecs-run-local: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{out:?}");
+    assert!(
+        errors[0].contains(&format!("cannot pull the agent image `{refused}`")),
+        "{out:?}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
     // --pull never with the image absent: one line naming both ways out.
     let out = start_with_env([path.as_str(), "--pull", "never"], &forced).wait();
     assert_eq!(out.code, Some(1), "{out:?}");
