@@ -63,10 +63,20 @@ impl DockerError {
         matches!(self, DockerError::Api { source, .. } if status_of(source) == Some(404))
     }
 
-    /// Docker answered 409: the object exists or is in use.
+    /// Docker answered 409: the object exists or is in use. Podman answers
+    /// a name taken by another container with a 500 that says so.
     #[must_use]
     pub fn is_conflict(&self) -> bool {
-        matches!(self, DockerError::Api { source, .. } if status_of(source) == Some(409))
+        let DockerError::Api { source, .. } = self else {
+            return false;
+        };
+        match source {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 500,
+                message,
+            } => message.contains("is already in use"),
+            other => status_of(other) == Some(409),
+        }
     }
 }
 
@@ -179,5 +189,33 @@ fn tolerate(
             Err(DockerError::api(what())(e))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status_code: u16, message: &str) -> DockerError {
+        DockerError::api("cannot create container `x`")(
+            bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message: message.to_owned(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_taken_name_is_a_conflict_on_docker_and_on_podman() {
+        assert!(answered(409, "Conflict. The container name is already in use").is_conflict());
+        assert!(
+            answered(
+                500,
+                "container create: creating container storage: the container name \"ecs-run-local-agent\" is already in use by ea64"
+            )
+            .is_conflict()
+        );
+        assert!(!answered(500, "no space left on device").is_conflict());
+        assert!(!answered(404, "no such container").is_conflict());
     }
 }
