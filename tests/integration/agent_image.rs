@@ -3,7 +3,7 @@
 //! image is the one built from our binary, served by a registry on loopback,
 //! and the choice is forced with `ECS_RUN_LOCAL_AGENT_SOURCE=published`.
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -13,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::docker_harness::{Session, block, container, engine, start, start_with_env};
-use crate::registry::{content, digest, respond, serve_on_loopback};
+use crate::docker_harness::{
+    Session, block, container, engine, start, start_with_env, the_error_line,
+};
+use crate::registry::{content, distributed, respond, serve_on_loopback};
 
 /// An image as a registry serves it.
 struct Served {
@@ -56,30 +58,13 @@ fn agent_image_from_the_engine(session: &Session) -> Served {
     }
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     let config = files[manifest[0]["Config"].as_str().unwrap()].clone();
-    let mut blobs = vec![(digest(&config), config.clone())];
-    let mut layers = Vec::new();
-    for layer in manifest[0]["Layers"].as_array().unwrap() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&files[layer.as_str().unwrap()]).unwrap();
-        let gz = gz.finish().unwrap();
-        layers.push(json!({
-            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": gz.len(),
-            "digest": digest(&gz),
-        }));
-        blobs.push((digest(&gz), gz));
-    }
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": config.len(),
-            "digest": digest(&config),
-        },
-        "layers": layers,
-    }))
-    .unwrap();
+    let layers: Vec<Vec<u8>> = manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| files[layer.as_str().unwrap()].clone())
+        .collect();
+    let (manifest, blobs) = distributed(&config, &layers);
     Served {
         manifest,
         blobs,
@@ -154,14 +139,8 @@ fn the_published_agent_image_is_pulled_when_this_executable_cannot_run_in_the_en
     )
     .wait();
     assert_eq!(out.code, Some(1), "{out:?}");
-    let errors: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("ecs-run-local: error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{out:?}");
     assert!(
-        errors[0].contains(&format!("cannot pull the agent image `{refused}`")),
+        the_error_line(&out.stderr).contains(&format!("cannot pull the agent image `{refused}`")),
         "{out:?}"
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());

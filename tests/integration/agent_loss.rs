@@ -6,21 +6,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::docker_harness::{Moto, Session, block, container, engine, start_with_env};
+use crate::docker_harness::{
+    Moto, Session, block, container, container_id, engine, start_with_env,
+};
 use ecs_run_local::plan::labels;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/app";
-
-/// The Docker id of a task's container.
-fn container_id(family: &str, name: &str) -> String {
-    let label = [
-        format!("{}={family}", labels::FAMILY),
-        format!("{}={name}", labels::CONTAINER_NAME),
-    ];
-    block(engine().containers_labelled(&label)).unwrap()[0]
-        .id
-        .clone()
-}
 
 /// A container that reads its task's metadata and credentials from the
 /// agent every 200 ms and keeps the last answers in files (empty when the

@@ -584,15 +584,7 @@ where
 
 /// An environment variable of a task's running container.
 pub fn container_env(family: &str, container: &str, key: &str) -> String {
-    let label = [
-        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
-        format!(
-            "{}={container}",
-            ecs_run_local::plan::labels::CONTAINER_NAME
-        ),
-    ];
-    let found = block(engine().containers_labelled(&label)).unwrap();
-    let inspect = block(engine().inspect_raw(&found[0].id)).unwrap();
+    let inspect = block(engine().inspect_raw(&container_id(family, container))).unwrap();
     inspect
         .config
         .and_then(|c| c.env)
@@ -617,4 +609,15 @@ pub fn container_id(family: &str, container: &str) -> String {
         .unwrap_or_else(|| panic!("no container {container} of {family}"))
         .id
         .clone()
+}
+
+/// The one `ecs-run-local: error:` line of a run's stderr (there must be
+/// exactly one).
+pub fn the_error_line(stderr: &str) -> &str {
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ecs-run-local: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    errors[0]
 }

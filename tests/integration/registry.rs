@@ -41,9 +41,6 @@ pub fn image() -> Registry {
     tar.append_data(&mut header, "bin/busybox", busybox.as_slice())
         .unwrap();
     let layer = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&layer).unwrap();
-    let layer_gz = gz.finish().unwrap();
     let architecture = match std::env::consts::ARCH {
         "aarch64" => "arm64",
         _ => "amd64",
@@ -55,26 +52,42 @@ pub fn image() -> Registry {
         "rootfs": { "type": "layers", "diff_ids": [digest(&layer)] },
     }))
     .unwrap();
+    let (manifest, blobs) = distributed(&config, &[layer]);
+    Registry {
+        manifest,
+        blobs,
+        authorized: AtomicUsize::new(0),
+    }
+}
+
+/// An image as a registry distributes it: the manifest of `config` and the
+/// `layers` (uncompressed tars, gzipped here), and the blobs by digest.
+pub fn distributed(config: &[u8], layers: &[Vec<u8>]) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
+    let mut blobs = vec![(digest(config), config.to_vec())];
+    let mut described = Vec::new();
+    for layer in layers {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(layer).unwrap();
+        let gz = gz.finish().unwrap();
+        described.push(json!({
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "size": gz.len(),
+            "digest": digest(&gz),
+        }));
+        blobs.push((digest(&gz), gz));
+    }
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
         "config": {
             "mediaType": "application/vnd.docker.container.image.v1+json",
             "size": config.len(),
-            "digest": digest(&config),
+            "digest": digest(config),
         },
-        "layers": [{
-            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": layer_gz.len(),
-            "digest": digest(&layer_gz),
-        }],
+        "layers": described,
     }))
     .unwrap();
-    Registry {
-        manifest,
-        blobs: vec![(digest(&config), config), (digest(&layer_gz), layer_gz)],
-        authorized: AtomicUsize::new(0),
-    }
+    (manifest, blobs)
 }
 
 async fn serve(
