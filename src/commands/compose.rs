@@ -21,9 +21,14 @@ pub fn compose(
 ) -> Result<ExitStatus, Failure> {
     super::block_on(async {
         let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
-        let image =
-            agent_container::ensure_image(&engine, agent.image.as_deref(), PullPolicy::Missing)
-                .await?;
+        let platform = engine.platform().await.map_err(anyhow::Error::new)?;
+        let image = agent_container::ensure_image(
+            &engine,
+            &platform,
+            agent.image.as_deref(),
+            PullPolicy::Missing,
+        )
+        .await?;
         let base = PlanOptions {
             agent_image: image.clone(),
             agent_loopback_port: agent.port,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::aws::LazyAws;
 use crate::aws::sessions::{RoleSession, Source};
-use crate::docker::Engine;
+use crate::docker::{Engine, EnginePlatform};
 use crate::exit::{ExitStatus, Failure};
 use crate::output::logs::LogSink;
 use crate::output::status;
@@ -95,7 +95,7 @@ async fn prepare(
     let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
     let platform = engine.platform().await.map_err(anyhow::Error::new)?;
     runner::pull::check_architecture(&loaded.definition, &platform).map_err(anyhow::Error::new)?;
-    let (image, agent) = bring_up_agent(&engine, &settings.agent, settings.pull).await?;
+    let (image, agent) = bring_up_agent(&engine, &platform, &settings.agent, settings.pull).await?;
     // The caller's account only when the run talks to AWS anyway.
     let account = match aws.loaded() {
         Some(aws) => aws.account().await,
@@ -175,11 +175,13 @@ async fn checked_definition(
 /// The agent image, the shared network and the agent, each created when absent.
 async fn bring_up_agent(
     engine: &Engine,
+    platform: &EnginePlatform,
     agent: &AgentSettings,
     pull: runner::PullPolicy,
 ) -> Result<(String, AgentClient), Failure> {
     use crate::runner::agent_container;
-    let image = agent_container::ensure_image(engine, agent.image.as_deref(), pull).await?;
+    let image =
+        agent_container::ensure_image(engine, platform, agent.image.as_deref(), pull).await?;
     agent_container::ensure_network(engine).await?;
     let client = agent_container::ensure_agent(engine, &image, agent.port).await?;
     Ok((image, client))

@@ -156,11 +156,7 @@ impl EnginePlatform {
     /// The architecture as Docker's platforms name it (`amd64`, `arm64`).
     #[must_use]
     pub fn docker_architecture(&self) -> &str {
-        match self.architecture.as_str() {
-            "x86_64" | "amd64" => "amd64",
-            "aarch64" | "arm64" => "arm64",
-            other => other,
-        }
+        docker_architecture(&self.architecture)
     }
 
     /// Whether the engine runs other architectures' images by emulation
@@ -169,6 +165,17 @@ impl EnginePlatform {
     pub fn emulates(&self) -> bool {
         self.operating_system.contains("Docker Desktop")
             || self.operating_system.contains("OrbStack")
+    }
+}
+
+/// An architecture as Docker's platforms name it, whichever name it came
+/// by (`x86_64` and `amd64` are `amd64`; `aarch64` and `arm64` are `arm64`).
+#[must_use]
+pub fn docker_architecture(arch: &str) -> &str {
+    match arch {
+        "x86_64" | "amd64" => "amd64",
+        "aarch64" | "arm64" => "arm64",
+        other => other,
     }
 }
 

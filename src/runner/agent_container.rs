@@ -18,7 +18,7 @@ use bollard::models::{
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::docker::Engine;
+use crate::docker::{Engine, EnginePlatform, docker_architecture};
 use crate::output::progress::PullBars;
 use crate::plan::{AGENT_IP, NETWORK_NAME, NETWORK_SUBNET, labels, network_request};
 use crate::protocol;
@@ -187,6 +187,7 @@ pub const PUBLISHED_IMAGE_ENV: &str = "ECS_RUN_LOCAL_PUBLISHED_AGENT_IMAGE";
 /// is pulled, with a progress bar, unless `--pull never`.
 pub async fn ensure_image(
     engine: &Engine,
+    platform: &EnginePlatform,
     override_image: Option<&str>,
     pull: PullPolicy,
 ) -> anyhow::Result<String> {
@@ -194,12 +195,11 @@ pub async fn ensure_image(
         ensure_pulled(engine, image, "--agent-image", pull).await?;
         return Ok(image.to_owned());
     }
-    let platform = engine.platform().await?;
     let ours = std::env::consts::ARCH;
     let runnable = cfg!(target_os = "linux")
         && (platform.os.is_empty() || platform.os == "linux")
         && (platform.architecture.is_empty()
-            || normalise_arch(&platform.architecture) == normalise_arch(ours));
+            || docker_architecture(&platform.architecture) == docker_architecture(ours));
     let forced = std::env::var(AGENT_SOURCE_ENV).unwrap_or_default();
     if runnable && forced != "published" {
         return build_from_executable(engine).await;
@@ -275,14 +275,6 @@ async fn build_from_executable(engine: &Engine) -> anyhow::Result<String> {
         .import_rootfs(tarball, AGENT_REPOSITORY, &tag, &changes)
         .await?;
     Ok(image)
-}
-
-fn normalise_arch(arch: &str) -> &str {
-    match arch {
-        "amd64" | "x86_64" => "x86_64",
-        "arm64" | "aarch64" => "aarch64",
-        other => other,
-    }
 }
 
 /// Creates the shared network when absent; refuses one that is not ours.
@@ -524,7 +516,7 @@ mod tests {
 
     #[test]
     fn architectures_compare_across_naming_schemes() {
-        assert_eq!(normalise_arch("amd64"), normalise_arch("x86_64"));
-        assert_ne!(normalise_arch("arm64"), normalise_arch("x86_64"));
+        assert_eq!(docker_architecture("amd64"), docker_architecture("x86_64"));
+        assert_ne!(docker_architecture("arm64"), docker_architecture("x86_64"));
     }
 }
