@@ -154,7 +154,7 @@ pub async fn serve(
     let (resync, resyncs) = mpsc::unbounded_channel();
     let agent = Agent {
         state: Arc::default(),
-        stats: Some(stats::Collectors::new(engine.bollard().clone())),
+        stats: Some(stats::Collectors::new(engine.clone())),
         token: token.into(),
         clock: chrono::Utc::now,
         resync: Some(resync),

@@ -11,13 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::Docker;
 use bollard::models::ContainerStatsResponse;
-use bollard::query_parameters::StatsOptions;
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::docker::Engine;
 use crate::protocol::wire::{self, Time};
 
 /// How long a first request waits for the samples of a new stream.
@@ -269,15 +268,15 @@ struct Samples {
 /// The running stats streams, by Docker id.
 #[derive(Debug, Clone)]
 pub struct Collectors {
-    docker: Docker,
+    engine: Engine,
     streams: Arc<Mutex<HashMap<String, watch::Receiver<Samples>>>>,
 }
 
 impl Collectors {
     #[must_use]
-    pub fn new(docker: Docker) -> Collectors {
+    pub fn new(engine: Engine) -> Collectors {
         Collectors {
-            docker,
+            engine,
             streams: Arc::default(),
         }
     }
@@ -307,15 +306,10 @@ impl Collectors {
         }
         let (sender, receiver) = watch::channel(Samples::default());
         streams.insert(docker_id.to_owned(), receiver.clone());
-        let docker = self.docker.clone();
+        let mut stream = self.engine.stats(docker_id);
         let id = docker_id.to_owned();
         let streams = Arc::clone(&self.streams);
         tokio::spawn(async move {
-            let options = StatsOptions {
-                stream: true,
-                one_shot: false,
-            };
-            let mut stream = docker.stats(&id, Some(options));
             while let Some(Ok(sample)) = stream.next().await {
                 let stats = Arc::new(Stats::from_docker(&sample));
                 sender.send_modify(|s| {

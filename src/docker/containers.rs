@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::pin::Pin;
 
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse, ContainerStatsResponse};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
     KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, StatsOptions, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -60,13 +61,19 @@ pub struct ContainerSummary {
     pub ports: Vec<String>,
 }
 
+/// A container's stats samples (see [`Engine::stats`]).
+pub type StatsStream =
+    Pin<Box<dyn Stream<Item = Result<ContainerStatsResponse, DockerError>> + Send>>;
+
 /// What a container writes, boxed so that callers can hold it without
 /// naming bollard's stream type.
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, DockerError>> + Send>>;
 
 impl Engine {
     /// Creates a container and returns its id. On Podman a short image name
-    /// is the local image's (`localhost/NAME`) when that is where it is.
+    /// is the local image's (`localhost/NAME`) when that is where it is, and
+    /// a container joining another's network (`container:ID`, awsvpc's
+    /// pause) joins its hostname too, as it does on Docker.
     pub async fn create_container(
         &self,
         name: &str,
@@ -78,6 +85,14 @@ impl Engine {
             && let Some(local) = self.local_reference(image).await?
         {
             body.image = Some(local);
+        }
+        if self.podman
+            && let Some(host) = body.host_config.as_mut()
+            && let Some(mode) = host.network_mode.as_deref()
+            && mode.starts_with("container:")
+            && host.uts_mode.is_none()
+        {
+            host.uts_mode = Some(mode.to_owned());
         }
         let mut options = CreateContainerOptionsBuilder::default().name(name);
         if let Some(platform) = platform {
@@ -300,6 +315,63 @@ impl Engine {
                     }),
                     Err(e) => Err(DockerError::api(what.clone())(e)),
                 }
+            })
+            .boxed()
+    }
+
+    /// A running container's stats, one sample a second as Docker streams
+    /// them, until it stops. Samples carry the container's id and its
+    /// interfaces as Docker names them. Podman (4.3) streams one every five
+    /// seconds, so there each sample is asked for on its own; it also names
+    /// the id `Id` and sums every interface as `network`, which in a task's
+    /// namespace is `eth0`.
+    #[must_use]
+    pub fn stats(&self, id: &str) -> StatsStream {
+        let what = format!("cannot read the stats of `{id}`");
+        let docker_id = id.to_owned();
+        let podman = self.podman;
+        let samples = if podman {
+            let docker = self.docker.clone();
+            let id = id.to_owned();
+            futures_util::stream::unfold(true, move |first| {
+                let docker = docker.clone();
+                let id = id.clone();
+                async move {
+                    if !first {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    let once = StatsOptions {
+                        stream: false,
+                        one_shot: false,
+                    };
+                    let sample = docker.stats(&id, Some(once)).next().await?;
+                    // A stopped or removed container ends the samples.
+                    let more = sample.is_ok();
+                    more.then_some((sample, false))
+                }
+            })
+            .boxed()
+        } else {
+            let stream = StatsOptions {
+                stream: true,
+                one_shot: false,
+            };
+            self.docker.stats(id, Some(stream)).boxed()
+        };
+        samples
+            .map(move |item| {
+                let mut sample = item.map_err(DockerError::api(what.clone()))?;
+                if sample.id.as_deref().is_none_or(str::is_empty) {
+                    sample.id = Some(docker_id.clone());
+                }
+                if podman
+                    && let Some(networks) = sample.networks.as_mut()
+                    && networks.len() == 1
+                    && let Some(all) = networks.remove("network")
+                {
+                    networks.insert("eth0".to_owned(), all);
+                }
+                Ok(sample)
             })
             .boxed()
     }

@@ -55,6 +55,13 @@ impl Engine {
         match self.docker.inspect_image(image).await {
             Ok(_) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 400,
+                message,
+            }) => Err(DockerError::ImageName {
+                image: image.to_owned(),
+                message: rejection(&message).to_owned(),
+            }),
             Err(e) => Err(DockerError::api(format!("cannot inspect image `{image}`"))(
                 e,
             )),
@@ -163,4 +170,13 @@ fn pull_message(error: &bollard::errors::Error) -> String {
 fn is_image_id(text: &str) -> bool {
     let hex = text.trim().strip_prefix("sha256:").unwrap_or(text.trim());
     hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The engine's reason for refusing an image name, without what it repeats
+/// of the request: Docker says `no such image: NAME: invalid reference
+/// format: …`.
+fn rejection(message: &str) -> &str {
+    message
+        .find("invalid reference format")
+        .map_or(message, |at| &message[at..])
 }

@@ -15,10 +15,11 @@ mod containers;
 mod events;
 mod exec;
 mod images;
+mod libpod;
 mod networks;
 mod volumes;
 
-pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream};
+pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream, StatsStream};
 pub use events::{ActivityStream, ContainerEvent, EventStream};
 pub use images::{DockerCredentials, PullProgress};
 pub use volumes::VolumeSummary;
@@ -28,12 +29,29 @@ pub use volumes::VolumeSummary;
 pub enum DockerError {
     /// The engine did not answer when connecting: no daemon, a wrong
     /// `DOCKER_HOST`, or no permission on the socket.
-    #[error("cannot reach the Docker engine; is it running? (DOCKER_HOST or /var/run/docker.sock)")]
-    Unreachable(#[source] bollard::errors::Error),
+    #[error("cannot reach the Docker engine at {host} ({origin}): {cause}; is it running?")]
+    Unreachable {
+        host: String,
+        origin: &'static str,
+        /// The innermost reason (`Connection refused (os error 111)`).
+        cause: String,
+    },
+    /// Something answered where the engine should be, but not as a Docker
+    /// or Podman engine (a web server, a proxy, another service's port).
+    #[error("{host} ({origin}) answered, but not as a Docker or Podman engine: {answer}")]
+    NotAnEngine {
+        host: String,
+        origin: &'static str,
+        answer: String,
+    },
     /// Pulling an image failed (unknown image, denied, registry down), with
     /// Docker's message shortened to what a person acts on.
     #[error("image `{image}` is not on this machine and could not be pulled: {message}")]
     Pull { image: String, message: String },
+    /// The engine refuses the image's name (Docker's 400 `invalid reference
+    /// format`).
+    #[error("the engine refuses the image name `{image}`: {message}")]
+    ImageName { image: String, message: String },
     /// An image is missing locally and the pull policy forbids pulling it.
     #[error("image `{image}` is not on this machine (and `--pull never` forbids pulling it)")]
     ImageMissing { image: String },
@@ -102,9 +120,31 @@ impl Engine {
     /// Connects as the Docker CLI would (`DOCKER_HOST`, else the local socket)
     /// and checks that the engine answers.
     pub async fn connect() -> Result<Engine, DockerError> {
-        let docker = Docker::connect_with_defaults().map_err(DockerError::Unreachable)?;
-        docker.ping().await.map_err(DockerError::Unreachable)?;
-        let version = docker.version().await.map_err(DockerError::Unreachable)?;
+        let (host, origin) = docker_host();
+        let refused = |source: bollard::errors::Error| match source {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message,
+            } => DockerError::NotAnEngine {
+                host: host.clone(),
+                origin,
+                answer: format!("HTTP {status_code} {}", first_words(&message)),
+            },
+            bollard::errors::Error::JsonSerdeError { .. }
+            | bollard::errors::Error::JsonDataError { .. } => DockerError::NotAnEngine {
+                host: host.clone(),
+                origin,
+                answer: "its answer is not the Docker API's".into(),
+            },
+            source => DockerError::Unreachable {
+                host: host.clone(),
+                origin,
+                cause: innermost(&source),
+            },
+        };
+        let docker = Docker::connect_with_defaults().map_err(refused)?;
+        docker.ping().await.map_err(refused)?;
+        let version = docker.version().await.map_err(refused)?;
         let podman = version
             .components
             .unwrap_or_default()
@@ -119,8 +159,8 @@ impl Engine {
         self.podman
     }
 
-    /// The bollard client, for what this interface does not cover (the
-    /// agent's container stats, for instance).
+    /// The bollard client, for the test suite's own image work (building,
+    /// exporting and inspecting images the CLI never needs).
     #[must_use]
     pub fn bollard(&self) -> &Docker {
         &self.docker
@@ -165,6 +205,40 @@ impl EnginePlatform {
     pub fn emulates(&self) -> bool {
         self.operating_system.contains("Docker Desktop")
             || self.operating_system.contains("OrbStack")
+    }
+}
+
+/// Where the engine is, and what said so: `DOCKER_HOST`, else the local
+/// socket, as the Docker CLI and bollard look for it.
+pub(crate) fn docker_host() -> (String, &'static str) {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if !host.is_empty() => (host, "DOCKER_HOST"),
+        _ => (
+            "unix:///var/run/docker.sock".to_owned(),
+            "the default socket",
+        ),
+    }
+}
+
+/// The deepest cause of an error, which is the one a person acts on.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut error = error;
+    while let Some(source) = error.source() {
+        error = source;
+    }
+    error.to_string()
+}
+
+/// The start of an answer, enough to recognise what answered.
+fn first_words(message: &str) -> String {
+    let line = message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
+    match line.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_owned(),
     }
 }
 

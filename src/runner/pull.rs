@@ -64,7 +64,10 @@ pub async fn ensure(
                 names: users,
                 login,
             } = users;
-            let present = engine.image_exists(&image).await?;
+            let present = engine
+                .image_exists(&image)
+                .await
+                .with_context(|| format!("cannot start container {}", users.join(", ")))?;
             let needed = match policy {
                 PullPolicy::Always => true,
                 PullPolicy::Missing => !present,

@@ -2,13 +2,16 @@
 //! not need one. Simulated here: the CLI runs as an unprivileged user in the
 //! `docker` group whose packets to 169.254.170.0/24 an iptables owner rule
 //! rejects, and a task still runs end to end with its metadata served.
+//! Also here: an engine address that answers as something else, and an
+//! image name the engine refuses.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 
 use serde_json::json;
 
-use crate::docker_harness::{Session, container};
+use crate::docker_harness::{Session, container, free_port, start, start_with_env, the_error_line};
+use crate::registry::serve_on_loopback;
 
 const USER: &str = "ecs-run-local-test";
 
@@ -127,6 +130,67 @@ fn a_user_with_no_route_to_containers_runs_a_task_end_to_end() {
     assert!(
         stdout.contains(&format!("app | \"Family\":\"{}\"", s.family)),
         "{stdout}\n{stderr}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+/// What the CLI says when `DOCKER_HOST` names something that is not an
+/// engine: one line naming the address and what answered, exit 1, and no
+/// object on the real engine.
+fn refused_by(docker_host: &str, s: &Session) -> String {
+    let path = s.write(&json!([container("app", "true")]), &json!({}));
+    let out = start_with_env([&path], &[("DOCKER_HOST", docker_host.to_owned())]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+    the_error_line(&out.stderr).to_owned()
+}
+
+#[test]
+fn an_engine_that_is_neither_docker_nor_podman_is_one_line() {
+    let s = Session::new("not-an-engine");
+    // A web server on the engine's address…
+    let web = serve_on_loopback(axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            [("content-type", "text/html")],
+            "<html><body>Not Found</body></html>\n",
+        )
+    }));
+    assert_eq!(
+        refused_by(&format!("tcp://127.0.0.1:{web}"), &s),
+        format!(
+            "ecs-run-local: error: tcp://127.0.0.1:{web} (DOCKER_HOST) answered, but not as a Docker or Podman engine: HTTP 404 <html><body>Not Found</body></html>"
+        )
+    );
+    // …a service that says OK to everything…
+    let ok = serve_on_loopback(axum::Router::new().fallback(|| async { "OK" }));
+    assert_eq!(
+        refused_by(&format!("tcp://127.0.0.1:{ok}"), &s),
+        format!(
+            "ecs-run-local: error: tcp://127.0.0.1:{ok} (DOCKER_HOST) answered, but not as a Docker or Podman engine: its answer is not the Docker API's"
+        )
+    );
+    // …and nothing at all.
+    let closed = free_port();
+    assert_eq!(
+        refused_by(&format!("tcp://127.0.0.1:{closed}"), &s),
+        format!(
+            "ecs-run-local: error: cannot reach the Docker engine at tcp://127.0.0.1:{closed} (DOCKER_HOST): Connection refused (os error 111); is it running?"
+        )
+    );
+}
+
+#[test]
+fn an_image_name_the_engine_rejects_is_one_line() {
+    let s = Session::new("bad-image-name");
+    let mut app = container("app", "true");
+    app["image"] = json!("Upper/Case:1");
+    let path = s.write(&json!([app]), &json!({}));
+    let out = start([&path]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        the_error_line(&out.stderr),
+        "ecs-run-local: error: cannot start container `app`: the engine refuses the image name `Upper/Case:1`: invalid reference format: repository name must be lowercase"
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }

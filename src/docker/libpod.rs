@@ -1,0 +1,199 @@
+//! Podman's own API, for the one thing its Docker-compatible API lacks here:
+//! running a container's health check. Podman runs health checks from
+//! systemd timers; where there is no systemd (containers, CI machines) none
+//! run, so a HEALTHY dependency would never come. On Podman, the event
+//! stream of a task drives each started container's check at its interval
+//! through `GET /libpod/containers/{id}/healthcheck` and reports the
+//! verdict Podman then records (retries and start period are Podman's), as
+//! Docker's `health_status` events would.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+
+use super::{ContainerEvent, Engine};
+
+/// Docker's interval when a health check names none.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+/// How long one check may take before it is given up (the check's own
+/// timeout is Podman's; this bounds the request).
+const REQUEST_BOUND: Duration = Duration::from_secs(120);
+
+/// Where the engine listens, as `DOCKER_HOST` names it.
+#[derive(Debug, Clone)]
+enum Endpoint {
+    Unix(String),
+    Tcp(String),
+}
+
+impl Endpoint {
+    fn from_env() -> Option<Endpoint> {
+        let (host, _) = super::docker_host();
+        if let Some(path) = host.strip_prefix("unix://") {
+            Some(Endpoint::Unix(path.to_owned()))
+        } else {
+            host.strip_prefix("tcp://")
+                .or_else(|| host.strip_prefix("http://"))
+                .map(|address| Endpoint::Tcp(address.trim_end_matches('/').to_owned()))
+        }
+    }
+}
+
+/// One plain HTTP/1 GET on a fresh connection; the status and the body.
+async fn get(endpoint: &Endpoint, path: &str) -> std::io::Result<(StatusCode, Bytes)> {
+    let request = Request::get(path)
+        .header(hyper::header::HOST, "podman")
+        .body(Empty::<Bytes>::new())
+        .map_err(std::io::Error::other)?;
+    let response = match endpoint {
+        Endpoint::Unix(path) => send(tokio::net::UnixStream::connect(path).await?, request).await?,
+        Endpoint::Tcp(address) => {
+            send(tokio::net::TcpStream::connect(address).await?, request).await?
+        }
+    };
+    Ok(response)
+}
+
+async fn send<S>(stream: S, request: Request<Empty<Bytes>>) -> std::io::Result<(StatusCode, Bytes)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    let driver = tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(std::io::Error::other);
+    let result = match response {
+        Ok(response) => {
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(std::io::Error::other)?;
+            Ok((status, body.to_bytes()))
+        }
+        Err(e) => Err(e),
+    };
+    driver.abort();
+    result
+}
+
+/// The health checks this event stream drives, one per running container.
+#[derive(Clone)]
+pub(super) struct HealthDriver {
+    engine: Engine,
+    endpoint: Option<Endpoint>,
+    running: Arc<Mutex<HashSet<String>>>,
+    verdicts: mpsc::UnboundedSender<ContainerEvent>,
+}
+
+impl HealthDriver {
+    /// A driver whose verdicts arrive on the returned receiver.
+    pub(super) fn new(engine: Engine) -> (HealthDriver, mpsc::UnboundedReceiver<ContainerEvent>) {
+        let (verdicts, receiver) = mpsc::unbounded_channel();
+        let driver = HealthDriver {
+            engine,
+            endpoint: Endpoint::from_env(),
+            running: Arc::default(),
+            verdicts,
+        };
+        (driver, receiver)
+    }
+
+    /// A container started: drive its health check, if it has one and is
+    /// not already driven, until it stops or the event stream is dropped.
+    pub(super) async fn started(&self, id: &str) {
+        let Some(endpoint) = self.endpoint.clone() else {
+            return;
+        };
+        let Some(interval) = self.engine.health_check_interval(id).await else {
+            return;
+        };
+        if !self.lock().insert(id.to_owned()) {
+            return;
+        }
+        let driver = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            driver.drive(&endpoint, &id, interval).await;
+            driver.lock().remove(&id);
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn drive(&self, endpoint: &Endpoint, id: &str, interval: Duration) {
+        let path = format!("/v4.0.0/libpod/containers/{id}/healthcheck");
+        let mut last: Option<String> = None;
+        loop {
+            tokio::select! {
+                () = self.verdicts.closed() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            match tokio::time::timeout(REQUEST_BOUND, get(endpoint, &path)).await {
+                // Not running any more (409) or gone (404): the driver ends;
+                // a restart starts another.
+                Ok(Ok((status, _)))
+                    if status == StatusCode::CONFLICT || status == StatusCode::NOT_FOUND =>
+                {
+                    return;
+                }
+                Ok(Ok((status, body))) if !status.is_success() => {
+                    tracing::debug!(container = id, %status, body = %String::from_utf8_lossy(&body), "podman health check refused");
+                    return;
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(container = id, error = %e, "podman health check failed");
+                    return;
+                }
+                Err(_) | Ok(Ok(_)) => {}
+            }
+            // Podman's verdict over the retries and the start period.
+            let Ok(state) = self.engine.inspect_container(id).await else {
+                return;
+            };
+            if let Some(health) = state.health
+                && last.as_deref() != Some(health.as_str())
+            {
+                last = Some(health.clone());
+                let verdict = ContainerEvent::Health {
+                    id: id.to_owned(),
+                    status: health,
+                };
+                if self.verdicts.send(verdict).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// How often a container's health check runs, or `None` when it has none.
+    async fn health_check_interval(&self, id: &str) -> Option<Duration> {
+        let inspect = self.docker.inspect_container(id, None).await.ok()?;
+        let check = inspect.config?.healthcheck?;
+        let test = check.test.unwrap_or_default();
+        if test.is_empty() || test.first().is_some_and(|t| t == "NONE") {
+            return None;
+        }
+        Some(match check.interval {
+            Some(ns) if ns > 0 => Duration::from_nanos(ns.unsigned_abs()),
+            _ => DEFAULT_INTERVAL,
+        })
+    }
+}
