@@ -64,6 +64,17 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             &profile.into(),
             json,
         ),
+        Command::Render {
+            definition,
+            task,
+            changes,
+            profile,
+        } => commands::inspect::render(
+            &definition.into(),
+            &task.into(),
+            &changes.into(),
+            &profile.into(),
+        ),
         Command::Down { all } => commands::down::down(all),
         Command::Agent {
             listen,

@@ -104,20 +104,32 @@ pub struct DefinitionArgs {
 /// Changes to the definition for this run, as `aws ecs run-task` takes them.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OverrideArgs {
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+    /// Publish a container's port on a host port, in bridge or awsvpc mode
+    /// (`web:8080:80`, `dns:5353:53/udp`; repeatable).
+    #[arg(long, value_name = "CONTAINER:HOST:CONTAINER")]
+    pub publish: Vec<crate::taskdef::overrides::Publish>,
+}
+
+/// Changes to the definition itself: what `render` writes out and a run uses.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChangeArgs {
     /// Overrides in `aws ecs run-task --overrides` shape (containerOverrides'
     /// command, environment, environmentFiles, cpu, memory, memoryReservation;
     /// taskRoleArn, executionRoleArn, cpu, memory): inline JSON, or a file
     /// (`file://` accepted).
     #[arg(long, value_name = "FILE|JSON")]
     pub overrides: Option<String>,
+    /// Run this image in a container (`app=IMAGE`), or in the task's only
+    /// container (`IMAGE`), after --overrides (repeatable): test the image you
+    /// are about to deploy in the definition you deploy it with.
+    #[arg(long = "image", value_name = "[CONTAINER=]IMAGE")]
+    pub images: Vec<crate::taskdef::overrides::ImageSetting>,
     /// Set a variable in one container (`app:KEY=VALUE`) or in all of them
     /// (`KEY=VALUE`), over the definition and --overrides (repeatable).
     #[arg(short = 'e', long = "env", value_name = "[CONTAINER:]KEY=VALUE")]
     pub env: Vec<crate::taskdef::overrides::EnvSetting>,
-    /// Publish a container's port on a host port, in bridge or awsvpc mode
-    /// (`web:8080:80`, `dns:5353:53/udp`; repeatable).
-    #[arg(long, value_name = "CONTAINER:HOST:CONTAINER")]
-    pub publish: Vec<crate::taskdef::overrides::Publish>,
 }
 
 /// The AWS profile and region every AWS call uses.
@@ -342,6 +354,25 @@ pub enum Command {
         #[command(flatten)]
         profile: ProfileArgs,
     },
+    /// Print the definition a run would use as `register-task-definition` input.
+    ///
+    /// The definition from any source, with --overrides, --image and -e
+    /// applied, every field kept, secrets left as references, describe
+    /// output's tags in the register shape, and the fields only ECS writes
+    /// (taskDefinitionArn, revision, status, requiresAttributes,
+    /// compatibilities, registeredAt, registeredBy, deregisteredAt) dropped:
+    /// `aws ecs register-task-definition --cli-input-json file://rendered.json`
+    /// registers exactly what `smoke` tested with the same options.
+    Render {
+        #[command(flatten)]
+        definition: DefinitionArgs,
+        #[command(flatten)]
+        task: TaskArgs,
+        #[command(flatten)]
+        changes: ChangeArgs,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
     /// Run the task as a pre-deploy check, then stop it and remove it.
     ///
     /// Waits until every essential container is RUNNING, every container with
@@ -488,9 +519,19 @@ impl From<TaskArgs> for commands::TaskSettings {
 impl From<OverrideArgs> for commands::OverrideSettings {
     fn from(args: OverrideArgs) -> Self {
         commands::OverrideSettings {
+            publish: args.publish,
+            ..args.changes.into()
+        }
+    }
+}
+
+impl From<ChangeArgs> for commands::OverrideSettings {
+    fn from(args: ChangeArgs) -> Self {
+        commands::OverrideSettings {
             overrides: args.overrides,
             env: args.env,
-            publish: args.publish,
+            images: args.images,
+            publish: Vec::new(),
         }
     }
 }

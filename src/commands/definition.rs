@@ -49,7 +49,7 @@ pub(super) async fn load(
     )?)
 }
 
-/// `--overrides`, `-e` and `--publish`: a container they name that the task
+/// `--overrides`, `--image`, `-e` and `--publish`: a container they name that the task
 /// does not have is a usage error. Findings on what they set name them.
 pub(super) fn apply_overrides(loaded: &mut Loaded, args: &OverrideSettings) -> Result<(), Failure> {
     let usage = |e: crate::taskdef::overrides::OverrideError| Failure::usage(e, Vec::new());
@@ -59,9 +59,13 @@ pub(super) fn apply_overrides(loaded: &mut Loaded, args: &OverrideSettings) -> R
         .map(TaskOverride::read)
         .transpose()
         .map_err(usage)?;
-    loaded.overridden =
-        crate::taskdef::overrides::apply(&mut loaded.definition, overrides.as_ref(), &args.env)
-            .map_err(usage)?;
+    loaded.overridden = crate::taskdef::overrides::apply(
+        &mut loaded.definition,
+        overrides.as_ref(),
+        &args.env,
+        &args.images,
+    )
+    .map_err(usage)?;
     crate::taskdef::overrides::check_publish(&loaded.definition, &args.publish).map_err(usage)
 }
 

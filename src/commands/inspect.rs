@@ -1,5 +1,6 @@
-//! `validate` and `plan`: what is wrong with a definition, and what a run of
-//! it would create, without running anything.
+//! `validate`, `plan` and `render`: what is wrong with a definition, what a
+//! run of it would create, and the definition a run uses as register input,
+//! without running anything.
 
 use std::path::Path;
 
@@ -53,6 +54,29 @@ pub fn plan(
         } else {
             plan_view::summary(&plan)
         })?;
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// `render`: the overridden definition as `register-task-definition` input,
+/// on stdout; warnings on stderr, exit 2 when it cannot run.
+pub fn render(
+    source: &DefinitionSource,
+    task: &TaskSettings,
+    changes: &OverrideSettings,
+    aws: &AwsSettings,
+) -> Result<ExitStatus, Failure> {
+    super::block_on(async {
+        let aws =
+            crate::aws::LazyAws::new(aws.profile.as_deref(), task.region.as_deref(), aws.timeout);
+        let mut loaded = definition::load(source, task, &aws).await?;
+        definition::apply_overrides(&mut loaded, changes)?;
+        definition::reject_errors(&loaded)?;
+        definition::print_warnings(&loaded);
+        let input = taskdef::render::register_input(&loaded);
+        let mut text = serde_json::to_string_pretty(&input).map_err(anyhow::Error::new)?;
+        text.push('\n');
+        super::write_stdout(&text)?;
         Ok(ExitStatus::Success)
     })
 }

@@ -26,7 +26,7 @@ use anyhow::Context as _;
 use crate::aws::envfiles::LocalEnvFile;
 use crate::exit::{ExitStatus, Failure};
 use crate::runner::PullPolicy;
-use crate::taskdef::overrides::{EnvSetting, Publish};
+use crate::taskdef::overrides::{EnvSetting, ImageSetting, Publish};
 
 /// Which task definition: a file (or `-`), or one registered in ECS.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +55,8 @@ pub struct OverrideSettings {
     /// `--overrides`: inline JSON or a file.
     pub overrides: Option<String>,
     pub env: Vec<EnvSetting>,
+    /// `--image [CONTAINER=]IMAGE`, applied after `--overrides`.
+    pub images: Vec<ImageSetting>,
     pub publish: Vec<Publish>,
 }
 

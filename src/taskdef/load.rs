@@ -107,6 +107,9 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// What the run's overrides set, to name them in findings.
     pub overridden: Vec<Overridden>,
+    /// The definition as the document holds it (describe output's tags
+    /// moved in), every field kept, for `render`.
+    pub document: Map<String, Value>,
 }
 
 impl Loaded {
@@ -208,6 +211,12 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
         }
     };
 
+    let mut document = object.clone();
+    if let Some(Value::Array(tags)) = &outer_tags
+        && !document.contains_key("tags")
+    {
+        document.insert("tags".into(), Value::Array(tags.clone()));
+    }
     let (mut definition, ignored) =
         read_model(Value::Object(object)).map_err(|problems| LoadError::Types {
             source_name: source_name.to_owned(),
@@ -244,6 +253,7 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
         definition,
         warnings,
         overridden: Vec::new(),
+        document,
     })
 }
 

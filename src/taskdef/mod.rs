@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod load;
 pub mod model;
 pub mod overrides;
+pub mod render;
 pub mod secret;
 mod strict;
 pub mod units;

@@ -1,5 +1,6 @@
 //! Overrides in `aws ecs run-task --overrides` shape, and the shortcuts
-//! `-e [CONTAINER:]KEY=VALUE` and `--publish CONTAINER:HOST:CONTAINER`.
+//! `--image [CONTAINER=]IMAGE`, `-e [CONTAINER:]KEY=VALUE` and `--publish
+//! CONTAINER:HOST:CONTAINER`. `--image` applies after `--overrides`.
 //!
 //! They apply as ECS applies them: a container override's `command` and
 //! `environmentFiles` replace the definition's, its `environment` adds to and
@@ -51,6 +52,14 @@ pub enum OverrideError {
     UnknownContainer {
         flag: String,
         /// The task by its family: ``the task `web` ``.
+        task: String,
+        known: String,
+    },
+    #[error(
+        "`{flag}` names no container, but {task} has several ({known}); write `--image CONTAINER=IMAGE`"
+    )]
+    AmbiguousContainer {
+        flag: String,
         task: String,
         known: String,
     },
@@ -153,6 +162,33 @@ impl std::str::FromStr for Publish {
     }
 }
 
+/// `--image [CONTAINER=]IMAGE`: the image a container runs, for testing
+/// what is about to be deployed; without a container, the task's only one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSetting {
+    pub container: Option<String>,
+    pub image: String,
+}
+
+impl std::str::FromStr for ImageSetting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // An image reference has no `=`, so the first one ends the container.
+        let (container, image) = match text.split_once('=') {
+            Some((container, image)) => (Some(container.to_owned()), image),
+            None => (None, text),
+        };
+        if image.is_empty() || container.as_deref() == Some("") || image.contains('=') {
+            return Err(format!("`{text}` is not CONTAINER=IMAGE or IMAGE"));
+        }
+        Ok(ImageSetting {
+            container,
+            image: image.to_owned(),
+        })
+    }
+}
+
 /// Where a value of the overridden definition came from: `path` in the
 /// definition was set by `by` (`--overrides containerOverrides[0].memory`,
 /// `-e app:KEY`), so that a finding on it names what the user wrote.
@@ -181,12 +217,13 @@ pub fn locate(overridden: &[Overridden], path: &str) -> Option<String> {
     })
 }
 
-/// Applies `--overrides` and then the `-e` settings to the definition, and
-/// says which paths of the definition they set.
+/// Applies `--overrides`, then the `--image` and `-e` settings to the
+/// definition, and says which paths of the definition they set.
 pub fn apply(
     def: &mut TaskDefinition,
     overrides: Option<&TaskOverride>,
     settings: &[EnvSetting],
+    images: &[ImageSetting],
 ) -> Result<Vec<Overridden>, OverrideError> {
     let mut overridden = Vec::new();
     let mut record = |path: String, by: String, nested: bool| {
@@ -257,6 +294,25 @@ pub fn apply(
             }
         }
     }
+    for setting in images {
+        let flag = match &setting.container {
+            Some(name) => format!("--image {name}={}", setting.image),
+            None => format!("--image {}", setting.image),
+        };
+        let k = match &setting.container {
+            Some(name) => container(def, name, || flag.clone())?.0,
+            None if def.container_definitions.len() == 1 => 0,
+            None => {
+                return Err(OverrideError::AmbiguousContainer {
+                    flag,
+                    task: task_name(def),
+                    known: def.container_list(),
+                });
+            }
+        };
+        def.container_definitions[k].image = Some(setting.image.clone());
+        record(format!("containerDefinitions[{k}].image"), flag, false);
+    }
     for s in settings {
         let value = KeyValuePair {
             name: Some(s.name.clone()),
@@ -323,12 +379,16 @@ fn container<'a>(
 fn unknown(def: &TaskDefinition, flag: String) -> OverrideError {
     OverrideError::UnknownContainer {
         flag,
-        task: def
-            .family
-            .as_deref()
-            .map_or_else(|| "the task".to_owned(), |f| format!("the task `{f}`")),
+        task: task_name(def),
         known: def.container_list(),
     }
+}
+
+/// The task by its family: ``the task `web` ``.
+fn task_name(def: &TaskDefinition) -> String {
+    def.family
+        .as_deref()
+        .map_or_else(|| "the task".to_owned(), |f| format!("the task `{f}`"))
 }
 
 /// Sets a variable, replacing one of the same name; returns its index.
@@ -376,7 +436,7 @@ mod tests {
             "E=everyone".parse().unwrap(),
             "app:C=again".parse().unwrap(),
         ];
-        let overridden = apply(&mut def, Some(&o), &settings).unwrap();
+        let overridden = apply(&mut def, Some(&o), &settings, &[]).unwrap();
         // Every value says where it came from, the latest setting first.
         let from = |path: &str| locate(&overridden, path);
         assert_eq!(
@@ -430,7 +490,7 @@ mod tests {
     #[test]
     fn unknown_containers_and_fields_are_clear_errors() {
         let o = TaskOverride::read(r#"{"containerOverrides":[{"name":"nope"}]}"#).unwrap();
-        let error = apply(&mut definition(), Some(&o), &[]).unwrap_err();
+        let error = apply(&mut definition(), Some(&o), &[], &[]).unwrap_err();
         assert_eq!(
             error.to_string(),
             "`--overrides containerOverrides[0].name` names no container of the task `web` (its containers: `app`, `log`)"
@@ -443,7 +503,7 @@ mod tests {
             "`--publish nope:8080:80` names no container of the task `web` (its containers: `app`, `log`)"
         );
         let settings = ["db:X=1".parse().unwrap()];
-        let error = apply(&mut definition(), None, &settings).unwrap_err();
+        let error = apply(&mut definition(), None, &settings, &[]).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -477,5 +537,48 @@ mod tests {
         for bad in ["web:80", "web:x:80", ":1:2", "web:1:0"] {
             assert!(bad.parse::<Publish>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn images_replace_a_containers_image_after_the_overrides() {
+        let o =
+            TaskOverride::read(r#"{"containerOverrides":[{"name":"app","memory":256}]}"#).unwrap();
+        let mut def = definition();
+        let images = ["app=registry.local/app:abc123".parse().unwrap()];
+        let overridden = apply(&mut def, Some(&o), &[], &images).unwrap();
+        assert_eq!(
+            def.container_definitions[0].image.as_deref(),
+            Some("registry.local/app:abc123")
+        );
+        assert_eq!(def.container_definitions[1].image.as_deref(), Some("y"));
+        assert_eq!(
+            locate(&overridden, "containerDefinitions[0].image").as_deref(),
+            Some("--image app=registry.local/app:abc123")
+        );
+    }
+
+    #[test]
+    fn an_image_without_a_container_needs_a_task_of_one_container() {
+        let images = ["app:new".parse::<ImageSetting>().unwrap()];
+        let error = apply(&mut definition(), None, &[], &images).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`--image app:new` names no container, but the task `web` has several (`app`, `log`); write `--image CONTAINER=IMAGE`"
+        );
+        let unknown = ["web=app:new".parse::<ImageSetting>().unwrap()];
+        let error = apply(&mut definition(), None, &[], &unknown).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`--image web=app:new` names no container of the task `web` (its containers: `app`, `log`)"
+        );
+        let mut single = definition();
+        single.container_definitions.truncate(1);
+        apply(&mut single, None, &[], &images).unwrap();
+        assert_eq!(
+            single.container_definitions[0].image.as_deref(),
+            Some("app:new")
+        );
+        assert!("=x".parse::<ImageSetting>().is_err());
+        assert!("a=".parse::<ImageSetting>().is_err());
     }
 }

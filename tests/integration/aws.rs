@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::docker_harness::{
-    Moto, Session, block, container, container_env, http_get, start_with_env,
+    Moto, Session, block, container, container_env, http_get, start_with_env, the_error_line,
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
@@ -540,4 +540,121 @@ fn the_execution_role_reads_secrets_when_asked_to_be_assumed() {
     assert!(out.stdout.contains("app | GOT from-ssm\n"), "{out:?}");
     assert_eq!(moto.assumed_role_keys(&session).len(), 1);
     assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_rendered_definition_registers_in_ecs_with_the_image_it_was_given() {
+    let moto = Moto::start();
+    let s = Session::new("render");
+    register(&moto, &s.family, "first");
+    let described = moto.call_json(
+        "ecs",
+        &format!("{ECS}.DescribeTaskDefinition"),
+        &json!({ "taskDefinition": s.family, "include": ["TAGS"] }),
+    );
+    let path = s.path("described.json");
+    std::fs::write(&path, described.to_string()).unwrap();
+    let image = "ecs-run-local-test/app:abc123";
+    let from_file = [
+        "render",
+        path.to_str().unwrap(),
+        "--image",
+        &format!("app={image}"),
+        "-e",
+        "app:STAGE=ci",
+    ];
+    let from_ecs = [
+        "render",
+        "--family",
+        s.family.as_str(),
+        "--image",
+        image,
+        "-e",
+        "app:STAGE=ci",
+    ];
+    let mut rendered = Vec::new();
+    for args in [&from_file[..], &from_ecs[..]] {
+        let out = start_with_env(args, &moto.env()).wait();
+        assert_eq!(out.code, Some(0), "{args:?}: {out:?}");
+        let input: Value = serde_json::from_str(&out.stdout).unwrap();
+        for field in [
+            "taskDefinitionArn",
+            "revision",
+            "status",
+            "requiresAttributes",
+            "compatibilities",
+            "registeredAt",
+            "registeredBy",
+            "deregisteredAt",
+        ] {
+            assert!(input.get(field).is_none(), "{field}: {input}");
+        }
+        assert_eq!(
+            input["tags"],
+            json!([{ "key": "team", "value": "payments" }]),
+            "{input}"
+        );
+        rendered.push(input);
+    }
+    assert_eq!(rendered[0], rendered[1], "a file and ECS render alike");
+    // What was rendered registers as it is, with the new image.
+    let registered = moto.call_json(
+        "ecs",
+        &format!("{ECS}.RegisterTaskDefinition"),
+        &rendered[0],
+    );
+    let definition = &registered["taskDefinition"];
+    assert_eq!(definition["revision"], 2, "{registered}");
+    let app = &definition["containerDefinitions"][0];
+    assert_eq!(app["image"], image, "{registered}");
+    assert_eq!(
+        app["environment"],
+        json!([{ "name": "LABEL", "value": "first" }, { "name": "STAGE", "value": "ci" }]),
+        "{registered}"
+    );
+    let tags = moto.call_json(
+        "ecs",
+        &format!("{ECS}.DescribeTaskDefinition"),
+        &json!({ "taskDefinition": format!("{}:2", s.family), "include": ["TAGS"] }),
+    );
+    assert_eq!(
+        tags["tags"],
+        json!([{ "key": "team", "value": "payments" }]),
+        "{tags}"
+    );
+
+    // A lone image for a task of several containers, and an unknown one: exit 2.
+    let mut two = rendered[0].clone();
+    let mut sidecar = two["containerDefinitions"][0].clone();
+    sidecar["name"] = json!("sidecar");
+    two["containerDefinitions"]
+        .as_array_mut()
+        .unwrap()
+        .push(sidecar);
+    let two_path = s.path("two.json");
+    std::fs::write(&two_path, two.to_string()).unwrap();
+    for (image, message) in [
+        (
+            "app:new",
+            format!(
+                "ecs-run-local: error: `--image app:new` names no container, but the task `{}` has several (`app`, `sidecar`); write `--image CONTAINER=IMAGE`",
+                s.family
+            ),
+        ),
+        (
+            "web=app:new",
+            format!(
+                "ecs-run-local: error: `--image web=app:new` names no container of the task `{}` (its containers: `app`, `sidecar`)",
+                s.family
+            ),
+        ),
+    ] {
+        let out = start_with_env(
+            ["render", two_path.to_str().unwrap(), "--image", image],
+            &moto.env(),
+        )
+        .wait();
+        assert_eq!(out.code, Some(2), "{out:?}");
+        assert_eq!(the_error_line(&out.stderr), message);
+    }
 }
