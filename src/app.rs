@@ -16,6 +16,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             run,
             timeout,
             exec,
+            http,
+            tcp,
             expect_exit,
             junit,
             json,
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 timeout,
                 execs,
                 expect_exit: expect_exit.into_iter().collect(),
+                probes: http.into_iter().chain(tcp).collect(),
             };
             let report = ReportSettings { junit, json };
             commands::smoke::smoke(&run.into(), &spec, &report)
@@ -82,5 +85,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             token_file,
         } => commands::internal::agent(listen, loopback, &token_file),
         Command::Pause => commands::internal::pause(),
+        Command::Probe {
+            port,
+            http_path,
+            status,
+        } => commands::internal::probe(port, http_path, status),
     }
 }

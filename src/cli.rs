@@ -377,7 +377,8 @@ pub enum Command {
     ///
     /// Waits until every essential container is RUNNING, every container with
     /// a healthCheck is HEALTHY and COMPLETE/SUCCESS dependencies are done;
-    /// runs each --exec check in its container; prints a summary. Exits 0 when
+    /// runs each --exec check in its container and each --http/--tcp probe
+    /// from a probe container in the task's network; prints a summary. Exits 0 when
     /// everything passed, 1 when something failed, 124 when --timeout ran out.
     Smoke {
         #[command(flatten)]
@@ -387,6 +388,15 @@ pub enum Command {
         timeout: std::time::Duration,
         #[command(flatten)]
         exec: ExecArgs,
+        /// Probe a container over HTTP from inside the task's network, until it
+        /// answers STATUS (default: any 2xx or 3xx) or --timeout runs out; needs
+        /// nothing in the image (repeatable; `web:8080/health`, `web:80/=204`).
+        #[arg(long, value_name = "CONTAINER:PORT[/PATH][=STATUS]", value_parser = crate::runner::probe::Probe::http)]
+        http: Vec<crate::runner::probe::Probe>,
+        /// Probe a container's TCP port from inside the task's network until it
+        /// accepts a connection (repeatable; `db:5432`).
+        #[arg(long, value_name = "CONTAINER:PORT", value_parser = crate::runner::probe::Probe::tcp)]
+        tcp: Vec<crate::runner::probe::Probe>,
         /// A container that must exit with this code (a migration, a job).
         #[arg(long, value_name = "CONTAINER=CODE", value_parser = parse_expect_exit)]
         expect_exit: Vec<(String, i64)>,
@@ -462,6 +472,18 @@ pub enum Command {
     /// Hold a task's namespaces as PID 1 (inside the pause container).
     #[command(hide = true)]
     Pause,
+    /// Try 127.0.0.1:PORT until it answers (inside a probe container).
+    #[command(hide = true)]
+    Probe {
+        #[arg(long)]
+        port: u16,
+        /// Ask for this path over HTTP; without it, a TCP connection passes.
+        #[arg(long)]
+        http_path: Option<String>,
+        /// The HTTP status that passes [default: any 2xx or 3xx].
+        #[arg(long, requires = "http_path")]
+        status: Option<u16>,
+    },
 }
 
 /// How the task is named and placed, as ECS would name it.

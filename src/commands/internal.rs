@@ -1,5 +1,6 @@
 //! The hidden subcommands that run inside the agent image: `agent` serves
-//! the ECS endpoints, `pause` holds an awsvpc task's namespaces.
+//! the ECS endpoints, `pause` holds an awsvpc task's namespaces, `probe`
+//! tries a port of a task from inside its network for `smoke --http/--tcp`.
 
 use std::net::SocketAddr;
 
@@ -21,4 +22,18 @@ pub fn agent(
 pub fn pause() -> Result<ExitStatus, Failure> {
     crate::agent::pause::run()?;
     Ok(ExitStatus::Success)
+}
+
+/// `probe`: inside a probe container, tries 127.0.0.1:`port` (over HTTP when
+/// `http_path` is given) until it passes, one JSON line per attempt.
+pub fn probe(
+    port: u16,
+    http_path: Option<String>,
+    status: Option<u16>,
+) -> Result<ExitStatus, Failure> {
+    let http = http_path.map(|path| crate::runner::probe::HttpProbe { path, status });
+    super::block_on(async {
+        crate::runner::probe::serve(port, http).await;
+        Ok(ExitStatus::Success)
+    })
 }

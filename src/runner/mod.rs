@@ -7,6 +7,7 @@ pub mod agent_container;
 pub mod agent_recovery;
 pub mod detach;
 pub mod error;
+pub mod probe;
 pub mod pull;
 pub mod signals;
 pub mod smoke_report;
@@ -107,7 +108,15 @@ pub async fn run(
         let outcome = match &options.smoke {
             None => task.supervise(&mut events, shutdown.clone()).await,
             Some(spec) => Ok(Ending::Smoke(Box::new(
-                smoke_test::run(&mut task, &mut events, shutdown.clone(), spec, begun).await,
+                smoke_test::run(
+                    &mut task,
+                    &mut events,
+                    shutdown.clone(),
+                    spec,
+                    &options.agent_image,
+                    begun,
+                )
+                .await,
             ))),
         };
         match &outcome {

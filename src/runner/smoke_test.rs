@@ -1,11 +1,12 @@
 //! `smoke`: start the task, wait until it is ready as a deploy would want it
 //! (essential containers RUNNING, health checks HEALTHY, COMPLETE and SUCCESS
 //! dependencies done, expected exits seen), run the `--exec` checks inside
-//! their containers, and report.
+//! their containers and the `--http`/`--tcp` probes beside them, and report.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::probe::Probe;
 use super::signals::Shutdown;
 use super::smoke_report::{CheckReport, ContainerReport, SmokeReport, Verdict};
 use super::supervise::{State, TICK, Task};
@@ -19,6 +20,8 @@ pub struct SmokeSpec {
     pub execs: Vec<ExecCheck>,
     /// `--expect-exit CONTAINER=CODE`: a container that must exit so.
     pub expect_exit: BTreeMap<String, i64>,
+    /// `--http` and `--tcp`: probes run from a probe container.
+    pub probes: Vec<Probe>,
 }
 
 impl SmokeSpec {
@@ -32,7 +35,11 @@ impl SmokeSpec {
                 self.expect_exit
                     .keys()
                     .map(|c| ("--expect-exit", c.as_str())),
-            );
+            )
+            .chain(self.probes.iter().map(|p| {
+                let flag = if p.http.is_some() { "--http" } else { "--tcp" };
+                (flag, p.container.as_str())
+            }));
         for (flag, container) in named {
             if !def.has_container(container) {
                 return Err(format!(
@@ -66,6 +73,7 @@ pub async fn run(
     events: &mut EventStream,
     mut shutdown: Shutdown,
     spec: &SmokeSpec,
+    agent_image: &str,
     begun: Instant,
 ) -> SmokeReport {
     let deadline = begun + spec.timeout;
@@ -110,6 +118,19 @@ pub async fn run(
                         ))
                     )),
                 };
+            }
+            checks.push(report);
+        }
+    }
+    if verdict == Verdict::Passed && !spec.probes.is_empty() {
+        let probed = super::probe::run_all(task, &spec.probes, agent_image, deadline).await;
+        for report in probed {
+            if !report.passed && verdict == Verdict::Passed {
+                verdict = Verdict::Failed(format!(
+                    "probe `{}` {}",
+                    report.command.join(" "),
+                    report.error.clone().unwrap_or_default()
+                ));
             }
             checks.push(report);
         }

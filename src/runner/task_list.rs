@@ -56,6 +56,10 @@ pub async fn list(engine: &Engine) -> anyhow::Result<Vec<TaskSummary>> {
         .await?;
     let mut runs: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
     for c in found {
+        // A smoke probe is not one of the task's containers.
+        if c.labels.get(labels::ROLE).map(String::as_str) == Some("probe") {
+            continue;
+        }
         let run = c.labels.get(labels::RUN_ID).cloned().unwrap_or_default();
         runs.entry(run).or_default().push(c);
     }

@@ -201,6 +201,42 @@ async fn remove_shared(engine: &Engine) {
     }
 }
 
+/// An image holding one static HTTP server and nothing else: busybox as
+/// `/httpd` (so no `sh`, `wget` or any other applet to run) serving `/www`,
+/// where `/www/health` says `ok`. Imported once per test process; removed
+/// with the other test images.
+pub fn httpd_only_image() -> &'static str {
+    static IMAGE: LazyLock<()> = LazyLock::new(|| {
+        block(async {
+            let busybox = std::fs::read("/bin/busybox")?;
+            let mut tar = tar::Builder::new(Vec::new());
+            let mut add = |path: &str, mode: u32, data: &[u8]| -> std::io::Result<()> {
+                let mut h = tar::Header::new_gnu();
+                h.set_mode(mode);
+                h.set_size(data.len() as u64);
+                tar.append_data(&mut h, path, data)
+            };
+            add("httpd", 0o755, &busybox)?;
+            add("www/health", 0o644, b"ok\n")?;
+            add("www/index.html", 0o644, b"<html>hello</html>\n")?;
+            let changes = [
+                r#"ENTRYPOINT ["/httpd", "-f", "-p", "8080", "-h", "/www"]"#.to_owned(),
+                format!("LABEL {}={TEST_IMAGE_ROLE}", labels::ROLE),
+            ];
+            let (repo, tag) = HTTPD_ONLY.rsplit_once(':').unwrap();
+            ENGINE
+                .import_rootfs(tar.into_inner()?.into(), repo, tag, &changes)
+                .await?;
+            anyhow::Ok(())
+        })
+        .expect("the httpd-only image imports");
+    });
+    LazyLock::force(&IMAGE);
+    HTTPD_ONLY
+}
+
+const HTTPD_ONLY: &str = "ecs-run-local-test/httpd-only:1";
+
 /// Imports `/bin/busybox` with a link per applet as [`BUSYBOX`].
 async fn import_busybox() -> anyhow::Result<()> {
     let busybox = std::fs::read("/bin/busybox")

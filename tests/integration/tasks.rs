@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::docker_harness::{Session, container, http_get, start};
+use crate::docker_harness::{Session, container, http_get, httpd_only_image, start};
 
 /// The test cases of a JUnit file, read by Python's XML parser as a CI
 /// viewer would read them: `(name, failed)`.
@@ -585,5 +585,80 @@ fn the_compose_export_runs_under_docker_compose_and_serves_task_metadata() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn http_and_tcp_probes_reach_a_shell_less_image_in_bridge_and_awsvpc_tasks() {
+    let s = Session::new("probes");
+    let web = json!({
+        "name": "web",
+        "image": httpd_only_image(),
+        "essential": true,
+        "memory": 64,
+        "entryPoint": ["/httpd", "-f", "-p", "8080", "-h", "/www"],
+        "stopTimeout": 2,
+    });
+    // Bridge, nothing published: the probes pass from inside the namespace.
+    let bridge = s.write(&json!([web.clone()]), &json!({ "networkMode": "bridge" }));
+    let junit = s.path("bridge.xml");
+    let out = start([
+        "smoke".as_ref(),
+        bridge.as_os_str(),
+        "--http".as_ref(),
+        "web:8080/health".as_ref(),
+        "--http".as_ref(),
+        "web:8080/=200".as_ref(),
+        "--tcp".as_ref(),
+        "web:8080".as_ref(),
+        "--junit".as_ref(),
+        junit.as_os_str(),
+        "--timeout".as_ref(),
+        "60s".as_ref(),
+    ])
+    .wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    for row in ["http web:8080/health", "http web:8080/=200", "tcp web:8080"] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("{row}: {out:?}"));
+        assert!(line.trim_end().ends_with("ok"), "{line}");
+    }
+    let cases = junit_cases(&junit);
+    for name in ["http web:8080/health", "http web:8080/=200", "tcp web:8080"] {
+        assert!(
+            cases.iter().any(|(n, failed)| n.contains(name) && !failed),
+            "{name}: {cases:?}"
+        );
+    }
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
+    // awsvpc, through the pause container: a missing page fails the smoke
+    // with exit 1, naming the probe and its last response.
+    let awsvpc = s.write(&json!([web]), &json!({ "networkMode": "awsvpc" }));
+    let out = start([
+        "smoke".as_ref(),
+        awsvpc.as_os_str(),
+        "--tcp".as_ref(),
+        "web:8080".as_ref(),
+        "--http".as_ref(),
+        "web:8080/missing".as_ref(),
+        "--timeout".as_ref(),
+        "6s".as_ref(),
+    ])
+    .wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout.contains("probe `http web:8080/missing` not passed within --timeout; last response: HTTP/1.1 404 Not Found"),
+        "{out:?}"
+    );
+    let tcp = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("tcp web:8080"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(tcp.trim_end().ends_with("ok"), "{tcp}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
