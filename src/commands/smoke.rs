@@ -71,10 +71,38 @@ fn publish(
     } else {
         smoke_report::table(found, task)
     })?;
+    if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+        github(found, task, report.json)?;
+    }
     Ok(match found.verdict {
         Verdict::Passed => ExitStatus::Success,
         Verdict::Failed(_) => ExitStatus::Failure,
         Verdict::TimedOut(_) => ExitStatus::Timeout,
         Verdict::Interrupted => ExitStatus::Interrupted,
     })
+}
+
+/// In a GitHub Actions job: an `::error` line per failure (on stdout, or on
+/// stderr beside `--json`), and the summary appended to the job's summary.
+fn github(found: &SmokeReport, task: &TaskPlan, json: bool) -> Result<(), Failure> {
+    for line in smoke_report::github_errors(found, task) {
+        if json {
+            eprintln!("{line}");
+        } else {
+            super::write_stdout(&format!("{line}\n"))?;
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        use std::io::Write as _;
+        let path = PathBuf::from(path);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(smoke_report::markdown(found, task).as_bytes()))
+            .with_context(|| {
+                format!("cannot append to GITHUB_STEP_SUMMARY `{}`", path.display())
+            })?;
+    }
+    Ok(())
 }

@@ -268,6 +268,7 @@ async fn run_one(
         duration: Duration::ZERO,
         passed: false,
         error: None,
+        probe: true,
     };
     match probe_container(task, probe, index, agent_image, deadline).await {
         Ok((passed, last)) => {

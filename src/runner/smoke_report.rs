@@ -33,7 +33,7 @@ pub struct ContainerReport {
     pub problem: Option<String>,
 }
 
-/// One `--exec` check in the report.
+/// One `--exec` check or `--http`/`--tcp` probe in the report.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
     pub container: String,
@@ -45,6 +45,8 @@ pub struct CheckReport {
     pub passed: bool,
     /// Why it did not pass, when it did not run to an exit code.
     pub error: Option<String>,
+    /// A `--http`/`--tcp` probe rather than an `--exec` command.
+    pub probe: bool,
 }
 
 /// Everything `smoke` found, for the summary table, `--json` and `--junit`.
@@ -60,9 +62,8 @@ fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// The table printed at the end of `smoke`, and its verdict line.
-#[must_use]
-pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
+/// The container rows of the summary, header first.
+fn container_rows(report: &SmokeReport) -> Vec<Vec<String>> {
     let mut rows = vec![
         [
             "CONTAINER",
@@ -91,45 +92,137 @@ pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
                 .map_or_else(|| "ok".into(), |p| format!("FAILED: {p}")),
         ]);
     }
-    let mut out = crate::output::columns(&rows);
-    if !report.checks.is_empty() {
-        let mut rows = vec![
-            ["CHECK", "CONTAINER", "EXIT", "TIME", "RESULT"]
-                .map(str::to_owned)
-                .to_vec(),
-        ];
-        for c in &report.checks {
-            rows.push(vec![
-                c.command.join(" "),
-                c.container.clone(),
-                c.exit_code.map_or_else(|| "-".into(), |e| e.to_string()),
-                seconds(c.duration),
-                match (&c.error, c.passed) {
-                    (_, true) => "ok".into(),
-                    (Some(e), _) => format!("FAILED: {e}"),
-                    (None, false) => "FAILED".into(),
-                },
-            ]);
-        }
-        out.push('\n');
-        out.push_str(&crate::output::columns(&rows));
+    rows
+}
+
+/// The check and probe rows of the summary, header first.
+fn check_rows(report: &SmokeReport) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        ["CHECK", "CONTAINER", "EXIT", "TIME", "RESULT"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for c in &report.checks {
+        rows.push(vec![
+            c.command.join(" "),
+            c.container.clone(),
+            c.exit_code.map_or_else(|| "-".into(), |e| e.to_string()),
+            seconds(c.duration),
+            match (&c.error, c.passed) {
+                (_, true) => "ok".into(),
+                (Some(e), _) => format!("FAILED: {e}"),
+                (None, false) => "FAILED".into(),
+            },
+        ]);
     }
+    rows
+}
+
+/// The verdict line.
+fn verdict_line(report: &SmokeReport, task: &TaskPlan) -> String {
     let name = format!("`{}:{}`", task.family, task.revision);
-    let _ = writeln!(
-        out,
-        "\n{}",
-        match &report.verdict {
-            Verdict::Passed =>
-                format!("smoke test of {name} passed in {}", seconds(report.elapsed)),
-            Verdict::Failed(reason) => format!("smoke test of {name} FAILED: {reason}"),
-            Verdict::TimedOut(on) => format!(
-                "smoke test of {name} TIMED OUT after {}, waiting for {on}",
-                seconds(report.elapsed)
-            ),
-            Verdict::Interrupted => format!("smoke test of {name} interrupted"),
-        }
-    );
+    match &report.verdict {
+        Verdict::Passed => format!("smoke test of {name} passed in {}", seconds(report.elapsed)),
+        Verdict::Failed(reason) => format!("smoke test of {name} FAILED: {reason}"),
+        Verdict::TimedOut(on) => format!(
+            "smoke test of {name} TIMED OUT after {}, waiting for {on}",
+            seconds(report.elapsed)
+        ),
+        Verdict::Interrupted => format!("smoke test of {name} interrupted"),
+    }
+}
+
+/// The table printed at the end of `smoke`, and its verdict line.
+#[must_use]
+pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
+    let mut out = crate::output::columns(&container_rows(report));
+    if !report.checks.is_empty() {
+        out.push('\n');
+        out.push_str(&crate::output::columns(&check_rows(report)));
+    }
+    let _ = writeln!(out, "\n{}", verdict_line(report, task));
     out
+}
+
+/// The summary as GitHub-flavoured Markdown, for `$GITHUB_STEP_SUMMARY`.
+#[must_use]
+pub fn markdown(report: &SmokeReport, task: &TaskPlan) -> String {
+    fn table(out: &mut String, rows: &[Vec<String>]) {
+        for (i, row) in rows.iter().enumerate() {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|cell| cell.replace('|', "\\|").replace('\n', " "))
+                .collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            if i == 0 {
+                let _ = writeln!(out, "|{}", " --- |".repeat(row.len()));
+            }
+        }
+    }
+    let mut out = format!("### {}\n\n", verdict_line(report, task));
+    table(&mut out, &container_rows(report));
+    if !report.checks.is_empty() {
+        out.push('\n');
+        table(&mut out, &check_rows(report));
+    }
+    out.push('\n');
+    out
+}
+
+/// GitHub Actions' `::error` workflow commands, one per failure: each
+/// failed container, check and probe, or the verdict when none carries it.
+#[must_use]
+pub fn github_errors(report: &SmokeReport, task: &TaskPlan) -> Vec<String> {
+    let name = format!("{}:{}", task.family, task.revision);
+    let mut errors: Vec<(String, String)> = Vec::new();
+    for c in &report.containers {
+        if let Some(problem) = &c.problem {
+            errors.push((
+                format!("smoke {name}: container {}", c.name),
+                problem.clone(),
+            ));
+        }
+    }
+    for c in report.checks.iter().filter(|c| !c.passed) {
+        let what = if c.probe { "probe" } else { "check" };
+        let message = c
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("exited with {}", c.exit_code.unwrap_or(-1)));
+        errors.push((
+            format!(
+                "smoke {name}: {what} {} in {}",
+                c.command.join(" "),
+                c.container
+            ),
+            message,
+        ));
+    }
+    if errors.is_empty() && verdict_name(&report.verdict).1.is_some() {
+        errors.push((format!("smoke {name}"), verdict_line(report, task)));
+    }
+    errors
+        .into_iter()
+        .map(|(title, message)| {
+            format!(
+                "::error title={}::{}",
+                escape_property(&title),
+                escape_data(&message)
+            )
+        })
+        .collect()
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: also `:` and `,`.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn verdict_name(verdict: &Verdict) -> (&'static str, Option<&str>) {
@@ -176,60 +269,86 @@ pub fn json(report: &SmokeReport, task: &TaskPlan) -> String {
     text
 }
 
-/// `--junit`: one test suite, a test case per container and per check, in
-/// the JUnit XML CI test viewers read (Jenkins, GitLab, GitHub actions).
+/// `--junit`: one test suite, a test case per container, per check and per
+/// probe, in the shape of the common JUnit schema (windyroad's `JUnit.xsd`,
+/// which CI viewers read): the suite's `id`, `package`, `hostname` and
+/// zone-less `timestamp`, its `properties`, `system-out` and `system-err`,
+/// and a `type` on every failure. What the checks printed goes to the
+/// suite's `system-out`, since the schema allows none in a test case.
 #[must_use]
 pub fn junit(report: &SmokeReport, task: &TaskPlan) -> String {
+    let begun = chrono::Utc::now() - chrono::Duration::from_std(report.elapsed).unwrap_or_default();
+    junit_at(
+        report,
+        task,
+        &begun.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        &hostname(),
+    )
+}
+
+fn junit_at(report: &SmokeReport, task: &TaskPlan, timestamp: &str, host: &str) -> String {
     let suite = format!("ecs-run-local smoke {}:{}", task.family, task.revision);
     let mut cases = String::new();
+    let mut output = String::new();
     let mut failures = 0;
-    for c in &report.containers {
+    let mut case = |name: String, time: Duration, failure: Option<(&str, String, String)>| {
         let _ = write!(
             cases,
-            "    <testcase classname=\"{}\" name=\"container {}\" time=\"{:.3}\">",
+            "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
+            escape(&name),
             escape(&suite),
-            escape(&c.name),
-            c.time_to_healthy.unwrap_or_default().as_secs_f64()
+            time.as_secs_f64()
         );
-        if let Some(problem) = &c.problem {
-            failures += 1;
-            let _ = write!(
-                cases,
-                "\n      <failure message=\"{}\">status {}, health {}, exit code {}</failure>\n    ",
-                escape(problem),
+        match failure {
+            None => cases.push_str("/>\n"),
+            Some((kind, message, text)) => {
+                failures += 1;
+                let _ = write!(
+                    cases,
+                    ">\n      <failure message=\"{}\" type=\"{kind}\">{}</failure>\n    </testcase>\n",
+                    escape(&message),
+                    escape(&text)
+                );
+            }
+        }
+    };
+    for c in &report.containers {
+        let failure = c.problem.as_ref().map(|problem| {
+            let text = format!(
+                "status {}, health {}, exit code {}",
                 c.status,
-                escape(c.health.as_deref().unwrap_or("none")),
+                c.health.as_deref().unwrap_or("none"),
                 c.exit_code.map_or_else(|| "none".into(), |e| e.to_string())
             );
-        }
-        cases.push_str("</testcase>\n");
+            ("container", problem.clone(), text)
+        });
+        case(
+            format!("container {}", c.name),
+            c.time_to_healthy.unwrap_or_default(),
+            failure,
+        );
     }
     for c in &report.checks {
-        let _ = write!(
-            cases,
-            "    <testcase classname=\"{}\" name=\"exec {}: {}\" time=\"{:.3}\">",
-            escape(&suite),
-            escape(&c.container),
-            escape(&c.command.join(" ")),
-            c.duration.as_secs_f64()
-        );
-        if !c.passed {
-            failures += 1;
+        let name = if c.probe {
+            format!("probe {}", c.command.join(" "))
+        } else {
+            format!("exec {}: {}", c.container, c.command.join(" "))
+        };
+        let failure = (!c.passed).then(|| {
             let message = c
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("exited with {}", c.exit_code.unwrap_or(-1)));
-            let _ = write!(
-                cases,
-                "\n      <failure message=\"{}\">{}</failure>\n    ",
-                escape(&message),
-                escape(&c.output)
-            );
-        }
+            (
+                if c.probe { "probe" } else { "exec" },
+                message,
+                c.output.clone(),
+            )
+        });
         if !c.output.is_empty() {
-            let _ = write!(cases, "<system-out>{}</system-out>", escape(&c.output));
+            let _ = writeln!(output, "{name}:\n{}", c.output.trim_end());
         }
-        cases.push_str("</testcase>\n");
+        case(name, c.duration, failure);
     }
     let tests = report.containers.len() + report.checks.len();
     // A timeout or a failure no test case carries still fails the suite.
@@ -239,20 +358,31 @@ pub fn junit(report: &SmokeReport, task: &TaskPlan) -> String {
         errors = 1;
         let _ = writeln!(
             cases,
-            "    <testcase classname=\"{}\" name=\"task\" time=\"{:.3}\">\n      <error message=\"{}\" type=\"{result}\"/>\n    </testcase>",
+            "    <testcase name=\"task\" classname=\"{}\" time=\"{:.3}\">\n      <error message=\"{}\" type=\"{result}\"/>\n    </testcase>",
             escape(&suite),
             report.elapsed.as_secs_f64(),
             escape(reason.unwrap_or_default())
         );
     }
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ecs-run-local smoke\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{:.3}\">\n{cases}  </testsuite>\n</testsuites>\n",
-        tests + errors,
-        report.elapsed.as_secs_f64(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{:.3}\" timestamp=\"{timestamp}\" hostname=\"{}\" id=\"0\" package=\"ecs-run-local\">\n    <properties>\n      <property name=\"task-arn\" value=\"{}\"/>\n      <property name=\"result\" value=\"{result}\"/>\n    </properties>\n{cases}    <system-out>{}</system-out>\n    <system-err/>\n  </testsuite>\n</testsuites>\n",
         escape(&suite),
         tests + errors,
         report.elapsed.as_secs_f64(),
+        escape(host),
+        escape(&task.task_arn),
+        escape(&output),
     )
+}
+
+/// This machine's name, for the JUnit suite; `localhost` when unknown.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// XML text and attribute escaping; control characters XML 1.0 forbids are dropped.
@@ -329,6 +459,16 @@ mod tests {
                 duration: Duration::from_millis(40),
                 passed: false,
                 error: None,
+                probe: false,
+            }, CheckReport {
+                container: "web".into(),
+                command: vec!["http web:8080/health".into()],
+                exit_code: None,
+                output: "HTTP/1.1 503 Service Unavailable: warming up".into(),
+                duration: Duration::from_secs(6),
+                passed: false,
+                error: Some("not passed within --timeout; last response: HTTP/1.1 503 Service Unavailable: warming up".into()),
+                probe: true,
             }],
             elapsed: Duration::from_millis(7250),
         }
@@ -347,7 +487,12 @@ mod tests {
 
     #[test]
     fn junit_has_a_case_per_container_and_check_with_escaped_text() {
-        let xml = junit(&report(Verdict::Failed("x".into())), &task());
+        let xml = junit_at(
+            &report(Verdict::Failed("x".into())),
+            &task(),
+            "2026-12-02T10:00:00",
+            "ci-runner",
+        );
         insta::assert_snapshot!("smoke-junit", xml);
         // No failing case of its own: the verdict becomes an error case.
         let mut passed = report(Verdict::TimedOut("`web` to be HEALTHY".into()));

@@ -223,6 +223,7 @@ async fn exec(task: &Task<'_>, check: &ExecCheck, left: Duration) -> CheckReport
         duration: Duration::ZERO,
         passed: false,
         error: None,
+        probe: false,
     };
     let slot = task.slots.iter().find(|s| s.plan.name == check.container);
     match slot {

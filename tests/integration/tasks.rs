@@ -6,26 +6,34 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::docker_harness::{Session, container, http_get, httpd_only_image, start};
+use crate::docker_harness::{
+    Session, container, http_get, httpd_only_image, start, start_with_env,
+};
 
 /// The test cases of a JUnit file, read by Python's XML parser as a CI
-/// viewer would read them: `(name, failed)`.
+/// viewer would read them: `(name, failed)`. The file must validate against
+/// the common JUnit XSD (`tests/fixtures/junit/JUnit.xsd`, with xmlschema
+/// from `scripts/test`'s virtualenv).
 fn junit_cases(path: &std::path::Path) -> Vec<(String, bool)> {
-    let script = "import sys, xml.etree.ElementTree as ET\n\
+    let script = "import sys, xmlschema, xml.etree.ElementTree as ET\n\
+        xmlschema.XMLSchema(sys.argv[2]).validate(sys.argv[1])\n\
         root = ET.parse(sys.argv[1]).getroot()\n\
         assert root.tag == 'testsuites', root.tag\n\
         for case in root.iter('testcase'):\n\
         \x20   failed = case.find('failure') is not None or case.find('error') is not None\n\
         \x20   print(('FAIL ' if failed else 'PASS ') + case.get('name'))\n";
-    let out = Command::new("python3")
+    let python = std::env::var("ECS_RUN_LOCAL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(python)
         .args(["-c", script])
         .arg(path)
+        .arg(crate::harness::fixtures().join("junit/JUnit.xsd"))
         .output()
         .expect("python3 runs");
     assert!(
         out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
     );
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -636,20 +644,69 @@ fn http_and_tcp_probes_reach_a_shell_less_image_in_bridge_and_awsvpc_tasks() {
     assert_eq!(s.leftovers(), Vec::<String>::new());
 
     // awsvpc, through the pause container: a missing page fails the smoke
-    // with exit 1, naming the probe and its last response.
+    // with exit 1, naming the probe and its last response; in a GitHub
+    // Actions job, also as an `::error` line and in the job summary.
     let awsvpc = s.write(&json!([web]), &json!({ "networkMode": "awsvpc" }));
-    let out = start([
-        "smoke".as_ref(),
-        awsvpc.as_os_str(),
-        "--tcp".as_ref(),
-        "web:8080".as_ref(),
-        "--http".as_ref(),
-        "web:8080/missing".as_ref(),
-        "--timeout".as_ref(),
-        "6s".as_ref(),
-    ])
+    let summary = s.path("summary.md");
+    let junit = s.path("awsvpc.xml");
+    let out = start_with_env(
+        [
+            "smoke".as_ref(),
+            awsvpc.as_os_str(),
+            "--tcp".as_ref(),
+            "web:8080".as_ref(),
+            "--http".as_ref(),
+            "web:8080/missing".as_ref(),
+            "--timeout".as_ref(),
+            "6s".as_ref(),
+            "--junit".as_ref(),
+            junit.as_os_str(),
+        ],
+        &[
+            ("GITHUB_ACTIONS", "true".to_owned()),
+            (
+                "GITHUB_STEP_SUMMARY",
+                summary.to_string_lossy().into_owned(),
+            ),
+        ],
+    )
     .wait();
     assert_eq!(out.code, Some(1), "{out:?}");
+    let family = &s.family;
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with(&format!(
+            "::error title=smoke {family}%3A1%3A probe http web%3A8080/missing in web::not passed within --timeout; last response: HTTP/1.1 404 Not Found: <HTML>"
+        ))),
+        "{out:?}"
+    );
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        markdown.starts_with(&format!(
+            "### smoke test of `{family}:1` FAILED: probe `http web:8080/missing`"
+        )),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(
+            "| CHECK | CONTAINER | EXIT | TIME | RESULT |\n| --- | --- | --- | --- | --- |\n"
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown
+            .lines()
+            .any(|l| l.starts_with("| tcp web:8080 | web | - |") && l.ends_with("| ok |")),
+        "{markdown}"
+    );
+    let cases = junit_cases(&junit);
+    assert!(
+        cases.contains(&("probe http web:8080/missing".to_owned(), true)),
+        "{cases:?}"
+    );
+    assert!(
+        cases.contains(&("probe tcp web:8080".to_owned(), false)),
+        "{cases:?}"
+    );
     assert!(
         out.stdout.contains("probe `http web:8080/missing` not passed within --timeout; last response: HTTP/1.1 404 Not Found"),
         "{out:?}"
