@@ -29,8 +29,22 @@ pub struct ContainerReport {
     pub health: Option<String>,
     pub exit_code: Option<i64>,
     pub time_to_healthy: Option<Duration>,
+    /// How long after the smoke test began it was ready: RUNNING, HEALTHY,
+    /// or exited as expected.
+    pub ready_after: Option<Duration>,
     /// Why this container failed the test, if it did.
     pub problem: Option<String>,
+    /// When it failed with a health check: Docker's last check runs.
+    pub health_checks: Vec<HealthCheckRun>,
+    /// When it failed and had exited: the last lines it wrote.
+    pub last_lines: Vec<String>,
+}
+
+/// One run of a container's health check, as Docker keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckRun {
+    pub exit_code: i64,
+    pub output: String,
 }
 
 /// One `--exec` check or `--http`/`--tcp` probe in the report.
@@ -70,7 +84,7 @@ fn container_rows(report: &SmokeReport) -> Vec<Vec<String>> {
             "STATUS",
             "HEALTH",
             "EXIT",
-            "HEALTHY AFTER",
+            "READY AFTER",
             "RESULT",
         ]
         .map(str::to_owned)
@@ -86,7 +100,7 @@ fn container_rows(report: &SmokeReport) -> Vec<Vec<String>> {
             c.status.to_owned(),
             c.health.clone().unwrap_or_else(|| "-".into()),
             c.exit_code.map_or_else(|| "-".into(), |e| e.to_string()),
-            c.time_to_healthy.map_or_else(|| "-".into(), seconds),
+            c.ready_after.map_or_else(|| "-".into(), seconds),
             c.problem
                 .clone()
                 .map_or_else(|| "ok".into(), |p| format!("FAILED: {p}")),
@@ -118,6 +132,36 @@ fn check_rows(report: &SmokeReport) -> Vec<Vec<String>> {
     rows
 }
 
+/// What the failed containers left to read: their last health checks and
+/// their last lines, indented under their names.
+fn diagnostics(report: &SmokeReport) -> String {
+    let mut out = String::new();
+    for c in &report.containers {
+        if !c.health_checks.is_empty() {
+            let _ = writeln!(out, "\n{}: last health checks", c.name);
+            for run in &c.health_checks {
+                let _ = writeln!(out, "  exit {}: {}", run.exit_code, one_line(&run.output));
+            }
+        }
+        if !c.last_lines.is_empty() {
+            let _ = writeln!(out, "\n{}: last output", c.name);
+            for line in &c.last_lines {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    let text = text.trim().replace(['\r', '\n'], " ");
+    if text.is_empty() {
+        "(no output)".into()
+    } else {
+        text
+    }
+}
+
 /// The verdict line.
 fn verdict_line(report: &SmokeReport, task: &TaskPlan) -> String {
     let name = format!("`{}:{}`", task.family, task.revision);
@@ -136,6 +180,7 @@ fn verdict_line(report: &SmokeReport, task: &TaskPlan) -> String {
 #[must_use]
 pub fn table(report: &SmokeReport, task: &TaskPlan) -> String {
     let mut out = crate::output::columns(&container_rows(report));
+    out.push_str(&diagnostics(report));
     if !report.checks.is_empty() {
         out.push('\n');
         out.push_str(&crate::output::columns(&check_rows(report)));
@@ -161,6 +206,10 @@ pub fn markdown(report: &SmokeReport, task: &TaskPlan) -> String {
     }
     let mut out = format!("### {}\n\n", verdict_line(report, task));
     table(&mut out, &container_rows(report));
+    let found = diagnostics(report);
+    if !found.is_empty() {
+        let _ = write!(out, "\n```{found}```\n");
+    }
     if !report.checks.is_empty() {
         out.push('\n');
         table(&mut out, &check_rows(report));
@@ -252,7 +301,13 @@ pub fn json(report: &SmokeReport, task: &TaskPlan) -> String {
             "health": c.health,
             "exitCode": c.exit_code,
             "secondsToHealthy": c.time_to_healthy.map(|d| d.as_secs_f64()),
+            "secondsToReady": c.ready_after.map(|d| d.as_secs_f64()),
             "problem": c.problem,
+            "healthChecks": c.health_checks.iter().map(|r| json!({
+                "exitCode": r.exit_code,
+                "output": r.output,
+            })).collect::<Vec<Value>>(),
+            "lastLines": c.last_lines,
         })).collect::<Vec<Value>>(),
         "checks": report.checks.iter().map(|c| json!({
             "container": c.container,
@@ -314,17 +369,28 @@ fn junit_at(report: &SmokeReport, task: &TaskPlan, timestamp: &str, host: &str) 
     };
     for c in &report.containers {
         let failure = c.problem.as_ref().map(|problem| {
-            let text = format!(
+            let mut text = format!(
                 "status {}, health {}, exit code {}",
                 c.status,
                 c.health.as_deref().unwrap_or("none"),
                 c.exit_code.map_or_else(|| "none".into(), |e| e.to_string())
             );
+            for run in &c.health_checks {
+                let _ = write!(
+                    text,
+                    "\nhealth check exit {}: {}",
+                    run.exit_code,
+                    one_line(&run.output)
+                );
+            }
+            for line in &c.last_lines {
+                let _ = write!(text, "\n| {line}");
+            }
             ("container", problem.clone(), text)
         });
         case(
             format!("container {}", c.name),
-            c.time_to_healthy.unwrap_or_default(),
+            c.ready_after.unwrap_or_default(),
             failure,
         );
     }
@@ -406,7 +472,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::{CheckReport, ContainerReport};
+    use super::{CheckReport, ContainerReport, HealthCheckRun};
 
     fn task() -> TaskPlan {
         let loaded = crate::taskdef::load_str(
@@ -435,7 +501,10 @@ mod tests {
                     health: Some("healthy".into()),
                     exit_code: None,
                     time_to_healthy: Some(Duration::from_millis(5120)),
+                    ready_after: Some(Duration::from_millis(5900)),
                     problem: None,
+                    health_checks: Vec::new(),
+                    last_lines: Vec::new(),
                 },
                 ContainerReport {
                     name: "migrate".into(),
@@ -444,7 +513,13 @@ mod tests {
                     health: None,
                     exit_code: Some(3),
                     time_to_healthy: None,
+                    ready_after: None,
                     problem: Some("`migrate` exited with 3, expected 0".into()),
+                    health_checks: vec![HealthCheckRun {
+                        exit_code: 1,
+                        output: "no <table>\n".into(),
+                    }],
+                    last_lines: vec!["applying 0042".into(), "error: relation \"users\" exists".into()],
                 },
             ],
             checks: vec![CheckReport {

@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
+
 use super::probe::Probe;
 use super::signals::Shutdown;
-use super::smoke_report::{CheckReport, ContainerReport, SmokeReport, Verdict};
+use super::smoke_report::{CheckReport, ContainerReport, HealthCheckRun, SmokeReport, Verdict};
 use super::supervise::{State, TICK, Task};
 use crate::docker::EventStream;
+use crate::output::logs::LineSplitter;
 use crate::taskdef::model::DependencyCondition;
 
 /// What `smoke` checks, beyond the task becoming ready.
@@ -136,7 +139,7 @@ pub async fn run(
         }
     }
     SmokeReport {
-        containers: containers(task, spec, &verdict),
+        containers: containers(task, spec, &verdict, begun).await,
         verdict,
         checks,
         elapsed: begun.elapsed(),
@@ -254,7 +257,17 @@ fn tail(text: &str, max: usize) -> String {
     text[start..].to_owned()
 }
 
-fn containers(task: &Task<'_>, spec: &SmokeSpec, verdict: &Verdict) -> Vec<ContainerReport> {
+/// How many of Docker's kept health check runs, and of a stopped
+/// container's last lines, the report shows.
+const HEALTH_RUNS: usize = 3;
+const LAST_LINES: usize = 10;
+
+async fn containers(
+    task: &Task<'_>,
+    spec: &SmokeSpec,
+    verdict: &Verdict,
+    begun: Instant,
+) -> Vec<ContainerReport> {
     let failed = match verdict {
         Verdict::Failed(reason) | Verdict::TimedOut(reason) => reason.as_str(),
         _ => "",
@@ -267,39 +280,92 @@ fn containers(task: &Task<'_>, spec: &SmokeSpec, verdict: &Verdict) -> Vec<Conta
             .iter()
             .position(|c| c.name == s.plan.name)
     });
-    slots
-        .into_iter()
-        .map(|slot| {
-            let name = &slot.plan.name;
-            let problem = match wait_for(task, slot, spec) {
-                Wait::Failed(reason) => Some(reason),
-                Wait::Pending(on) if !matches!(verdict, Verdict::Passed) => {
-                    Some(format!("still waiting for {on}"))
-                }
-                _ if failed.contains(&format!("`{name}`")) => Some(failed.to_owned()),
-                _ => None,
-            };
-            ContainerReport {
-                name: name.clone(),
-                essential: slot.plan.essential,
-                status: match slot.state {
-                    State::Created => "PENDING",
-                    State::Running => "RUNNING",
-                    State::Exited(_) => "STOPPED",
-                },
-                health: slot.health.clone(),
-                exit_code: match slot.state {
-                    State::Exited(code) => Some(code),
-                    _ => None,
-                },
-                time_to_healthy: match (slot.started, slot.healthy_at) {
-                    (Some(started), Some(healthy)) => Some(healthy.duration_since(started)),
-                    _ => None,
-                },
-                problem,
+    let mut reports = Vec::new();
+    for slot in slots {
+        let name = &slot.plan.name;
+        let has_health = slot.plan.create.healthcheck.is_some();
+        let wait = wait_for(task, slot, spec);
+        let ready_at = match (&wait, slot.state) {
+            (Wait::Ready, State::Exited(_)) => slot.exited_at,
+            (Wait::Ready, _) if has_health => slot.healthy_at,
+            (Wait::Ready, _) => slot.started,
+            _ => None,
+        };
+        let problem = match wait {
+            Wait::Failed(reason) => Some(reason),
+            Wait::Pending(on) if !matches!(verdict, Verdict::Passed) => {
+                Some(format!("still waiting for {on}"))
             }
-        })
-        .collect()
+            _ if failed.contains(&format!("`{name}`")) => Some(failed.to_owned()),
+            _ => None,
+        };
+        let (health_checks, last_lines) = if problem.is_some() {
+            diagnose(task, slot, has_health).await
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        reports.push(ContainerReport {
+            name: name.clone(),
+            essential: slot.plan.essential,
+            status: match slot.state {
+                State::Created => "PENDING",
+                State::Running => "RUNNING",
+                State::Exited(_) => "STOPPED",
+            },
+            health: slot.health.clone(),
+            exit_code: match slot.state {
+                State::Exited(code) => Some(code),
+                _ => None,
+            },
+            time_to_healthy: match (slot.started, slot.healthy_at) {
+                (Some(started), Some(healthy)) => Some(healthy.duration_since(started)),
+                _ => None,
+            },
+            ready_after: ready_at.map(|at| at.saturating_duration_since(begun)),
+            problem,
+            health_checks,
+            last_lines,
+        });
+    }
+    reports
+}
+
+/// What a failed container leaves to read: Docker's last health check runs
+/// (when it has a check) and its last lines (when it stopped).
+async fn diagnose(
+    task: &Task<'_>,
+    slot: &super::supervise::Slot,
+    has_health: bool,
+) -> (Vec<HealthCheckRun>, Vec<String>) {
+    let mut runs = Vec::new();
+    if has_health && let Ok(inspect) = task.engine.inspect_raw(&slot.id).await {
+        let log = inspect
+            .state
+            .and_then(|s| s.health)
+            .and_then(|h| h.log)
+            .unwrap_or_default();
+        let skip = log.len().saturating_sub(HEALTH_RUNS);
+        runs = log
+            .into_iter()
+            .skip(skip)
+            .map(|run| HealthCheckRun {
+                exit_code: run.exit_code.unwrap_or(-1),
+                output: tail(run.output.as_deref().unwrap_or_default(), 300),
+            })
+            .collect();
+    }
+    let mut lines = Vec::new();
+    if matches!(slot.state, State::Exited(_)) {
+        let mut logs = task.engine.logs(&slot.id, false, None);
+        let mut splitter = LineSplitter::default();
+        while let Some(Ok(chunk)) = logs.next().await {
+            lines.extend(splitter.push(&chunk.bytes));
+        }
+        lines.extend(splitter.finish());
+        let skip = lines.len().saturating_sub(LAST_LINES);
+        lines.drain(..skip);
+    }
+    (runs, lines)
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub(super) struct Slot {
     pub(super) started: Option<Instant>,
     /// When Docker first said `healthy`.
     pub(super) healthy_at: Option<Instant>,
+    /// When it last exited for good (no restart followed).
+    pub(super) exited_at: Option<Instant>,
     /// Explicit `dependsOn` plus the implicit START of links and volumesFrom.
     pub(super) needs: Vec<Dependency>,
 }
@@ -139,6 +141,7 @@ impl<'a> Task<'a> {
                 created: Instant::now(),
                 started: None,
                 healthy_at: None,
+                exited_at: None,
             });
         }
         let prefixes = LogPrefixes::new(plan.containers.iter().map(|c| c.name.as_str()));
@@ -346,6 +349,7 @@ impl<'a> Task<'a> {
                 }
                 let slot = &mut self.slots[i];
                 slot.state = State::Exited(exit_code);
+                slot.exited_at = Some(Instant::now());
                 if !slot.plan.essential {
                     status(&format!(
                         "`{}` exited with {exit_code}; it is not essential, the task goes on",

@@ -195,7 +195,7 @@ fn smoke_exec_commands_keep_their_option_like_words_up_to_a_lone_semicolon() {
 fn an_unhealthy_task_fails_smoke_naming_the_container_and_a_slow_one_times_out() {
     let s = Session::new("smoke-bad");
     let mut app = container("app", "sleep 300");
-    app["healthCheck"] = health("exit 1", 1, 0);
+    app["healthCheck"] = health("echo db is down; exit 1", 1, 0);
     let mut aux = container("aux", "sleep 300");
     aux["essential"] = json!(false);
     let path = s.write(&json!([app, aux]), &json!({ "networkMode": "bridge" }));
@@ -205,10 +205,47 @@ fn an_unhealthy_task_fails_smoke_naming_the_container_and_a_slow_one_times_out()
     let out = start(["smoke", path.as_str(), "--junit", junit_arg.as_str()]).wait();
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("FAILED: `app` is unhealthy"), "{out:?}");
+    // Docker's last check runs, with their exit codes and output.
+    assert!(
+        out.stdout
+            .contains("\napp: last health checks\n  exit 1: db is down\n"),
+        "{out:?}"
+    );
+    // `aux` was ready (RUNNING) some time after the start; `app` never was.
+    let column = out
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .find("READY AFTER")
+        .unwrap();
+    let ready = |name: &str| {
+        let row = out.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        row[column..].split_whitespace().next().unwrap().to_owned()
+    };
+    assert!(ready("aux").ends_with('s'), "{out:?}");
+    assert_eq!(ready("app"), "-", "{out:?}");
     assert!(
         junit_cases(&junit).contains(&("container app".to_owned(), true)),
         "{}",
         std::fs::read_to_string(&junit).unwrap()
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
+    // An essential container that exited shows its last lines.
+    let mut app = container(
+        "app",
+        "echo booting; echo 'fatal: no config'; sleep 1; exit 3",
+    );
+    app["healthCheck"] = health("exit 1", 3, 60);
+    let aux = container("aux", "sleep 300");
+    let crashing = s.write(&json!([app, aux]), &json!({ "networkMode": "bridge" }));
+    let out = start(["smoke".as_ref(), crashing.as_os_str()]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("\napp: last output\n  | booting\n  | fatal: no config\n"),
+        "{out:?}"
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 
