@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 
 use super::probe::Probe;
-use super::signals::Shutdown;
+use super::signals::{Shutdown, Stop};
 use super::smoke_report::{CheckReport, ContainerReport, HealthCheckRun, SmokeReport, Verdict};
 use super::supervise::{State, TICK, Task};
 use crate::docker::EventStream;
@@ -126,7 +126,16 @@ pub async fn run(
         }
     }
     if verdict == Verdict::Passed && !spec.probes.is_empty() {
-        let probed = super::probe::run_all(task, &spec.probes, agent_image, deadline).await;
+        // Probes may retry until the deadline; Ctrl-C ends them at once (their
+        // containers carry the run's label, so teardown removes them).
+        let probing = super::probe::run_all(task, &spec.probes, agent_image, deadline);
+        let probed = tokio::select! {
+            probed = probing => probed,
+            () = shutdown.reached(Stop::Graceful) => {
+                verdict = Verdict::Interrupted;
+                Vec::new()
+            }
+        };
         for report in probed {
             if !report.passed && verdict == Verdict::Passed {
                 verdict = Verdict::Failed(format!(

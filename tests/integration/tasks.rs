@@ -680,6 +680,23 @@ fn http_and_tcp_probes_reach_a_shell_less_image_in_bridge_and_awsvpc_tasks() {
     }
     assert_eq!(s.leftovers(), Vec::<String>::new());
 
+    // Ctrl-C while a probe keeps failing ends the smoke at once: 130, and
+    // the probe container goes with the task.
+    let mut waiting = start([
+        "smoke".as_ref(),
+        bridge.as_os_str(),
+        "--http".as_ref(),
+        "web:8080/never".as_ref(),
+        "--timeout".as_ref(),
+        "5m".as_ref(),
+    ]);
+    waiting.wait_for_stderr("running", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(3));
+    waiting.interrupt();
+    let out = waiting.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+
     // awsvpc, through the pause container: a missing page fails the smoke
     // with exit 1, naming the probe and its last response; in a GitHub
     // Actions job, also as an `::error` line and in the job summary.
