@@ -336,3 +336,30 @@ fn the_readme_example_runs_end_to_end_without_a_registry() {
     assert_eq!(out.code, Some(130), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+/// Slow (about 65 s): ECS's minimum `restartAttemptPeriod` is 60 s.
+#[test]
+fn a_container_that_ran_past_its_restart_attempt_period_is_restarted_and_counted() {
+    let s = Session::new("restart");
+    let mut app = container(
+        "app",
+        "if [ -f /tmp/ran-once ]; then \
+           echo \"SECOND $(wget -qO- $ECS_CONTAINER_METADATA_URI_V4 | grep -o '\"RestartCount\":[0-9]*')\"; \
+           sleep 300; \
+         else touch /tmp/ran-once; echo FIRST; sleep 61; exit 3; fi",
+    );
+    app["restartPolicy"] = json!({ "enabled": true, "restartAttemptPeriod": 60 });
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let mut run = start([&path]);
+    run.wait_for("app | FIRST", STARTUP);
+    // Exit 3 after 61 s: past the period, so restarted rather than ending the task.
+    run.wait_for("app | SECOND \"RestartCount\":1", Duration::from_secs(120));
+    run.wait_for_stderr(
+        "`app` exited with 3; restarting it (restartPolicy)",
+        Duration::from_secs(5),
+    );
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
