@@ -140,6 +140,29 @@ pub struct Pulls {
     pub stopped: Option<Time>,
 }
 
+/// A container's log options as ECS reports them in v4 metadata: with the
+/// `awslogs` driver and an `awslogs-stream-prefix`, ECS adds the stream it
+/// names `<prefix>/<container name>/<task id>` as `awslogs-stream` (the
+/// OpenTelemetry ECS detector builds the log stream ARN from it). The ECS
+/// agent passes on what ECS sent and adds nothing itself; without a prefix
+/// Docker names the stream after the container id, and no `awslogs-stream`
+/// is reported.
+fn reported_log_options(
+    log: &crate::plan::LogPlan,
+    container: &str,
+    task_id: &str,
+) -> BTreeMap<String, String> {
+    let mut options = log.options.clone();
+    if log.log_driver == "awslogs"
+        && let Some(prefix) = options.get("awslogs-stream-prefix").cloned()
+    {
+        options
+            .entry("awslogs-stream".into())
+            .or_insert_with(|| format!("{prefix}/{container}/{task_id}"));
+    }
+    options
+}
+
 impl TaskRegistration {
     /// The registration of a planned task. `ids` supplies the container ARNs' UUIDs.
     pub fn from_plan(plan: &Plan, pulls: Pulls, ids: &mut dyn Ids) -> TaskRegistration {
@@ -179,7 +202,9 @@ impl TaskRegistration {
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect(),
                     log_driver: log.map(|l| l.log_driver.clone()),
-                    log_options: log.map(|l| l.options.clone()).unwrap_or_default(),
+                    log_options: log
+                        .map(|l| reported_log_options(l, &c.name, &task.task_id))
+                        .unwrap_or_default(),
                     // Internal containers have no ARN.
                     container_arn: match c.kind {
                         ContainerKind::Pause => String::new(),
@@ -230,4 +255,39 @@ pub fn task_label(task_arn: &str) -> String {
 #[must_use]
 pub fn task_id(task_arn: &str) -> &str {
     task_arn.rsplit('/').next().unwrap_or(task_arn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(driver: &str, options: &[(&str, &str)]) -> crate::plan::LogPlan {
+        crate::plan::LogPlan {
+            log_driver: driver.into(),
+            options: options
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn awslogs_with_a_prefix_reports_the_stream_ecs_names() {
+        let task = "0123456789abcdef0123456789abcdef";
+        let with_prefix = log(
+            "awslogs",
+            &[
+                ("awslogs-group", "/ecs/web"),
+                ("awslogs-stream-prefix", "ecs"),
+            ],
+        );
+        assert_eq!(
+            reported_log_options(&with_prefix, "app", task)["awslogs-stream"],
+            "ecs/app/0123456789abcdef0123456789abcdef"
+        );
+        let without = log("awslogs", &[("awslogs-group", "/ecs/web")]);
+        assert!(!reported_log_options(&without, "app", task).contains_key("awslogs-stream"));
+        let other = log("fluentd", &[("awslogs-stream-prefix", "x")]);
+        assert!(!reported_log_options(&other, "app", task).contains_key("awslogs-stream"));
+    }
 }

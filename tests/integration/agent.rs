@@ -90,7 +90,9 @@ fn a_bridge_container_reads_its_task_from_every_metadata_version() {
             "NOROUTE"
         ),
     );
-    let app = container("app", &script);
+    let mut app = container("app", &script);
+    app["logConfiguration"] = json!({ "logDriver": "awslogs", "options": {
+        "awslogs-group": "/ecs/web", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } });
     let side = container("aux", "sleep 300");
     let path = s.write(&json!([app, side]), &json!({ "networkMode": "bridge" }));
     let mut run = start([path]);
@@ -113,6 +115,18 @@ fn a_bridge_container_reads_its_task_from_every_metadata_version() {
     assert_eq!(marked(&stdout, "app", "NOROUTE-BODY"), "404 page not found");
     // Docker's stats in the agent's shape, with v4's network rates.
     let me = marked_json(&stdout, "app", "V4CONTAINER");
+    // awslogs with a prefix: the stream ECS names, as ECS reports it.
+    let task_arn = marked_json(&stdout, "app", "V4TASK")["TaskARN"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let task_id = task_arn.rsplit('/').next().unwrap();
+    assert_eq!(me["LogDriver"], "awslogs", "{me}");
+    assert_eq!(
+        me["LogOptions"]["awslogs-stream"],
+        format!("ecs/app/{task_id}"),
+        "{me}"
+    );
     let stats = marked_json(&stdout, "app", "V4STATS");
     assert_eq!(stats["id"], me["DockerId"]);
     assert!(
