@@ -63,6 +63,13 @@ pub struct RunArgs {
     #[arg(long = "env-file", value_name = "CONTAINER=PATH")]
     pub env_files: Vec<crate::aws::envfiles::LocalEnvFile>,
 
+    /// Give each container the ECS container metadata file, as the agent
+    /// does with `ECS_ENABLE_CONTAINER_METADATA`: `ECS_CONTAINER_METADATA_FILE`
+    /// names it, and its `MetadataFileStatus` becomes READY once the
+    /// container runs and its ports are known.
+    #[arg(long)]
+    pub metadata_file: bool,
+
     #[command(flatten)]
     pub task: TaskArgs,
 
@@ -599,6 +606,7 @@ impl From<RunArgs> for commands::RunSettings {
             definition: args.definition.into(),
             pull: args.pull.into(),
             env_files: args.env_files,
+            metadata_file: args.metadata_file,
             task: args.task.into(),
             overrides: args.overrides.into(),
             agent: args.agent.into(),

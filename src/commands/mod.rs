@@ -96,6 +96,8 @@ pub struct RunSettings {
     pub definition: DefinitionSource,
     pub pull: PullPolicy,
     pub env_files: Vec<LocalEnvFile>,
+    /// `--metadata-file`.
+    pub metadata_file: bool,
     pub task: TaskSettings,
     pub overrides: OverrideSettings,
     pub agent: AgentSettings,

@@ -108,6 +108,7 @@ async fn prepare(
         account,
         profile_region: aws.profile_region().await,
         publish: settings.overrides.publish.clone(),
+        metadata_file: settings.metadata_file,
         ..definition::plan_options(&settings.task, &settings.definition)
     };
     let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)

@@ -177,7 +177,8 @@ impl Engine {
             .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
     }
 
-    /// Writes one file into a container (before it starts, for instance).
+    /// Writes one file into a container (before it starts, for instance),
+    /// creating the directories on its path.
     pub async fn put_file(
         &self,
         id: &str,
@@ -185,17 +186,44 @@ impl Engine {
         contents: &[u8],
         mode: u32,
     ) -> Result<(), DockerError> {
+        self.upload(id, "/", path.trim_start_matches('/'), contents, mode)
+            .await
+    }
+
+    /// Writes one file into a directory the container has, such as a
+    /// volume: that works on a read-only root file system too, where Docker
+    /// refuses any write through `/`.
+    pub async fn put_file_in(
+        &self,
+        id: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), DockerError> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let dir = if dir.is_empty() { "/" } else { dir };
+        self.upload(id, dir, name, contents, mode).await
+    }
+
+    async fn upload(
+        &self,
+        id: &str,
+        dir: &str,
+        relative: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), DockerError> {
+        let path = format!("{}/{relative}", dir.trim_end_matches('/'));
         let mut tar = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
         header.set_size(contents.len() as u64);
         header.set_mode(mode);
         header.set_entry_type(tar::EntryType::Regular);
-        let relative = path.trim_start_matches('/');
         let archive = tar
             .append_data(&mut header, relative, contents)
             .and_then(|()| tar.into_inner())
             .map_err(|e| DockerError::Archive(e.to_string()))?;
-        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        let options = UploadToContainerOptionsBuilder::default().path(dir).build();
         self.docker
             .upload_to_container(id, Some(options), bollard::body_full(Bytes::from(archive)))
             .await

@@ -212,6 +212,7 @@ impl<'a> Context<'a> {
             cpu: 0,
             memory: None,
             ports: Vec::new(),
+            metadata_file: None,
             create,
         })
     }
@@ -310,11 +311,29 @@ impl<'a> Context<'a> {
             }
         }
 
+        let mut env = self.environment(c, endpoint_id.as_deref());
+        let metadata_file = self.options.metadata_file.then(|| {
+            format!(
+                "{}/{}/{}",
+                super::METADATA_DIR,
+                self.ids.uuid(),
+                super::METADATA_FILE_NAME
+            )
+        });
+        if let Some(file) = &metadata_file {
+            env.push(format!("ECS_CONTAINER_METADATA_FILE={file}"));
+        }
         let create = ContainerCreateBody {
             image: Some(image.clone()),
             entrypoint: c.entry_point.clone(),
             cmd: c.command.clone(),
-            env: Some(self.environment(c, endpoint_id.as_deref())),
+            env: Some(env),
+            // The file's directory is an anonymous volume: written before the
+            // start, even with a read-only root, and removed with the container.
+            volumes: metadata_file.as_deref().and_then(|f| {
+                let dir = f.rsplit_once('/')?.0.to_owned();
+                Some(vec![dir])
+            }),
             working_dir: c.working_directory.clone(),
             user: c.user.clone(),
             hostname: c.hostname.clone(),
@@ -387,6 +406,7 @@ impl<'a> Context<'a> {
             ports: publish(&c.port_mappings.iter().collect::<Vec<_>>(), self.mode())
                 .0
                 .unwrap_or_default(),
+            metadata_file,
             create,
         }
     }

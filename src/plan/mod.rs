@@ -94,6 +94,10 @@ pub struct PlanOptions {
     pub publish: Vec<crate::taskdef::overrides::Publish>,
     /// A detached supervisor's status log, labelled on the run's objects.
     pub supervisor_log: Option<String>,
+    /// `--metadata-file`: each container gets the ECS container metadata
+    /// file (`ECS_CONTAINER_METADATA_FILE`), as with the agent's
+    /// `ECS_ENABLE_CONTAINER_METADATA`.
+    pub metadata_file: bool,
 }
 
 impl Default for PlanOptions {
@@ -110,6 +114,7 @@ impl Default for PlanOptions {
             profile_credentials: false,
             publish: Vec::new(),
             supervisor_log: None,
+            metadata_file: false,
         }
     }
 }
@@ -211,8 +216,17 @@ pub struct ContainerPlan {
     /// The definition's port mappings as `port/protocol`; where the agent
     /// finds this container's bindings (on the pause container in awsvpc).
     pub ports: Vec<String>,
+    /// With `--metadata-file`: the container metadata file's path inside
+    /// the container (in an anonymous volume of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_file: Option<String>,
     pub create: ContainerCreateBody,
 }
+
+/// Where the ECS agent mounts a container's metadata file directory
+/// (`/opt/ecs/metadata/<uuid>/`), and the file's name in it.
+pub const METADATA_DIR: &str = "/opt/ecs/metadata";
+pub const METADATA_FILE_NAME: &str = "ecs-container-metadata.json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

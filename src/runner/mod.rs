@@ -7,6 +7,7 @@ pub mod agent_container;
 pub mod agent_recovery;
 pub mod detach;
 pub mod error;
+mod metadata_file;
 pub mod probe;
 pub mod pull;
 pub mod signals;

@@ -131,6 +131,9 @@ impl<'a> Task<'a> {
                     container: c.name.clone(),
                     source,
                 })?;
+            super::metadata_file::write_initial(engine, plan, c, &id)
+                .await
+                .with_context(|| format!("cannot write the metadata file of `{}`", c.name))?;
             slots.push(Slot {
                 needs: needs(c),
                 plan: c.clone(),
@@ -300,7 +303,18 @@ impl<'a> Task<'a> {
         slot.state = State::Running;
         tracing::debug!(container = %slot.plan.name, "started");
         self.follow(i, None);
+        self.metadata_ready(i).await;
         Ok(())
+    }
+
+    /// `--metadata-file`: the file says READY once the container runs.
+    async fn metadata_ready(&self, i: usize) {
+        let slot = &self.slots[i];
+        if let Err(e) =
+            super::metadata_file::write_ready(self.engine, self.plan, &slot.plan, &slot.id).await
+        {
+            tracing::warn!(container = %slot.plan.name, error = %e, "cannot write the metadata file");
+        }
     }
 
     /// Streams a container's output with its prefix, from `since` (Unix
@@ -382,6 +396,7 @@ impl<'a> Task<'a> {
         self.engine.start_container(&slot.id).await?;
         self.slots[i].started = Some(Instant::now());
         self.follow(i, Some(since));
+        self.metadata_ready(i).await;
         Ok(true)
     }
 
@@ -589,6 +604,7 @@ mod tests {
             cpu: 0,
             memory: None,
             ports: Vec::new(),
+            metadata_file: None,
             create: bollard::models::ContainerCreateBody::default(),
         }
     }

@@ -9,8 +9,8 @@ use ecs_run_local::runner::AgentClient;
 use serde_json::{Value, json};
 
 use crate::docker_harness::{
-    Moto, Running, Session, block, container, container_env, container_id, engine, http_get, start,
-    start_with_env,
+    Moto, Running, Session, block, container, container_env, container_id, engine, free_port,
+    http_get, start, start_with_env,
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
@@ -680,4 +680,57 @@ fn the_agent_takes_10000_requests_on_200_connections_and_keeps_its_memory_over_1
     run.interrupt();
     assert_eq!(run.wait().code, Some(130));
     assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn the_metadata_file_becomes_ready_with_the_containers_ports_and_address() {
+    let s = Session::new("metadata-file");
+    let script = "until grep -q '\"MetadataFileStatus\": \"READY\"' \"$ECS_CONTAINER_METADATA_FILE\" 2>/dev/null; \
+                  do sleep 0.1; done; \
+                  echo \"FILE $(tr -d '\\n\\t' < \"$ECS_CONTAINER_METADATA_FILE\")\"; \
+                  echo \"MYIP $(hostname -i | cut -d' ' -f1)\"; exit 0";
+    for mode in ["bridge", "awsvpc"] {
+        let port = free_port();
+        let mut app = container("app", script);
+        app["readonlyRootFilesystem"] = json!(true);
+        app["portMappings"] = json!([{ "containerPort": port, "hostPort": port }]);
+        let path = s.write(&json!([app]), &json!({ "networkMode": mode }));
+        let out = start(["--metadata-file".as_ref(), path.as_os_str()]).wait();
+        assert_eq!(out.code, Some(0), "{mode}: {out:?}");
+        let file = marked_json(&out.stdout, "app", "FILE");
+        assert_eq!(file["ContainerName"], "app", "{file}");
+        assert_eq!(file["TaskDefinitionFamily"], s.family.as_str(), "{file}");
+        assert_eq!(file["TaskDefinitionRevision"], "1", "{file}");
+        assert!(
+            file["TaskARN"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:ecs:"),
+            "{file}"
+        );
+        assert_eq!(file["ContainerID"].as_str().unwrap().len(), 64, "{file}");
+        assert_eq!(
+            file["PortMappings"],
+            json!([{ "ContainerPort": port, "HostPort": port, "BindIp": "0.0.0.0", "Protocol": "tcp" }]),
+            "{file}"
+        );
+        assert_eq!(file["Networks"][0]["NetworkMode"], mode, "{file}");
+        assert_eq!(
+            file["Networks"][0]["IPv4Addresses"][0].as_str().unwrap(),
+            marked(&out.stdout, "app", "MYIP"),
+            "{file}"
+        );
+        assert_eq!(file["MetadataFileStatus"], "READY");
+        assert_eq!(s.leftovers(), Vec::<String>::new());
+    }
+    // Without the flag there is no file.
+    let path = s.write(
+        &json!([container(
+            "app",
+            "echo \"NOFILE [$ECS_CONTAINER_METADATA_FILE]\""
+        )]),
+        &json!({}),
+    );
+    let out = start([&path]).wait();
+    assert!(out.stdout.contains("app | NOFILE []"), "{out:?}");
 }
