@@ -85,6 +85,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             token_file,
         } => commands::internal::agent(listen, loopback, &token_file),
         Command::Pause => commands::internal::pause(),
+        Command::Cgroup {
+            action,
+            path,
+            memory,
+            cpu_quota,
+        } => commands::internal::cgroup(&action, &path, memory, cpu_quota),
         Command::Probe {
             port,
             http_path,

@@ -479,6 +479,20 @@ pub enum Command {
     /// Hold a task's namespaces as PID 1 (inside the pause container).
     #[command(hide = true)]
     Pause,
+    /// Make or remove a task's cgroup (inside a helper container).
+    #[command(hide = true)]
+    Cgroup {
+        #[arg(value_parser = ["set", "remove"])]
+        action: String,
+        /// The cgroup parent, `/ecs-run-local/<task id>`.
+        path: String,
+        /// The task's memory limit in bytes.
+        #[arg(long)]
+        memory: Option<i64>,
+        /// The task's CPU quota in µs per 100 ms.
+        #[arg(long)]
+        cpu_quota: Option<i64>,
+    },
     /// Try 127.0.0.1:PORT until it answers (inside a probe container).
     #[command(hide = true)]
     Probe {

@@ -1,6 +1,7 @@
 //! The hidden subcommands that run inside the agent image: `agent` serves
 //! the ECS endpoints, `pause` holds an awsvpc task's namespaces, `probe`
-//! tries a port of a task from inside its network for `smoke --http/--tcp`.
+//! tries a port of a task from inside its network for `smoke --http/--tcp`,
+//! `cgroup` makes or removes a task's cgroup from a helper container.
 
 use std::net::SocketAddr;
 
@@ -36,4 +37,22 @@ pub fn probe(
         crate::runner::probe::serve(port, http).await;
         Ok(ExitStatus::Success)
     })
+}
+
+/// `cgroup set|remove PATH`: inside the helper container, makes a task's
+/// cgroup with its limits, or removes it, under the host's `/sys/fs/cgroup`.
+pub fn cgroup(
+    action: &str,
+    path: &str,
+    memory: Option<i64>,
+    cpu_quota: Option<i64>,
+) -> Result<ExitStatus, Failure> {
+    use crate::runner::task_cgroup;
+    let root = std::path::Path::new(task_cgroup::CGROUP_ROOT);
+    let done = match action {
+        "set" => task_cgroup::set(root, path, memory, cpu_quota),
+        _ => task_cgroup::remove(root, path),
+    };
+    done.map_err(|e| anyhow::anyhow!("cannot {action} the cgroup `{path}`: {e}"))?;
+    Ok(ExitStatus::Success)
 }

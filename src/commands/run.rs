@@ -109,6 +109,9 @@ async fn prepare(
         profile_region: aws.profile_region().await,
         publish: settings.overrides.publish.clone(),
         metadata_file: settings.metadata_file,
+        // The task's own cgroup, as the agent makes it, where the engine
+        // takes a cgroup path (the systemd driver takes only slices).
+        task_cgroup: platform.os == "linux" && platform.cgroup_driver == "cgroupfs",
         ..definition::plan_options(&settings.task, &settings.definition)
     };
     let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)

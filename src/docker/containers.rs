@@ -136,6 +136,22 @@ impl Engine {
         })
     }
 
+    /// Waits for a started container to exit and returns its exit code
+    /// (`-1` when the engine did not say).
+    pub async fn wait_exit(&self, id: &str) -> Result<i64, DockerError> {
+        let mut waits = self
+            .docker
+            .wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
+        match waits.next().await {
+            Some(Ok(done)) => Ok(done.status_code),
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(DockerError::api(format!(
+                "cannot wait for container `{id}`"
+            ))(e)),
+            None => Ok(-1),
+        }
+    }
+
     /// Removes a container, running or not, with its anonymous volumes.
     pub async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
         let options = RemoveContainerOptionsBuilder::default()

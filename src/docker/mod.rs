@@ -180,6 +180,10 @@ impl Engine {
             os: info.os_type.unwrap_or_default(),
             architecture: info.architecture.unwrap_or_default(),
             operating_system: info.operating_system.unwrap_or_default(),
+            cgroup_driver: info
+                .cgroup_driver
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         })
     }
 }
@@ -190,6 +194,8 @@ pub struct EnginePlatform {
     pub os: String,
     pub architecture: String,
     pub operating_system: String,
+    /// `cgroupfs` or `systemd` (`none` on rootless engines).
+    pub cgroup_driver: String,
 }
 
 impl EnginePlatform {

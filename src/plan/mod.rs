@@ -5,6 +5,7 @@
 //! parts come from an [`Ids`] source, so a plan is a value that tests pin with
 //! snapshots. The runner executes a plan; `ecs-run-local plan` prints one.
 
+pub mod cgroup;
 mod container;
 pub mod ids;
 pub mod names;
@@ -98,6 +99,9 @@ pub struct PlanOptions {
     /// file (`ECS_CONTAINER_METADATA_FILE`), as with the agent's
     /// `ECS_ENABLE_CONTAINER_METADATA`.
     pub metadata_file: bool,
+    /// The engine uses the `cgroupfs` driver: a task with `cpu` or `memory`
+    /// gets a cgroup of its own (see [`cgroup`]).
+    pub task_cgroup: bool,
 }
 
 impl Default for PlanOptions {
@@ -115,6 +119,7 @@ impl Default for PlanOptions {
             publish: Vec::new(),
             supervisor_log: None,
             metadata_file: false,
+            task_cgroup: false,
         }
     }
 }
@@ -135,6 +140,10 @@ pub struct Plan {
     pub containers: Vec<ContainerPlan>,
     /// Container names in start order: each after everything it depends on.
     pub start_order: Vec<String>,
+    /// The task's own cgroup, when it has task-level limits and the engine
+    /// can take them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_cgroup: Option<cgroup::TaskCgroupPlan>,
 }
 
 /// The task as ECS would describe it: identity, mode and limits.
@@ -336,7 +345,8 @@ pub fn plan(
     )
     .map_err(|d| PlanError::Invalid(vec![d]))?;
     let network = network_request();
-    Ok(Plan {
+    let (cpu, memory) = (task.cpu, task.memory);
+    let mut plan = Plan {
         run_id,
         task,
         network,
@@ -347,7 +357,12 @@ pub fn plan(
             .into_iter()
             .map(|i| def.container_definitions[i].name().to_owned())
             .collect(),
-    })
+        task_cgroup: None,
+    };
+    if options.task_cgroup {
+        cgroup::apply(&mut plan, cpu, memory, &options.agent_image);
+    }
+    Ok(plan)
 }
 
 fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> TaskPlan {

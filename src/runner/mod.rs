@@ -14,6 +14,7 @@ pub mod signals;
 pub mod smoke_report;
 pub mod smoke_test;
 pub mod supervise;
+pub mod task_cgroup;
 pub mod task_list;
 pub mod teardown;
 
@@ -124,9 +125,11 @@ pub async fn run(
             Ok(Ending::EssentialExited {
                 container,
                 exit_code,
+                oom,
             }) => {
                 status(&format!(
-                    "essential container `{container}` exited with {exit_code}; stopping the task"
+                    "essential container `{container}` exited with {exit_code}{}; stopping the task",
+                    supervise::oom_reason(*oom)
                 ));
             }
             Ok(Ending::Interrupted) => status("stopping the task (press Ctrl-C again to kill it)"),

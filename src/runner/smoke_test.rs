@@ -216,9 +216,10 @@ fn wait_for(task: &Task<'_>, slot: &super::supervise::Slot, spec: &SmokeSpec) ->
     if slot.plan.essential {
         return match slot.state {
             State::Running => Wait::Ready,
-            State::Exited(code) => {
-                Wait::Failed(format!("essential container `{name}` exited with {code}"))
-            }
+            State::Exited(code) => Wait::Failed(format!(
+                "essential container `{name}` exited with {code}{}",
+                super::supervise::oom_reason(slot.oom_killed)
+            )),
             State::Created => Wait::Pending(format!("`{name}` to start")),
         };
     }

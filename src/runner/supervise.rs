@@ -35,7 +35,13 @@ pub(super) const TICK: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone)]
 pub enum Ending {
     /// An essential container exited; the task stopped with its exit code.
-    EssentialExited { container: String, exit_code: i64 },
+    /// `oom`: the kernel killed it for want of memory (ECS's reason
+    /// `OutOfMemoryError: Container killed due to memory usage`).
+    EssentialExited {
+        container: String,
+        exit_code: i64,
+        oom: bool,
+    },
     /// The user stopped it (Ctrl-C or SIGTERM).
     Interrupted,
     /// `smoke` checked the task and stops it.
@@ -62,6 +68,8 @@ pub(super) struct Slot {
     pub(super) healthy_at: Option<Instant>,
     /// When it last exited for good (no restart followed).
     pub(super) exited_at: Option<Instant>,
+    /// The kernel killed a process of it for want of memory.
+    pub(super) oom_killed: bool,
     /// Explicit `dependsOn` plus the implicit START of links and volumesFrom.
     pub(super) needs: Vec<Dependency>,
 }
@@ -110,6 +118,9 @@ impl<'a> Task<'a> {
             }
             body
         };
+        if let Some(cgroup) = &plan.task_cgroup {
+            super::task_cgroup::create(engine, plan, cgroup).await?;
+        }
         if let Some(pause) = &plan.pause {
             let id = engine
                 .create_container(&pause.docker_name, with_supervisor(pause), None)
@@ -145,6 +156,7 @@ impl<'a> Task<'a> {
                 started: None,
                 healthy_at: None,
                 exited_at: None,
+                oom_killed: false,
             });
         }
         let prefixes = LogPrefixes::new(plan.containers.iter().map(|c| c.name.as_str()));
@@ -342,7 +354,12 @@ impl<'a> Task<'a> {
 
     async fn apply(&mut self, event: ContainerEvent) -> anyhow::Result<()> {
         match event {
-            ContainerEvent::Start { .. } | ContainerEvent::Oom { .. } => {}
+            ContainerEvent::Start { .. } => {}
+            ContainerEvent::Oom { id } => {
+                if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id) {
+                    slot.oom_killed = true;
+                }
+            }
             ContainerEvent::Health { id, status } => {
                 if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id) {
                     if status == "healthy" && slot.healthy_at.is_none() {
@@ -366,8 +383,9 @@ impl<'a> Task<'a> {
                 slot.exited_at = Some(Instant::now());
                 if !slot.plan.essential {
                     status(&format!(
-                        "`{}` exited with {exit_code}; it is not essential, the task goes on",
-                        slot.plan.name
+                        "`{}` exited with {exit_code}{}; it is not essential, the task goes on",
+                        slot.plan.name,
+                        oom_reason(slot.oom_killed)
                     ));
                 }
             }
@@ -405,6 +423,7 @@ impl<'a> Task<'a> {
             State::Exited(exit_code) if s.plan.essential => Some(Ending::EssentialExited {
                 container: s.plan.name.clone(),
                 exit_code,
+                oom: s.oom_killed,
             }),
             _ => None,
         })
@@ -480,6 +499,16 @@ impl<'a> Task<'a> {
 
 /// ECS's restart rule: restart unless the exit code is ignored, and only
 /// after the container has run for `restartAttemptPeriod`.
+/// ECS's stop reason for a container the kernel killed for memory, as the
+/// agent words it, after its exit code.
+pub(super) fn oom_reason(oom: bool) -> &'static str {
+    if oom {
+        " (OutOfMemoryError: Container killed due to memory usage)"
+    } else {
+        ""
+    }
+}
+
 fn should_restart(policy: &RestartPlan, exit_code: i64, ran: Duration) -> bool {
     let period = Duration::from_secs(policy.restart_attempt_period_secs.unsigned_abs());
     !policy.ignored_exit_codes.contains(&exit_code) && ran >= period

@@ -9,7 +9,8 @@ use crate::plan::labels;
 /// can tell a live run from one whose CLI was killed.
 pub const SUPERVISOR_PID: &str = "ecs-run-local.supervisor-pid";
 
-/// Removes the containers (pause included) and task-scoped volumes of a run.
+/// Removes the containers (pause included), task-scoped volumes and task
+/// cgroup of a run.
 /// Shared volumes, the network and the agent stay for the next run.
 pub async fn run_objects(engine: &Engine, run_id: &str) -> anyhow::Result<()> {
     let label = [format!("{}={run_id}", labels::RUN_ID)];
@@ -25,6 +26,12 @@ pub async fn run_objects(engine: &Engine, run_id: &str) -> anyhow::Result<()> {
         .into_iter()
         .find_map(Result::err)
         .map(anyhow::Error::new);
+    // The task's cgroup, once nothing is in it.
+    if first_error.is_none()
+        && let Err(e) = super::task_cgroup::remove_for(engine, &containers).await
+    {
+        first_error = Some(e);
+    }
     for volume in engine.volumes_labelled(&label).await? {
         if let Err(e) = engine.remove_volume(&volume.name).await {
             first_error.get_or_insert(e.into());

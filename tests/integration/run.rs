@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::docker_harness::{Session, container, free_port, http_get, start};
+use crate::docker_harness::{
+    Session, block, container, container_id, engine, free_port, http_get, start,
+};
 
 const STARTUP: Duration = Duration::from_secs(90);
 
@@ -361,5 +363,81 @@ fn a_container_that_ran_past_its_restart_attempt_period_is_restarted_and_counted
     run.interrupt();
     let out = run.wait();
     assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+/// The host's file of a task cgroup's memory limit (cgroup v1 or v2).
+fn task_memory_limit_file(task_id: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    if root.join("cgroup.controllers").exists() {
+        root.join(format!("ecs-run-local/{task_id}/memory.max"))
+    } else {
+        root.join(format!(
+            "memory/ecs-run-local/{task_id}/memory.limit_in_bytes"
+        ))
+    }
+}
+
+#[test]
+fn task_memory_limits_the_task_as_a_whole_and_an_oom_kill_is_reported_as_ecs_does() {
+    let s = Session::new("task-cgroup");
+    let hog = container(
+        "hog",
+        "echo HOG-READY; while [ ! -f /tmp/go ]; do sleep 0.2; done; exec tail /dev/zero",
+    );
+    let peer = container("peer", "sleep 300");
+    // Neither has a memory of its own: only the task's.
+    let [mut hog, mut peer] = [hog, peer];
+    for c in [&mut hog, &mut peer] {
+        c.as_object_mut().unwrap().remove("memory");
+    }
+    let path = s.write(
+        &json!([hog, peer]),
+        &json!({ "networkMode": "bridge", "cpu": "512", "memory": "128" }),
+    );
+    let mut run = start([&path]);
+    run.wait_for("hog  | HOG-READY", STARTUP);
+    // Both containers sit under one parent that holds the task's limit, with
+    // no limit of their own.
+    let parents: Vec<(String, i64)> = ["hog", "peer"]
+        .iter()
+        .map(|name| {
+            let inspect = block(engine().inspect_raw(&container_id(&s.family, name))).unwrap();
+            let host = inspect.host_config.unwrap();
+            (
+                host.cgroup_parent.unwrap_or_default(),
+                host.memory.unwrap_or(0),
+            )
+        })
+        .collect();
+    let hog = block(engine().inspect_raw(&container_id(&s.family, "hog"))).unwrap();
+    let labels = hog.config.unwrap().labels.unwrap();
+    let task_id = labels["com.amazonaws.ecs.task-arn"]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let parent = format!("/ecs-run-local/{task_id}");
+    assert_eq!(parents, [(parent.clone(), 0), (parent.clone(), 0)]);
+    let limit = task_memory_limit_file(&task_id);
+    assert_eq!(std::fs::read_to_string(&limit).unwrap().trim(), "134217728");
+
+    // Past the task's memory, the kernel kills the allocation: exit 137,
+    // with ECS's reason in the status line.
+    let go = std::process::Command::new("docker")
+        .args(["exec", &container_id(&s.family, "hog"), "touch", "/tmp/go"])
+        .status()
+        .unwrap();
+    assert!(go.success());
+    let out = run.wait();
+    assert_eq!(out.code, Some(137), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "essential container `hog` exited with 137 (OutOfMemoryError: Container killed due to memory usage); stopping the task"
+        ),
+        "{out:?}"
+    );
+    // The cgroup goes with the task.
+    assert!(!limit.exists(), "{} is left", limit.display());
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
