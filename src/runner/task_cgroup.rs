@@ -143,10 +143,11 @@ async fn helper(
         image: Some(image.to_owned()),
         entrypoint: Some(vec![AGENT_EXECUTABLE.to_owned()]),
         cmd: Some(args),
-        labels: Some(HashMap::from([(
-            labels::ROLE.to_owned(),
-            "cgroup-helper".to_owned(),
-        )])),
+        // The run's label: `down` removes a helper a killed run left.
+        labels: Some(HashMap::from([
+            (labels::ROLE.to_owned(), "cgroup-helper".to_owned()),
+            (labels::RUN_ID.to_owned(), run_id.to_owned()),
+        ])),
         host_config: Some(HostConfig {
             binds: Some(vec![format!("{HOST_CGROUPS}:{CGROUP_ROOT}:rw")]),
             network_mode: Some("none".into()),

@@ -56,8 +56,11 @@ pub async fn list(engine: &Engine) -> anyhow::Result<Vec<TaskSummary>> {
         .await?;
     let mut runs: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
     for c in found {
-        // A smoke probe is not one of the task's containers.
-        if c.labels.get(labels::ROLE).map(String::as_str) == Some("probe") {
+        // Helpers (smoke's probes, the cgroup helper) are not the task's.
+        if matches!(
+            c.labels.get(labels::ROLE).map(String::as_str),
+            Some("probe" | "cgroup-helper")
+        ) {
             continue;
         }
         let run = c.labels.get(labels::RUN_ID).cloned().unwrap_or_default();
