@@ -110,8 +110,12 @@ async fn prepare(
         publish: settings.overrides.publish.clone(),
         metadata_file: settings.metadata_file,
         // The task's own cgroup, as the agent makes it, where the engine
-        // takes a cgroup path (the systemd driver takes only slices).
-        task_cgroup: platform.os == "linux" && platform.cgroup_driver == "cgroupfs",
+        // takes a cgroup path (the systemd driver takes only slices). Not on
+        // Podman: its `conmon` processes live in the parent, and an exec
+        // session's lingers for minutes, so the parent cannot be removed.
+        task_cgroup: platform.os == "linux"
+            && platform.cgroup_driver == "cgroupfs"
+            && !engine.is_podman(),
         ..definition::plan_options(&settings.task, &settings.definition)
     };
     let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)

@@ -378,6 +378,16 @@ impl<'a> Task<'a> {
                 if self.restart(i, exit_code).await? {
                     return Ok(());
                 }
+                // Podman sends no `oom` event; its inspect says so.
+                if exit_code == 137 && !self.slots[i].oom_killed {
+                    let killed = self
+                        .engine
+                        .inspect_raw(&id)
+                        .await
+                        .ok()
+                        .and_then(|c| c.state?.oom_killed);
+                    self.slots[i].oom_killed = killed == Some(true);
+                }
                 let slot = &mut self.slots[i];
                 slot.state = State::Exited(exit_code);
                 slot.exited_at = Some(Instant::now());

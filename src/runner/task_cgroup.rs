@@ -64,29 +64,50 @@ pub fn set(root: &Path, path: &str, memory: Option<i64>, cpu_quota: Option<i64>)
 /// from every hierarchy that has it.
 pub fn remove(root: &Path, path: &str) -> io::Result<()> {
     let relative = path.trim_start_matches('/');
-    let mut dirs = vec![root.join(relative)];
+    // v2 is one hierarchy at the root; v1 has one per controller.
+    let mut bases = vec![root.to_path_buf()];
     for entry in std::fs::read_dir(root)?.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            dirs.push(entry.path().join(relative));
+            bases.push(entry.path());
         }
     }
-    for dir in dirs.into_iter().filter(|d| d.is_dir()) {
-        remove_tree(&dir)?;
+    for base in bases {
+        let dir = base.join(relative);
+        if dir.is_dir() {
+            remove_tree(&base, &dir)?;
+        }
     }
     Ok(())
 }
 
-/// cgroup directories go with `rmdir`, deepest first; their files go with them.
-fn remove_tree(dir: &Path) -> io::Result<()> {
+/// cgroup directories go with `rmdir`, deepest first; their files go with
+/// them. Processes the engine leaves behind (Podman's `conmon` of an exec
+/// session lingers for minutes) move to the hierarchy's root first; a
+/// cgroup still being emptied is tried again for up to 5 s.
+fn remove_tree(base: &Path, dir: &Path) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)?.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_tree(&entry.path())?;
+            remove_tree(base, &entry.path())?;
         }
     }
-    match std::fs::remove_dir(dir) {
-        // A plain directory (as in the tests) holds files; a cgroup does not.
-        Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => std::fs::remove_dir_all(dir),
-        other => other,
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.split_whitespace() {
+            let _ = std::fs::write(base.join("cgroup.procs"), pid);
+        }
+    }
+    let mut tries = 50;
+    loop {
+        match std::fs::remove_dir(dir) {
+            // A plain directory (as in the tests) holds files; a cgroup does not.
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {
+                return std::fs::remove_dir_all(dir);
+            }
+            Err(e) if e.kind() == io::ErrorKind::ResourceBusy && tries > 0 => {
+                tries -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            other => return other,
+        }
     }
 }
 

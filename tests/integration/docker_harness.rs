@@ -157,9 +157,12 @@ impl Drop for Session {
         let label = [format!("{}={}", labels::FAMILY, self.family)];
         let engine = engine();
         block(async {
-            for c in engine.containers_labelled(&label).await.unwrap_or_default() {
+            let containers = engine.containers_labelled(&label).await.unwrap_or_default();
+            for c in &containers {
                 let _ = engine.remove_container(&c.id).await;
             }
+            // The cgroups of tasks whose CLI a failed test killed.
+            let _ = ecs_run_local::runner::task_cgroup::remove_for(engine, &containers).await;
             for v in engine.volumes_labelled(&label).await.unwrap_or_default() {
                 let _ = engine.remove_volume(&v.name).await;
             }
