@@ -105,7 +105,12 @@ impl FileBody {
                         .as_deref()
                         .and_then(|p| p.parse().ok())
                         .unwrap_or(0),
-                    bind_ip: binding.host_ip.clone().unwrap_or_default(),
+                    // Podman leaves the address of every interface empty.
+                    bind_ip: binding
+                        .host_ip
+                        .clone()
+                        .filter(|ip| !ip.is_empty())
+                        .unwrap_or_else(|| "0.0.0.0".into()),
                     protocol: protocol.to_owned(),
                 });
             }

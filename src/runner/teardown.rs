@@ -15,13 +15,21 @@ pub const SUPERVISOR_PID: &str = "ecs-run-local.supervisor-pid";
 pub async fn run_objects(engine: &Engine, run_id: &str) -> anyhow::Result<()> {
     let label = [format!("{}={run_id}", labels::RUN_ID)];
     let containers = engine.containers_labelled(&label).await?;
-    // The pause container last: Podman refuses to remove a namespace's
+    // Those joined to a namespace before its holder: smoke's probes first,
+    // the pause container last. Podman refuses to remove a namespace's
     // holder while containers joined to it remain.
-    let (pause, others): (Vec<_>, Vec<_>) = containers
-        .iter()
-        .partition(|c| c.labels.get(labels::ROLE).map(String::as_str) == Some("pause"));
-    let mut removals = join_all(others.iter().map(|c| engine.remove_container(&c.id))).await;
-    removals.extend(join_all(pause.iter().map(|c| engine.remove_container(&c.id))).await);
+    let role =
+        |c: &&crate::docker::ContainerSummary| match c.labels.get(labels::ROLE).map(String::as_str)
+        {
+            Some("probe") => 0,
+            Some("pause") => 2,
+            _ => 1,
+        };
+    let mut removals = Vec::new();
+    for rank in 0..3 {
+        let group = containers.iter().filter(|c| role(c) == rank);
+        removals.extend(join_all(group.map(|c| engine.remove_container(&c.id))).await);
+    }
     let mut first_error = removals
         .into_iter()
         .find_map(Result::err)
