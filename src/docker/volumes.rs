@@ -30,6 +30,16 @@ impl Engine {
         }
     }
 
+    /// Where a volume's data lives on the engine's host: what the engine's
+    /// own daemon (its log drivers, say) reaches it by.
+    pub async fn volume_mountpoint(&self, name: &str) -> Result<String, DockerError> {
+        self.docker
+            .inspect_volume(name)
+            .await
+            .map(|v| v.mountpoint)
+            .map_err(DockerError::api(format!("cannot inspect volume `{name}`")))
+    }
+
     /// Creates a volume as `request` describes it (name, driver, labels).
     pub async fn create_volume(&self, request: VolumeCreateRequest) -> Result<(), DockerError> {
         let name = request.name.clone().unwrap_or_default();

@@ -195,6 +195,56 @@ fn every_valid_document_loads_and_plans_unless_really_invalid() {
     }
 }
 
+/// The corpus's `FireLens` tasks plan their log routing, with no warning about
+/// `FireLens`: an output per `awsfirelens` container in the router's
+/// configuration.
+#[test]
+fn firelens_examples_plan_their_log_routing_without_warnings() {
+    let mut routed = 0;
+    for path in files("valid") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Ok(loaded) = load_path(&path) else {
+            continue;
+        };
+        let defs = &loaded.definition.container_definitions;
+        if !defs.iter().any(|c| c.firelens_configuration.is_some()) || !errors_of(&path).is_empty()
+        {
+            continue;
+        }
+        let warnings: Vec<String> = validate(&loaded.definition)
+            .iter()
+            .chain(&loaded.warnings)
+            .map(Diagnostic::to_string)
+            .filter(|w| w.to_lowercase().contains("firelens"))
+            .collect();
+        assert!(warnings.is_empty(), "{name}: {warnings:#?}");
+        let plan = plan(
+            &loaded.definition,
+            &options(),
+            &mut SequentialIds::default(),
+        )
+        .unwrap();
+        let firelens = plan
+            .firelens
+            .unwrap_or_else(|| panic!("{name}: no FireLens plan"));
+        for c in defs.iter().filter(|c| {
+            c.log_configuration
+                .as_ref()
+                .and_then(|l| l.log_driver.as_deref())
+                == Some("awsfirelens")
+        }) {
+            assert!(
+                firelens.config.contains(&format!("{}-firelens*", c.name())),
+                "{name}: no output for `{}` in\n{}",
+                c.name(),
+                firelens.config
+            );
+        }
+        routed += 1;
+    }
+    assert!(routed >= 40, "only {routed} FireLens tasks planned");
+}
+
 #[test]
 fn invalid_json_fails_with_a_location() {
     let files = files("invalid-json");

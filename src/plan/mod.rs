@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 mod container;
+pub mod firelens;
 pub mod ids;
 pub mod names;
 pub mod order;
@@ -144,6 +145,9 @@ pub struct Plan {
     /// can take them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_cgroup: Option<cgroup::TaskCgroupPlan>,
+    /// The task's log routing, when it has a `FireLens` router.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firelens: Option<firelens::FirelensPlan>,
 }
 
 /// The task as ECS would describe it: identity, mode and limits.
@@ -358,7 +362,9 @@ pub fn plan(
             .map(|i| def.container_definitions[i].name().to_owned())
             .collect(),
         task_cgroup: None,
+        firelens: None,
     };
+    firelens::apply(&mut plan, def, ids);
     if options.task_cgroup {
         cgroup::apply(&mut plan, cpu, memory, &options.agent_image);
     }

@@ -98,9 +98,26 @@ impl<'a> Task<'a> {
         for volume in &plan.volumes {
             create_volume(engine, volume).await?;
         }
+        // FireLens: the engine's fluentd driver reaches the router's socket
+        // at its volume's mount point on the engine's host.
+        let socket_dir = match &plan.firelens {
+            Some(firelens) => Some(engine.volume_mountpoint(&firelens.volume).await?),
+            None => None,
+        };
         let supervisor = std::process::id().to_string();
         let with_supervisor = |c: &ContainerPlan| {
             let mut body = c.create.clone();
+            if let (Some(dir), Some(config)) = (
+                &socket_dir,
+                body.host_config
+                    .as_mut()
+                    .and_then(|h| h.log_config.as_mut())
+                    .and_then(|l| l.config.as_mut()),
+            ) {
+                for value in config.values_mut() {
+                    *value = value.replace(crate::plan::firelens::SOCKET_DIR_PLACEHOLDER, dir);
+                }
+            }
             body.labels
                 .get_or_insert_with(HashMap::new)
                 .insert(SUPERVISOR_PID.to_owned(), supervisor.clone());
@@ -145,6 +162,19 @@ impl<'a> Task<'a> {
             super::metadata_file::write_initial(engine, plan, c, &id)
                 .await
                 .with_context(|| format!("cannot write the metadata file of `{}`", c.name))?;
+            if let Some(firelens) = plan.firelens.as_ref().filter(|f| f.router == c.name) {
+                engine
+                    .put_file(
+                        &id,
+                        &firelens.config_path,
+                        firelens.config.as_bytes(),
+                        0o644,
+                    )
+                    .await
+                    .with_context(|| {
+                        format!("cannot write the FireLens configuration into `{}`", c.name)
+                    })?;
+            }
             slots.push(Slot {
                 needs: needs(c),
                 plan: c.clone(),

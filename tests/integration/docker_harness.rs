@@ -240,6 +240,68 @@ pub fn httpd_only_image() -> &'static str {
 
 const HTTPD_ONLY: &str = "ecs-run-local-test/httpd-only:1";
 
+/// A `FireLens` log router for the tests (no Fluent Bit image is reachable):
+/// busybox for `sh` and `cat`, and `/receiver`, built here from
+/// `tests/fixtures/firelens/receiver.c` with `cc -static`, which listens on
+/// the socket and prints what it receives.
+pub fn firelens_router_image() -> &'static str {
+    static IMAGE: LazyLock<()> = LazyLock::new(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let receiver = dir.path().join("receiver");
+        let source = crate::harness::fixtures().join("firelens/receiver.c");
+        let built = Command::new("cc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&receiver)
+            .arg(&source)
+            .output()
+            .expect("cc builds the test router (gcc)");
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        block(async {
+            let busybox = std::fs::read("/bin/busybox")?;
+            let receiver = std::fs::read(&receiver)?;
+            let mut tar = tar::Builder::new(Vec::new());
+            for path in ["var/run", "fluent-bit/etc", "tmp"] {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o777);
+                h.set_size(0);
+                tar.append_data(&mut h, path, std::io::empty())?;
+            }
+            for (path, data) in [("bin/busybox", &busybox), ("receiver", &receiver)] {
+                let mut h = tar::Header::new_gnu();
+                h.set_mode(0o755);
+                h.set_size(data.len() as u64);
+                tar.append_data(&mut h, path, data.as_slice())?;
+            }
+            for applet in ["sh", "cat"] {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_mode(0o777);
+                h.set_size(0);
+                tar.append_link(&mut h, format!("bin/{applet}"), "busybox")?;
+            }
+            let changes = [
+                "ENV PATH=/bin".to_owned(),
+                format!("LABEL {}={TEST_IMAGE_ROLE}", labels::ROLE),
+            ];
+            let (repo, tag) = FIRELENS_ROUTER.rsplit_once(':').unwrap();
+            ENGINE
+                .import_rootfs(tar.into_inner()?.into(), repo, tag, &changes)
+                .await?;
+            anyhow::Ok(())
+        })
+        .expect("the router image imports");
+    });
+    LazyLock::force(&IMAGE);
+    FIRELENS_ROUTER
+}
+
+const FIRELENS_ROUTER: &str = "ecs-run-local-test/firelens-router:1";
+
 /// Imports `/bin/busybox` with a link per applet as [`BUSYBOX`].
 async fn import_busybox() -> anyhow::Result<()> {
     let busybox = std::fs::read("/bin/busybox")

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::docker_harness::{
-    Session, block, container, container_id, engine, free_port, http_get, start,
+    Session, block, container, container_id, engine, firelens_router_image, free_port, http_get,
+    start,
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
@@ -439,5 +440,50 @@ fn task_memory_limits_the_task_as_a_whole_and_an_oom_kill_is_reported_as_ecs_doe
     );
     // The cgroup goes with the task.
     assert!(!limit.exists(), "{} is left", limit.display());
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn awsfirelens_containers_log_through_the_task_log_router_and_to_the_terminal() {
+    let s = Session::new("firelens");
+    let router = json!({
+        "name": "log_router",
+        "image": firelens_router_image(),
+        "essential": true,
+        "memory": 64,
+        "stopTimeout": 2,
+        "entryPoint": ["sh", "-c"],
+        "command": ["cat /fluent-bit/etc/fluent-bit.conf; exec /receiver /var/run/fluent.sock"],
+        "firelensConfiguration": { "type": "fluentbit" },
+    });
+    let mut app = container("app", "sleep 1; echo hello-firelens; sleep 300");
+    app["logConfiguration"] = json!({ "logDriver": "awsfirelens", "options": {
+        "Name": "cloudwatch", "region": "eu-west-1", "log_group_name": "/firelens-test" } });
+    let path = s.write(&json!([app, router]), &json!({ "networkMode": "bridge" }));
+    let mut run = start([&path]);
+    // The router got what the app wrote, tagged as ECS tags it…
+    run.wait_for("RECEIVED hello-firelens", STARTUP);
+    run.wait_for("app-firelens-", Duration::from_secs(5));
+    let stdout = run.stdout();
+    // …and the app's line still reaches the terminal, prefixed.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("app ") && l.ends_with("| hello-firelens")),
+        "{stdout}"
+    );
+    // The generated configuration, where Fluent Bit reads it.
+    for line in [
+        "|     unix_path /var/run/fluent.sock",
+        "|     Match app-firelens*",
+        "|     Name cloudwatch",
+        "|     log_group_name /firelens-test",
+        "|     Record ecs_task_arn arn:aws:ecs:",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }

@@ -321,10 +321,6 @@ impl Validator<'_> {
             if firelens.kind.is_none() {
                 self.error(format!("{at}.firelensConfiguration.type"), "is required");
             }
-            self.warning(
-                format!("{at}.firelensConfiguration"),
-                "FireLens log routing is not set up locally: this container runs as a plain container, and the logs of `awsfirelens` containers stream to the terminal",
-            );
         }
         if let Some(restart) = &c.restart_policy {
             if let Some(period) = restart

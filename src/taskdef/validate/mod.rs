@@ -171,7 +171,6 @@ mod tests {
             "App Mesh",
             "Elastic Inference",
             "EFS file system `fs-1`",
-            "FireLens",
             "NVIDIA",
         ] {
             assert!(
