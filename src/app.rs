@@ -40,6 +40,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             follow,
         } => commands::tasks::logs(&task, container.as_deref(), follow),
         Command::Stop { task } => commands::tasks::stop(&task),
+        Command::Exec {
+            task,
+            container,
+            command,
+        } => commands::tasks::exec(&task, &container, &command),
         Command::Compose {
             definition,
             task,

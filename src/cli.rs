@@ -430,6 +430,19 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Run a command in a running task's container, as `aws ecs execute-command`.
+    ///
+    /// Without a command, an interactive shell (`sh`). With a terminal when
+    /// standard input is one; the exit status is the command's.
+    Exec {
+        /// The task id (a prefix is enough, as for `logs`).
+        task: String,
+        /// The container's name in the task definition.
+        container: String,
+        /// The command and its arguments, after `--` [default: sh].
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
     /// Stop a task as ECS would (SIGTERM, stopTimeout, SIGKILL) and remove it.
     Stop {
         /// The task id (from `ps`, or the one `--detach` printed).

@@ -112,7 +112,11 @@ fn block_on(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(work)
+    let result = runtime.block_on(work);
+    // Not waiting for blocked reads (a terminal's standard input, after
+    // `exec`): the command's work is done.
+    runtime.shutdown_background();
+    result
 }
 
 /// Writes what the user asked for to stdout; a closed pipe is not an error.

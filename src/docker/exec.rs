@@ -1,6 +1,8 @@
-//! Exec: running a command in a running container, as `docker exec` does
-//! (the checks of `smoke --exec`).
+//! Exec: running a command in a running container, as `docker exec` does:
+//! captured (the checks of `smoke --exec`) or attached to this process's
+//! terminal (`ecs-run-local exec`).
 
+use bollard::container::LogOutput;
 use futures_util::StreamExt;
 
 use super::{DockerError, Engine};
@@ -45,5 +47,129 @@ impl Engine {
             inspected.exit_code.unwrap_or(-1),
             String::from_utf8_lossy(&text).into_owned(),
         ))
+    }
+}
+
+/// A command's terminal: with `tty`, the engine gives the command a
+/// pseudo-terminal of this size (columns, rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecTerminal {
+    pub tty: bool,
+    pub size: Option<(u16, u16)>,
+}
+
+impl Engine {
+    /// Runs `command` in a running container with this process's standard
+    /// input, output and error attached, as `docker exec -i` (and `-t` with
+    /// a terminal) does; returns the command's exit code.
+    pub async fn exec_attached(
+        &self,
+        id: &str,
+        command: &[String],
+        terminal: ExecTerminal,
+    ) -> Result<i64, DockerError> {
+        use bollard::exec::{
+            CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults,
+        };
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let what = || format!("cannot run `{}` in `{id}`", command.join(" "));
+        let created = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(command.to_vec()),
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(terminal.tty),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(DockerError::api(what()))?;
+        let started = self
+            .docker
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions {
+                    tty: terminal.tty,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(DockerError::api(what()))?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
+            return Err(DockerError::Archive(format!(
+                "`{id}` did not attach the command"
+            )));
+        };
+        if let (true, Some((width, height))) = (terminal.tty, terminal.size) {
+            let _ = self
+                .docker
+                .resize_exec(&created.id, ResizeExecOptions { height, width })
+                .await;
+        }
+        // Standard input goes to the command until it ends (or the command does).
+        let feeding = tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stdin.read(&mut buffer).await {
+                if n == 0 || input.write_all(&buffer[..n]).await.is_err() {
+                    break;
+                }
+                let _ = input.flush().await;
+            }
+            let _ = input.shutdown().await;
+        });
+        let mut stdout = tokio::io::stdout();
+        let mut stderr = tokio::io::stderr();
+        // While standard input stays open the engine may keep the stream open
+        // after the command ended, so its end is also asked for.
+        let mut ended: Option<tokio::time::Instant> = None;
+        loop {
+            let chunk = tokio::select! {
+                chunk = output.next() => match chunk {
+                    Some(chunk) => chunk,
+                    None => break,
+                },
+                () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                    match ended {
+                        // What it wrote last has had its moment to arrive.
+                        Some(at) if at.elapsed() > std::time::Duration::from_millis(300) => break,
+                        Some(_) => {}
+                        None => {
+                            let running = self.docker.inspect_exec(&created.id).await.ok().and_then(|e| e.running);
+                            if running == Some(false) {
+                                ended = Some(tokio::time::Instant::now());
+                            }
+                        }
+                    }
+                    continue;
+                }
+            };
+            match chunk.map_err(DockerError::api(what()))? {
+                LogOutput::StdErr { message } => {
+                    let _ = stderr.write_all(&message).await;
+                    let _ = stderr.flush().await;
+                }
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    let _ = stdout.write_all(&message).await;
+                    let _ = stdout.flush().await;
+                }
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        feeding.abort();
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(DockerError::api(what()))?;
+        Ok(inspected.exit_code.unwrap_or(-1))
     }
 }

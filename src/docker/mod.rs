@@ -21,6 +21,7 @@ mod volumes;
 
 pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream, StatsStream};
 pub use events::{ActivityStream, ContainerEvent, EventStream};
+pub use exec::ExecTerminal;
 pub use images::{DockerCredentials, PullProgress};
 pub use volumes::VolumeSummary;
 

@@ -773,3 +773,60 @@ fn http_and_tcp_probes_reach_a_shell_less_image_in_bridge_and_awsvpc_tasks() {
     assert!(tcp.trim_end().ends_with("ok"), "{tcp}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn exec_runs_a_command_in_a_tasks_container_with_its_status_and_a_terminal_when_there_is_one() {
+    let s = Session::new("exec");
+    let app = container("app", "echo hi > /tmp/x; sleep 300");
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let path = path.to_string_lossy().into_owned();
+    let id = cli(&[path.as_str(), "--detach"]).trim().to_owned();
+    let prefix = &id[..8];
+
+    // The command's output, error and exit status.
+    let out = crate::harness::ecs_run_local([
+        "exec",
+        prefix,
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "cat /tmp/x; echo oops >&2; exit 7",
+    ])
+    .run();
+    assert_eq!(out.code, Some(7), "{out:?}");
+    assert_eq!(out.stdout, "hi\n");
+    assert_eq!(out.stderr, "oops\n");
+    // Standard input reaches the default shell.
+    let out = crate::harness::ecs_run_local(["exec", prefix, "app"])
+        .stdin("echo from-stdin; exit 3\n")
+        .run();
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert_eq!(out.stdout, "from-stdin\n");
+    // With a terminal (script(1) gives one), the command gets a terminal too.
+    let command = format!(
+        "{} exec {prefix} app -- sh -c 'tty; exit 4'",
+        env!("CARGO_BIN_EXE_ecs-run-local")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/dev/pts/"),
+        "{out:?}"
+    );
+    // A container the task does not have: one line naming its containers.
+    let out = crate::harness::ecs_run_local(["exec", prefix, "db"]).run();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ecs-run-local: error: task `{id}` has no container `db` (its containers: `app`)\n"
+        )
+    );
+    cli(&["stop", prefix]);
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
