@@ -172,6 +172,25 @@ const NOT_OUTPUT_OPTIONS: [&str; 3] = [
     "exclude-pattern",
 ];
 
+/// A container's output: the plugin its `kind_key` option names (`null`
+/// without one) and its other options, less the driver's own.
+fn output(c: &ContainerDefinition, kind_key: &str) -> (String, Vec<(String, String)>) {
+    let options = c
+        .log_configuration
+        .as_ref()
+        .map(|l| l.options.clone())
+        .unwrap_or_default();
+    let kind = options
+        .get(kind_key)
+        .cloned()
+        .unwrap_or_else(|| "null".into());
+    let rest = options
+        .into_iter()
+        .filter(|(k, _)| k != kind_key && !NOT_OUTPUT_OPTIONS.contains(&k.as_str()))
+        .collect();
+    (kind, rest)
+}
+
 fn fluent_bit_config(
     plan: &Plan,
     router: &ContainerDefinition,
@@ -209,24 +228,13 @@ fn fluent_bit_config(
         let _ = write!(out, "@INCLUDE {file}\n\n");
     }
     for c in routed {
-        let options = c
-            .log_configuration
-            .as_ref()
-            .map(|l| l.options.clone())
-            .unwrap_or_default();
-        let name = options
-            .get("Name")
-            .cloned()
-            .unwrap_or_else(|| "null".into());
+        let (name, options) = output(c, "Name");
         let _ = write!(
             out,
             "[OUTPUT]\n    Name {name}\n    Match {}-firelens*\n",
             c.name()
         );
-        for (key, value) in options
-            .iter()
-            .filter(|(k, _)| k.as_str() != "Name" && !NOT_OUTPUT_OPTIONS.contains(&k.as_str()))
-        {
+        for (key, value) in options {
             let _ = writeln!(out, "    {key} {value}");
         }
         out.push('\n');
@@ -255,20 +263,9 @@ fn fluentd_config(
         let _ = write!(out, "@include {file}\n\n");
     }
     for c in routed {
-        let options = c
-            .log_configuration
-            .as_ref()
-            .map(|l| l.options.clone())
-            .unwrap_or_default();
-        let kind = options
-            .get("@type")
-            .cloned()
-            .unwrap_or_else(|| "null".into());
+        let (kind, options) = output(c, "@type");
         let _ = write!(out, "<match {}-firelens**>\n  @type {kind}\n", c.name());
-        for (key, value) in options
-            .iter()
-            .filter(|(k, _)| k.as_str() != "@type" && !NOT_OUTPUT_OPTIONS.contains(&k.as_str()))
-        {
+        for (key, value) in options {
             let _ = writeln!(out, "  {key} {value}");
         }
         out.push_str("</match>\n\n");
