@@ -49,12 +49,17 @@ impl ImageFiles {
         let executable = std::env::current_exe().context("cannot find our own executable")?;
         let maps =
             std::fs::read_to_string("/proc/self/maps").context("cannot read /proc/self/maps")?;
-        let elf = std::fs::read(&executable)
-            .with_context(|| format!("cannot read {}", executable.display()))?;
-        let interpreter = elf_interpreter(&elf).map(|path| {
-            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            (path, real)
-        });
+        // The headers are at the start; the whole file only when they are not.
+        let head = read_head(&executable, ELF_HEAD)?;
+        let interpreter = elf_interpreter(&head)
+            .or_else(|| {
+                let whole = std::fs::read(&executable).ok()?;
+                elf_interpreter(&whole)
+            })
+            .map(|path| {
+                let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                (path, real)
+            });
         Ok(ImageFiles {
             libraries: loaded_libraries(&maps),
             executable,
@@ -62,18 +67,35 @@ impl ImageFiles {
         })
     }
 
-    /// The content hash that tags the image.
+    /// The key that tags the image. The executable counts by its GNU build
+    /// id, which the linker derives from its whole content, read from its
+    /// first bytes; without one, by its content. The libraries count by
+    /// path, size and modification time (a package upgrade changes them).
+    /// The executable's own path does not count: the image holds it at one
+    /// fixed place, so a copy of the binary reuses the same image.
     fn digest(&self) -> anyhow::Result<String> {
         let mut hash = Sha256::new();
-        // The executable's own path does not count: the image holds it at
-        // one fixed place, so a copy of the binary reuses the same image.
-        for path in std::iter::once(&self.executable).chain(&self.libraries) {
-            if path != &self.executable {
-                hash.update(path.to_string_lossy().as_bytes());
+        let head = read_head(&self.executable, ELF_HEAD)?;
+        match elf_build_id(&head) {
+            Some(id) => {
+                hash.update(b"build-id:");
+                hash.update(&id);
             }
-            hash.update(
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-            );
+            None => hash.update(
+                std::fs::read(&self.executable)
+                    .with_context(|| format!("cannot read {}", self.executable.display()))?,
+            ),
+        }
+        for path in &self.libraries {
+            let meta = std::fs::metadata(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            hash.update(path.to_string_lossy().as_bytes());
+            hash.update(meta.len().to_le_bytes());
+            if let Ok(modified) = meta.modified()
+                && let Ok(since) = modified.duration_since(std::time::UNIX_EPOCH)
+            {
+                hash.update(since.as_nanos().to_le_bytes());
+            }
         }
         Ok(crate::plan::ids::to_hex(&hash.finalize()[..8]))
     }
@@ -127,6 +149,56 @@ impl ImageFiles {
 
 /// The `PT_INTERP` path of a 64-bit little-endian ELF executable: where the
 /// kernel looks for the dynamic loader. `None` for a static executable.
+/// How much of the executable holds its program headers, interpreter and
+/// build id note (they come first in what linkers write).
+const ELF_HEAD: usize = 64 * 1024;
+
+fn read_head(path: &Path, bytes: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(bytes);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(bytes as u64).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(head)
+}
+
+/// The GNU build id of a 64-bit little-endian ELF file (its `PT_NOTE`'s
+/// `NT_GNU_BUILD_ID`), from its first bytes.
+fn elf_build_id(elf: &[u8]) -> Option<Vec<u8>> {
+    const PT_NOTE: u32 = 4;
+    const NT_GNU_BUILD_ID: u32 = 3;
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    if elf.get(..5)? != b"\x7fELF\x02" || elf.get(5)? != &1 {
+        return None;
+    }
+    let table = usize::try_from(u64_at(0x20)?).ok()?;
+    let entry_size = usize::from(u16_at(0x36)?);
+    let aligned = |n: usize| n.div_ceil(4) * 4;
+    for i in 0..usize::from(u16_at(0x38)?) {
+        let header = table + i * entry_size;
+        if u32_at(header)? != PT_NOTE {
+            continue;
+        }
+        let offset = usize::try_from(u64_at(header + 8)?).ok()?;
+        let end = offset + usize::try_from(u64_at(header + 32)?).ok()?;
+        let mut at = offset;
+        while at + 12 <= end {
+            let name_size = usize::try_from(u32_at(at)?).ok()?;
+            let desc_size = usize::try_from(u32_at(at + 4)?).ok()?;
+            let kind = u32_at(at + 8)?;
+            let name = elf.get(at + 12..at + 12 + name_size)?;
+            let desc_at = at + 12 + aligned(name_size);
+            if kind == NT_GNU_BUILD_ID && name == b"GNU\0" {
+                return elf.get(desc_at..desc_at + desc_size).map(<[u8]>::to_vec);
+            }
+            at = desc_at + aligned(desc_size);
+        }
+    }
+    None
+}
+
 fn elf_interpreter(elf: &[u8]) -> Option<PathBuf> {
     const PT_INTERP: u32 = 3;
     let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
@@ -251,6 +323,7 @@ async fn ensure_pulled(
 /// imported once per build of the executable.
 async fn build_from_executable(engine: &Engine) -> anyhow::Result<String> {
     // Hashing and packing the executable is blocking work: off the async workers.
+    let keyed = std::time::Instant::now();
     let (files, tag) = tokio::task::spawn_blocking(|| {
         let files = ImageFiles::of_this_process()?;
         let tag = files.digest()?;
@@ -258,6 +331,7 @@ async fn build_from_executable(engine: &Engine) -> anyhow::Result<String> {
     })
     .await
     .context("cannot hash this executable")??;
+    tracing::debug!(%tag, elapsed = ?keyed.elapsed(), "the agent image's key");
     let image = format!("{AGENT_REPOSITORY}:{tag}");
     if engine.image_exists(&image).await? {
         return Ok(image);
@@ -500,6 +574,23 @@ mod tests {
             files.libraries
         );
         assert_eq!(files.digest().unwrap().len(), 16);
+    }
+
+    #[test]
+    fn the_build_id_is_read_from_the_first_bytes_and_differs_between_builds() {
+        let this = read_head(&std::env::current_exe().unwrap(), ELF_HEAD).unwrap();
+        let id = elf_build_id(&this).expect("the test binary has a GNU build id");
+        assert!(id.len() >= 16, "{id:?}");
+        // `file`'s reading of the same binary agrees.
+        let file = std::process::Command::new("file")
+            .arg(std::env::current_exe().unwrap())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if file.contains("BuildID") {
+            assert!(file.contains(&crate::plan::ids::to_hex(&id)), "{file}");
+        }
+        assert_eq!(elf_build_id(b"not an elf file at all"), None);
     }
 
     #[test]
