@@ -162,36 +162,52 @@ fn read_head(path: &Path, bytes: usize) -> anyhow::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// The GNU build id of a 64-bit little-endian ELF file (its `PT_NOTE`'s
-/// `NT_GNU_BUILD_ID`), from its first bytes.
-fn elf_build_id(elf: &[u8]) -> Option<Vec<u8>> {
-    const PT_NOTE: u32 = 4;
-    const NT_GNU_BUILD_ID: u32 = 3;
+/// The segments of a 64-bit little-endian ELF file that lie within `elf`,
+/// as `(type, bytes)`.
+fn elf_segments(elf: &[u8]) -> Vec<(u32, &[u8])> {
     let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
     let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
     let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
-    if elf.get(..5)? != b"\x7fELF\x02" || elf.get(5)? != &1 {
-        return None;
-    }
-    let table = usize::try_from(u64_at(0x20)?).ok()?;
-    let entry_size = usize::from(u16_at(0x36)?);
-    let aligned = |n: usize| n.div_ceil(4) * 4;
-    for i in 0..usize::from(u16_at(0x38)?) {
-        let header = table + i * entry_size;
-        if u32_at(header)? != PT_NOTE {
-            continue;
+    let segments = || -> Option<Vec<(u32, &[u8])>> {
+        if elf.get(..5)? != b"\x7fELF\x02" || elf.get(5)? != &1 {
+            return None;
         }
-        let offset = usize::try_from(u64_at(header + 8)?).ok()?;
-        let end = offset + usize::try_from(u64_at(header + 32)?).ok()?;
-        let mut at = offset;
-        while at + 12 <= end {
+        let table = usize::try_from(u64_at(0x20)?).ok()?;
+        let entry_size = usize::from(u16_at(0x36)?);
+        let mut found = Vec::new();
+        for i in 0..usize::from(u16_at(0x38)?) {
+            let header = table + i * entry_size;
+            let offset = usize::try_from(u64_at(header + 8)?).ok()?;
+            let size = usize::try_from(u64_at(header + 32)?).ok()?;
+            if let Some(bytes) = elf.get(offset..offset + size) {
+                found.push((u32_at(header)?, bytes));
+            }
+        }
+        Some(found)
+    };
+    segments().unwrap_or_default()
+}
+
+/// The GNU build id of an ELF file (its `PT_NOTE`'s `NT_GNU_BUILD_ID`),
+/// from its first bytes.
+fn elf_build_id(elf: &[u8]) -> Option<Vec<u8>> {
+    const PT_NOTE: u32 = 4;
+    const NT_GNU_BUILD_ID: u32 = 3;
+    let aligned = |n: usize| n.div_ceil(4) * 4;
+    for (_, notes) in elf_segments(elf)
+        .into_iter()
+        .filter(|(kind, _)| *kind == PT_NOTE)
+    {
+        let u32_at = |at: usize| Some(u32::from_le_bytes(notes.get(at..at + 4)?.try_into().ok()?));
+        let mut at = 0;
+        while at + 12 <= notes.len() {
             let name_size = usize::try_from(u32_at(at)?).ok()?;
             let desc_size = usize::try_from(u32_at(at + 4)?).ok()?;
-            let kind = u32_at(at + 8)?;
-            let name = elf.get(at + 12..at + 12 + name_size)?;
             let desc_at = at + 12 + aligned(name_size);
-            if kind == NT_GNU_BUILD_ID && name == b"GNU\0" {
-                return elf.get(desc_at..desc_at + desc_size).map(<[u8]>::to_vec);
+            if u32_at(at + 8)? == NT_GNU_BUILD_ID
+                && notes.get(at + 12..at + 12 + name_size)? == b"GNU\0"
+            {
+                return notes.get(desc_at..desc_at + desc_size).map(<[u8]>::to_vec);
             }
             at = desc_at + aligned(desc_size);
         }
@@ -199,27 +215,14 @@ fn elf_build_id(elf: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The dynamic loader an ELF file names (its `PT_INTERP`).
 fn elf_interpreter(elf: &[u8]) -> Option<PathBuf> {
     const PT_INTERP: u32 = 3;
-    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
-    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
-    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
-    if elf.get(..5)? != b"\x7fELF\x02" || elf.get(5)? != &1 {
-        return None;
-    }
-    let table = usize::try_from(u64_at(0x20)?).ok()?;
-    let entry_size = usize::from(u16_at(0x36)?);
-    for i in 0..usize::from(u16_at(0x38)?) {
-        let header = table + i * entry_size;
-        if u32_at(header)? == PT_INTERP {
-            let offset = usize::try_from(u64_at(header + 8)?).ok()?;
-            let size = usize::try_from(u64_at(header + 32)?).ok()?;
-            let raw = elf.get(offset..offset + size)?;
-            let path = raw.split(|b| *b == 0).next()?;
-            return Some(PathBuf::from(String::from_utf8_lossy(path).into_owned()));
-        }
-    }
-    None
+    let (_, raw) = elf_segments(elf)
+        .into_iter()
+        .find(|(kind, _)| *kind == PT_INTERP)?;
+    let path = raw.split(|b| *b == 0).next()?;
+    Some(PathBuf::from(String::from_utf8_lossy(path).into_owned()))
 }
 
 /// The shared libraries and the dynamic loader mapped into this process.
