@@ -347,7 +347,8 @@ fn a_container_that_ran_past_its_restart_attempt_period_is_restarted_and_counted
     let mut app = container(
         "app",
         "if [ -f /tmp/ran-once ]; then \
-           echo \"SECOND $(wget -qO- $ECS_CONTAINER_METADATA_URI_V4 | grep -o '\"RestartCount\":[0-9]*')\"; \
+           until wget -qO- $ECS_CONTAINER_METADATA_URI_V4 | grep -q '\"RestartCount\":1'; do sleep 0.2; done; \
+           echo \"SECOND \\\"RestartCount\\\":1\"; \
            sleep 300; \
          else touch /tmp/ran-once; echo FIRST; sleep 61; exit 3; fi",
     );
@@ -355,7 +356,8 @@ fn a_container_that_ran_past_its_restart_attempt_period_is_restarted_and_counted
     let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
     let mut run = start([&path]);
     run.wait_for("app | FIRST", STARTUP);
-    // Exit 3 after 61 s: past the period, so restarted rather than ending the task.
+    // Exit 3 after 61 s: past the period, so restarted rather than ending the
+    // task; the agent counts the restart once it sees it (a moment after).
     run.wait_for("app | SECOND \"RestartCount\":1", Duration::from_secs(120));
     run.wait_for_stderr(
         "`app` exited with 3; restarting it (restartPolicy)",
