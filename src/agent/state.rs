@@ -547,7 +547,16 @@ impl State {
         if was.docker_id != now_is.docker_id && !was.docker_id.is_empty() {
             registry.docker_ids.remove(&was.docker_id);
         }
-        if was.status == ContainerStatus::Stopped && now_is.status == ContainerStatus::Running {
+        // A restart: running again after a stop, or running since a later
+        // start (the stop may have come and gone between two inspects).
+        let started_again = was.status == ContainerStatus::Running
+            && was.started_at.is_some()
+            && now_is.started_at.is_some()
+            && was.started_at != now_is.started_at
+            && was.docker_id == now_is.docker_id;
+        if now_is.status == ContainerStatus::Running
+            && (was.status == ContainerStatus::Stopped || started_again)
+        {
             live.restart_count += 1;
         }
         live.inspected = observed.inspected;
