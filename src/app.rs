@@ -9,7 +9,11 @@ use crate::runner::smoke_test::SmokeSpec;
 /// Runs one command to its end.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     let Some(command) = cli.command else {
-        return commands::run::run(&cli.run.into(), cli.detach);
+        let settings = commands::RunSettings {
+            watch: cli.watch,
+            ..cli.run.into()
+        };
+        return commands::run::run(&settings, cli.detach);
     };
     match command {
         Command::Smoke {

@@ -44,6 +44,12 @@ pub struct Cli {
     #[arg(short = 'd', long)]
     pub detach: bool,
 
+    /// With --build: watch each DIR and, when something in it changes (what
+    /// its `.dockerignore` ignores aside), rebuild the image and replace that
+    /// container in the running task; a failed rebuild keeps the old one.
+    #[arg(long, requires = "builds", conflicts_with = "detach")]
+    pub watch: bool,
+
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -69,6 +75,17 @@ pub struct RunArgs {
     /// container runs and its ports are known.
     #[arg(long)]
     pub metadata_file: bool,
+
+    /// Build a container's image from your directory DIR (its `Dockerfile`, or
+    /// DOCKERFILE relative to DIR; `.dockerignore` honoured) and run it as
+    /// `ecs-run-local/<family>-<container>:dev`; without CONTAINER=, the task's
+    /// only container (repeatable).
+    #[arg(long = "build", value_name = "[CONTAINER=]DIR[:DOCKERFILE]")]
+    pub builds: Vec<crate::runner::build::BuildSpec>,
+
+    /// A build-time variable for every --build (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", requires = "builds")]
+    pub build_args: Vec<crate::runner::build::BuildArg>,
 
     #[command(flatten)]
     pub task: TaskArgs,
@@ -634,6 +651,9 @@ impl From<RunArgs> for commands::RunSettings {
             pull: args.pull.into(),
             env_files: args.env_files,
             metadata_file: args.metadata_file,
+            builds: args.builds,
+            build_args: args.build_args,
+            watch: false,
             task: args.task.into(),
             overrides: args.overrides.into(),
             agent: args.agent.into(),

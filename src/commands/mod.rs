@@ -26,6 +26,7 @@ use anyhow::Context as _;
 use crate::aws::envfiles::LocalEnvFile;
 use crate::exit::{ExitStatus, Failure};
 use crate::runner::PullPolicy;
+use crate::runner::build::{BuildArg, BuildSpec};
 use crate::taskdef::overrides::{EnvSetting, ImageSetting, Publish};
 
 /// Which task definition: a file (or `-`), or one registered in ECS.
@@ -98,6 +99,11 @@ pub struct RunSettings {
     pub env_files: Vec<LocalEnvFile>,
     /// `--metadata-file`.
     pub metadata_file: bool,
+    /// `--build`: containers whose image is built from a directory.
+    pub builds: Vec<BuildSpec>,
+    pub build_args: Vec<BuildArg>,
+    /// `--watch`: rebuild and replace them when their directory changes.
+    pub watch: bool,
     pub task: TaskSettings,
     pub overrides: OverrideSettings,
     pub agent: AgentSettings,

@@ -12,6 +12,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::output::logs::LogSink;
 use crate::output::status;
 use crate::plan::{self, Plan, PlanOptions, RandomIds};
+use crate::runner::build::Build;
 use crate::runner::smoke_test::SmokeSpec;
 use crate::runner::{self, AgentClient, Ending, RunOptions, Shutdown, TaskCredentials};
 use crate::taskdef::{self, Loaded, TaskDefinition};
@@ -88,13 +89,17 @@ async fn prepare(
         settings.task.region.as_deref(),
         settings.aws.timeout,
     );
-    let loaded = checked_definition(settings, mode, &aws).await?;
+    let (loaded, builds) = checked_definition(settings, mode, &aws).await?;
     // A role that cannot be assumed fails the run before anything exists.
     let credentials = task_credentials(settings, &loaded, &aws).await?;
     let execution = execution_aws(settings, &loaded.definition, &aws).await?;
     let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
     let platform = engine.platform().await.map_err(anyhow::Error::new)?;
     runner::pull::check_architecture(&loaded.definition, &platform).map_err(anyhow::Error::new)?;
+    // A failed build fails the run before anything of the task exists.
+    runner::build::build_all(&engine, &builds)
+        .await
+        .map_err(anyhow::Error::new)?;
     let (image, agent) = bring_up_agent(&engine, &platform, &settings.agent, settings.pull).await?;
     // The caller's account only when the run talks to AWS anyway.
     let account = match aws.loaded() {
@@ -156,19 +161,27 @@ async fn prepare(
             Mode::Run { .. } => None,
         },
         started: detached.then(|| announce_start(&plan)),
+        built_images: builds.iter().map(|b| b.tag.clone()).collect(),
     };
     Ok((engine, plan, options))
 }
 
-/// The definition as this run will use it: read, overridden, and free of
-/// errors (its warnings printed); smoke's checks must name its containers.
+/// The definition as this run will use it: read, overridden (`--build`'s
+/// containers running their image's tag), and free of errors (its warnings
+/// printed); smoke's checks must name its containers.
 async fn checked_definition(
     settings: &RunSettings,
     mode: Mode<'_>,
     aws: &LazyAws,
-) -> Result<Loaded, Failure> {
+) -> Result<(Loaded, Vec<Build>), Failure> {
     let mut loaded = definition::load(&settings.definition, &settings.task, aws).await?;
     definition::apply_overrides(&mut loaded, &settings.overrides)?;
+    let builds = runner::build::apply(
+        &mut loaded.definition,
+        &settings.builds,
+        &settings.build_args,
+    )
+    .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
     if let Mode::Smoke(spec) = mode {
         spec.check(&loaded.definition)
             .map_err(|e| Failure::usage(anyhow::anyhow!(e), Vec::new()))?;
@@ -177,7 +190,7 @@ async fn checked_definition(
     definition::print_warnings(&loaded);
     crate::aws::envfiles::check_local(&loaded.definition, &settings.env_files)
         .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
-    Ok(loaded)
+    Ok((loaded, builds))
 }
 
 /// The agent image, the shared network and the agent, each created when absent.

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 
+mod build;
 mod containers;
 mod events;
 mod exec;
@@ -19,6 +20,7 @@ mod libpod;
 mod networks;
 mod volumes;
 
+pub use build::BuildRequest;
 pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream, StatsStream};
 pub use events::{ActivityStream, ContainerEvent, EventStream};
 pub use exec::ExecTerminal;
@@ -53,6 +55,14 @@ pub enum DockerError {
     /// format`).
     #[error("the engine refuses the image name `{image}`: {message}")]
     ImageName { image: String, message: String },
+    /// Building an image failed: the step the builder was at (`2/4 : RUN
+    /// make`) and the builder's message.
+    #[error("{}{message}", step.as_ref().map(|s| format!("step {s}: ")).unwrap_or_default())]
+    Build {
+        image: String,
+        step: Option<String>,
+        message: String,
+    },
     /// An image is missing locally and the pull policy forbids pulling it.
     #[error("image `{image}` is not on this machine (and `--pull never` forbids pulling it)")]
     ImageMissing { image: String },

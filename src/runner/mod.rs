@@ -5,6 +5,7 @@
 pub mod agent_client;
 pub mod agent_container;
 pub mod agent_recovery;
+pub mod build;
 pub mod detach;
 pub mod error;
 mod metadata_file;
@@ -63,6 +64,8 @@ pub struct RunOptions {
     pub smoke: Option<smoke_test::SmokeSpec>,
     /// `--detach`: told once every essential container has started.
     pub started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    /// The images `--build` made for this run, never pulled.
+    pub built_images: Vec<String>,
 }
 
 /// Where the task's credentials come from, and the first ones, fetched
@@ -169,7 +172,14 @@ async fn start<'a>(
     background: &mut Background,
 ) -> anyhow::Result<supervise::Task<'a>> {
     let pull_started = chrono::Utc::now();
-    pull::ensure(engine, plan, options.pull, options.aws.as_ref()).await?;
+    pull::ensure(
+        engine,
+        plan,
+        options.pull,
+        options.aws.as_ref(),
+        &options.built_images,
+    )
+    .await?;
     let pulls = Pulls {
         started: Some(pull_started),
         stopped: Some(chrono::Utc::now()),

@@ -35,16 +35,18 @@ struct Users {
 }
 
 /// Makes every image of the plan's containers available. Private images are
-/// pulled with their `repositoryCredentials` or an ECR token, through `aws`.
+/// pulled with their `repositoryCredentials` or an ECR token, through `aws`;
+/// the images `built` for the run are already here.
 pub async fn ensure(
     engine: &Engine,
     plan: &Plan,
     policy: PullPolicy,
     aws: Option<&Aws>,
+    built: &[String],
 ) -> anyhow::Result<()> {
     // image and platform -> the containers that use it, for the error message.
     let mut wanted: BTreeMap<(String, Option<String>), Users> = BTreeMap::new();
-    for c in &plan.containers {
+    for c in plan.containers.iter().filter(|c| !built.contains(&c.image)) {
         let entry = wanted
             .entry((c.image.clone(), c.platform.clone()))
             .or_default();

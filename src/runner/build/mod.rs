@@ -1,0 +1,282 @@
+//! `--build CONTAINER=DIR[:DOCKERFILE]`: a container runs an image built
+//! from the developer's working copy, through the engine's build API, and
+//! with `--watch` is rebuilt and replaced when the copy changes.
+
+pub mod context;
+pub mod dockerignore;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use futures_util::future::try_join_all;
+
+use crate::docker::{BuildRequest, DockerError, Engine};
+use crate::output::logs::{LogPrefixes, LogSink, print_line_to};
+use crate::plan::labels;
+use crate::taskdef::TaskDefinition;
+
+/// `--build [CONTAINER=]DIR[:DOCKERFILE]`, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSpec {
+    pub container: Option<String>,
+    pub dir: PathBuf,
+    /// Relative to `dir`, as compose reads `dockerfile`.
+    pub dockerfile: Option<PathBuf>,
+}
+
+impl std::str::FromStr for BuildSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (container, rest) = match text.split_once('=') {
+            Some((container, rest)) => (Some(container.to_owned()), rest),
+            None => (None, text),
+        };
+        let (dir, dockerfile) = match rest.split_once(':') {
+            Some((dir, dockerfile)) => (dir, Some(PathBuf::from(dockerfile))),
+            None => (rest, None),
+        };
+        if dir.is_empty()
+            || container.as_deref() == Some("")
+            || dockerfile.as_ref().is_some_and(|d| d.as_os_str().is_empty())
+        {
+            return Err(format!("`{text}` is not CONTAINER=DIR[:DOCKERFILE]"));
+        }
+        Ok(BuildSpec {
+            container,
+            dir: PathBuf::from(dir),
+            dockerfile,
+        })
+    }
+}
+
+/// `--build-arg KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildArg {
+    pub key: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for BuildArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok(BuildArg {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            }),
+            _ => Err(format!("`{text}` is not KEY=VALUE")),
+        }
+    }
+}
+
+/// One container's build: where from, and the tag its image gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub container: String,
+    pub dir: PathBuf,
+    pub dockerfile: Option<PathBuf>,
+    pub tag: String,
+    /// `--build-arg`s.
+    pub args: HashMap<String, String>,
+}
+
+/// Why a build could not be set up or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("`--build {flag}` names no container of {task} (its containers: {known})")]
+    UnknownContainer {
+        flag: String,
+        task: String,
+        known: String,
+    },
+    #[error(
+        "`--build {flag}` names no container, but {task} has several ({known}); write `--build CONTAINER=DIR`"
+    )]
+    AmbiguousContainer {
+        flag: String,
+        task: String,
+        known: String,
+    },
+    #[error("cannot build the image of `{container}` from {dir}: {source}")]
+    Context {
+        container: String,
+        dir: String,
+        source: context::ContextError,
+    },
+    #[error("cannot build the image of `{container}` from {dir}: {source}")]
+    Failed {
+        container: String,
+        dir: String,
+        source: DockerError,
+    },
+}
+
+/// The tag of a container's image built for `family`:
+/// `ecs-run-local/<family>-<container>:dev`, lowercased (image names are).
+#[must_use]
+pub fn tag(family: &str, container: &str) -> String {
+    let name: String = format!("{family}-{container}")
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-') => c,
+            _ => '-',
+        })
+        .collect();
+    format!("ecs-run-local/{}:dev", name.trim_matches('-'))
+}
+
+/// Points each built container of `definition` at its image's tag.
+pub fn apply(
+    definition: &mut TaskDefinition,
+    specs: &[BuildSpec],
+    args: &[BuildArg],
+) -> Result<Vec<Build>, BuildError> {
+    let family = definition.family.clone().unwrap_or_default();
+    let task = definition
+        .family
+        .as_deref()
+        .map_or_else(|| "the task".to_owned(), |f| format!("the task `{f}`"));
+    let known = definition.container_list();
+    let args: HashMap<String, String> = args
+        .iter()
+        .map(|a| (a.key.clone(), a.value.clone()))
+        .collect();
+    let mut builds = Vec::new();
+    for spec in specs {
+        let flag = spec_text(spec);
+        let index = match &spec.container {
+            Some(name) => definition
+                .container_definitions
+                .iter()
+                .position(|c| c.name.as_deref() == Some(name))
+                .ok_or_else(|| BuildError::UnknownContainer {
+                    flag: flag.clone(),
+                    task: task.clone(),
+                    known: known.clone(),
+                })?,
+            None if definition.container_definitions.len() == 1 => 0,
+            None => {
+                return Err(BuildError::AmbiguousContainer {
+                    flag,
+                    task,
+                    known,
+                });
+            }
+        };
+        let container = &mut definition.container_definitions[index];
+        let name = container.name.clone().unwrap_or_default();
+        let tag = tag(&family, &name);
+        container.image = Some(tag.clone());
+        builds.push(Build {
+            container: name,
+            dir: spec.dir.clone(),
+            dockerfile: spec.dockerfile.clone(),
+            tag,
+            args: args.clone(),
+        });
+    }
+    Ok(builds)
+}
+
+fn spec_text(spec: &BuildSpec) -> String {
+    let mut text = spec
+        .container
+        .as_ref()
+        .map(|c| format!("{c}="))
+        .unwrap_or_default();
+    text.push_str(&spec.dir.display().to_string());
+    if let Some(dockerfile) = &spec.dockerfile {
+        text.push(':');
+        text.push_str(&dockerfile.display().to_string());
+    }
+    text
+}
+
+/// Builds every image, at once; each builder line shows under
+/// `<container> build |` on stderr.
+pub async fn build_all(engine: &Engine, builds: &[Build]) -> Result<(), BuildError> {
+    let names: Vec<String> = builds
+        .iter()
+        .map(|b| format!("{} build", b.container))
+        .collect();
+    let prefixes = LogPrefixes::new(names.iter().map(String::as_str));
+    try_join_all(builds.iter().enumerate().map(|(i, build)| {
+        let prefix = prefixes.prefix(&names[i], i);
+        build_one(engine, build, move |line| {
+            print_line_to(LogSink::Stderr, &prefix, line);
+        })
+    }))
+    .await
+    .map(drop)
+}
+
+/// Builds one image, handing each line of the builder's output to `output`.
+pub async fn build_one(
+    engine: &Engine,
+    build: &Build,
+    output: impl FnMut(&str) + Send,
+) -> Result<(), BuildError> {
+    let dir = format!("`{}`", build.dir.display());
+    let context = {
+        let (path, dockerfile) = (build.dir.clone(), build.dockerfile.clone());
+        tokio::task::spawn_blocking(move || context::archive(&path, dockerfile.as_deref()))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+    .map_err(|source| BuildError::Context {
+        container: build.container.clone(),
+        dir: dir.clone(),
+        source,
+    })?;
+    tracing::debug!(container = %build.container, files = context.files, bytes = context.archive.len(), "build context");
+    let request = BuildRequest {
+        context: context.archive.into(),
+        dockerfile: context.dockerfile,
+        tag: build.tag.clone(),
+        args: build.args.clone(),
+        labels: HashMap::from([(labels::ROLE.to_owned(), "build".to_owned())]),
+    };
+    engine
+        .build_image(request, output)
+        .await
+        .map_err(|source| BuildError::Failed {
+            container: build.container.clone(),
+            dir,
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_specs_name_a_container_a_directory_and_maybe_a_dockerfile() {
+        let spec: BuildSpec = "app=./svc:docker/Dev.Dockerfile".parse().unwrap();
+        assert_eq!(spec.container.as_deref(), Some("app"));
+        assert_eq!(spec.dir, PathBuf::from("./svc"));
+        assert_eq!(spec.dockerfile, Some(PathBuf::from("docker/Dev.Dockerfile")));
+        let bare: BuildSpec = ".".parse().unwrap();
+        assert_eq!((bare.container, bare.dockerfile), (None, None));
+        assert!("app=".parse::<BuildSpec>().is_err());
+        assert!("=dir".parse::<BuildSpec>().is_err());
+        assert!("app=dir:".parse::<BuildSpec>().is_err());
+        assert!("=x".parse::<BuildArg>().is_err());
+        assert_eq!(
+            "V=a=b".parse::<BuildArg>().unwrap(),
+            BuildArg {
+                key: "V".into(),
+                value: "a=b".into()
+            }
+        );
+    }
+
+    #[test]
+    fn tags_are_valid_image_names() {
+        assert_eq!(tag("My_Service", "web"), "ecs-run-local/my-service-web:dev");
+        assert_eq!(tag("api", "App.1"), "ecs-run-local/api-app-1:dev");
+    }
+}

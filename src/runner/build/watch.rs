@@ -1,0 +1,1 @@
+//! `--watch`: rebuilds a container's image when its directory changes.
