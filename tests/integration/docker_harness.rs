@@ -166,6 +166,14 @@ impl Drop for Session {
             for v in engine.volumes_labelled(&label).await.unwrap_or_default() {
                 let _ = engine.remove_volume(&v.name).await;
             }
+            // The images `--build` made for this family's containers.
+            let prefix = ecs_run_local::runner::build::tag(&self.family, "");
+            let prefix = prefix.trim_end_matches(":dev");
+            for image in built_images(engine).await {
+                if image.repo_tags.iter().any(|t| t.starts_with(prefix)) {
+                    let _ = engine.remove_image(&image.id).await;
+                }
+            }
         });
         let mut count = SESSIONS
             .lock()
@@ -175,6 +183,20 @@ impl Drop for Session {
             block(remove_shared(engine));
         }
     }
+}
+
+/// The images `--build` made (labelled `role=build`).
+pub async fn built_images(engine: &Engine) -> Vec<bollard::models::ImageSummary> {
+    let filters =
+        std::collections::HashMap::from([("label", vec![format!("{}=build", labels::ROLE)])]);
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    engine
+        .bollard()
+        .list_images(Some(options))
+        .await
+        .unwrap_or_default()
 }
 
 /// The agent, the network and the images the tests made.

@@ -7,6 +7,7 @@ mod agent_image;
 mod agent_loss;
 mod aws;
 mod cli;
+mod develop;
 mod docker_harness;
 mod harness;
 mod layers;

@@ -92,7 +92,9 @@ pub fn archive(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, Context
                     continue;
                 }
             } else {
-                builder.append_path_with_name(&full, &path).map_err(read(&full))?;
+                builder
+                    .append_path_with_name(&full, &path)
+                    .map_err(read(&full))?;
                 if !kind.is_dir() {
                     files += 1;
                 }
@@ -151,7 +153,10 @@ mod tests {
         let root = dir.path();
         for (path, text) in [
             ("Dockerfile", "FROM scratch\n"),
-            (".dockerignore", "*.log\nnode_modules\nDockerfile\ndocs\n!docs/keep.md\n"),
+            (
+                ".dockerignore",
+                "*.log\nnode_modules\nDockerfile\ndocs\n!docs/keep.md\n",
+            ),
             ("app.sh", "echo hi\n"),
             ("debug.log", "noise\n"),
             ("node_modules/x/index.js", "1\n"),

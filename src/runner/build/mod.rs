@@ -39,7 +39,9 @@ impl std::str::FromStr for BuildSpec {
         };
         if dir.is_empty()
             || container.as_deref() == Some("")
-            || dockerfile.as_ref().is_some_and(|d| d.as_os_str().is_empty())
+            || dockerfile
+                .as_ref()
+                .is_some_and(|d| d.as_os_str().is_empty())
         {
             return Err(format!("`{text}` is not CONTAINER=DIR[:DOCKERFILE]"));
         }
@@ -100,13 +102,13 @@ pub enum BuildError {
         task: String,
         known: String,
     },
-    #[error("cannot build the image of `{container}` from {dir}: {source}")]
+    #[error("cannot build the image of `{container}` from {dir}")]
     Context {
         container: String,
         dir: String,
         source: context::ContextError,
     },
-    #[error("cannot build the image of `{container}` from {dir}: {source}")]
+    #[error("cannot build the image of `{container}` from {dir}")]
     Failed {
         container: String,
         dir: String,
@@ -159,11 +161,7 @@ pub fn apply(
                 })?,
             None if definition.container_definitions.len() == 1 => 0,
             None => {
-                return Err(BuildError::AmbiguousContainer {
-                    flag,
-                    task,
-                    known,
-                });
+                return Err(BuildError::AmbiguousContainer { flag, task, known });
             }
         };
         let container = &mut definition.container_definitions[index];
@@ -258,7 +256,10 @@ mod tests {
         let spec: BuildSpec = "app=./svc:docker/Dev.Dockerfile".parse().unwrap();
         assert_eq!(spec.container.as_deref(), Some("app"));
         assert_eq!(spec.dir, PathBuf::from("./svc"));
-        assert_eq!(spec.dockerfile, Some(PathBuf::from("docker/Dev.Dockerfile")));
+        assert_eq!(
+            spec.dockerfile,
+            Some(PathBuf::from("docker/Dev.Dockerfile"))
+        );
         let bare: BuildSpec = ".".parse().unwrap();
         assert_eq!((bare.container, bare.dockerfile), (None, None));
         assert!("app=".parse::<BuildSpec>().is_err());

@@ -1,0 +1,240 @@
+//! The developer loop against the real engine: `--build` runs a working copy
+//! in the task's definition, `--watch` replaces its container when the copy
+//! changes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::docker_harness::{
+    BUSYBOX, Session, block, built_images, container, engine, start, the_error_line,
+};
+use crate::harness::ecs_run_local;
+
+/// A build context in the session's directory: `files` as (path, text).
+fn context(session: &Session, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = session.path(name);
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// Containers the classic builder ran from our test image for a `RUN` that
+/// names `marker` (the session's family) and left behind; they carry none of
+/// our labels.
+fn builder_leftovers(marker: &str) -> Vec<String> {
+    let filters = std::collections::HashMap::from([("ancestor", vec![BUSYBOX.to_owned()])]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    block(engine().bollard().list_containers(Some(options)))
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.command.as_deref().unwrap_or_default().contains(marker))
+        .map(|c| format!("{:?} {:?}", c.names, c.command))
+        .collect()
+}
+
+fn image_exists(image: &str) -> bool {
+    block(engine().image_exists(image)).unwrap()
+}
+
+#[test]
+fn a_built_container_runs_the_working_copy_with_its_build_args_and_without_what_dockerignore_leaves_out()
+ {
+    let session = Session::new("build");
+    let dir = context(
+        &session,
+        "app",
+        &[
+            (
+                "Dockerfile",
+                &format!(
+                    "FROM {BUSYBOX}\nARG GREETING=unset\nRUN : {family}; echo \"$GREETING\" > /greeting\nCOPY . /src\nCMD [\"sh\", \"/src/app.sh\"]\n",
+                    family = session.family
+                ),
+            ),
+            (
+                "app.sh",
+                "echo \"greeting $(cat /greeting)\"\nif [ -e /src/secret.env ]; then echo secret-sent; else echo secret-kept; fi\nls /src/logs 2>/dev/null | tr '\\n' ' ' | sed 's/^/logs: /'; echo\n",
+            ),
+            (".dockerignore", "secret.env\nlogs/*.log\n!logs/keep.log\n"),
+            ("secret.env", "TOKEN=do-not-send\n"),
+            ("logs/noise.log", "x\n"),
+            ("logs/keep.log", "y\n"),
+        ],
+    );
+    let mut app = container("app", "unused");
+    app["image"] = json!("not-built-yet:latest");
+    app.as_object_mut().unwrap().remove("entryPoint");
+    app.as_object_mut().unwrap().remove("command");
+    let task = session.write(&json!([app]), &json!({}));
+    let out = ecs_run_local([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("app={}", dir.display()),
+        "--build-arg",
+        "GREETING=hello-from-build",
+    ])
+    .run();
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("app | greeting hello-from-build"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("app | secret-kept"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("app | logs: keep.log"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("app build | Step 1/6 : FROM"),
+        "the builder's output under the container's prefix: {}",
+        out.stderr
+    );
+    let tag = ecs_run_local::runner::build::tag(&session.family, "app");
+    assert!(image_exists(&tag), "{tag} stays for the next run's cache");
+    let labelled = block(built_images(engine()));
+    assert!(
+        labelled.iter().any(|i| i.repo_tags.contains(&tag)),
+        "the image carries our label"
+    );
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+    assert!(
+        builder_leftovers(&session.family).is_empty(),
+        "{:?}",
+        builder_leftovers(&session.family)
+    );
+}
+
+#[test]
+fn a_failed_build_is_one_line_with_the_failing_step_and_nothing_starts() {
+    let session = Session::new("build-fails");
+    let dir = context(
+        &session,
+        "app",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM {BUSYBOX}\nRUN : {}; echo compiling && exit 3\nCMD [\"true\"]\n",
+                session.family
+            ),
+        )],
+    );
+    let task = session.write(&json!([container("app", "true")]), &json!({}));
+    let out = ecs_run_local([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("app={}", dir.display()),
+    ])
+    .run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        the_error_line(&out.stderr),
+        format!(
+            "ecs-run-local: error: cannot build the image of `app` from `{0}`: step 2/4 : RUN : {1}; echo compiling && exit 3: The command '/bin/sh -c : {1}; echo compiling && exit 3' returned a non-zero code: 3",
+            dir.display(),
+            session.family
+        )
+    );
+    assert!(
+        out.stderr.contains("app build | compiling"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("running `"),
+        "nothing started: {}",
+        out.stderr
+    );
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+    assert!(
+        builder_leftovers(&session.family).is_empty(),
+        "{:?}",
+        builder_leftovers(&session.family)
+    );
+    assert!(!image_exists(&ecs_run_local::runner::build::tag(
+        &session.family,
+        "app"
+    )));
+
+    let no_such = session.path("nowhere");
+    let out = ecs_run_local([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("web={}", no_such.display()),
+    ])
+    .run();
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        the_error_line(&out.stderr).contains(&format!(
+            "`--build web={}` names no container of the task `{}` (its containers: `app`)",
+            no_such.display(),
+            session.family
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = ecs_run_local([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("app={}", no_such.display()),
+    ])
+    .run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        the_error_line(&out.stderr),
+        format!(
+            "ecs-run-local: error: cannot build the image of `app` from `{0}`: the build context `{0}` is not a directory",
+            no_such.display()
+        )
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_build_leaves_nothing_behind() {
+    let session = Session::new("build-interrupted");
+    let dir = context(
+        &session,
+        "app",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM {BUSYBOX}\nRUN : {}; echo long-step-begins && sleep 60\n",
+                session.family
+            ),
+        )],
+    );
+    let task = session.write(&json!([container("app", "true")]), &json!({}));
+    let mut run = start([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("app={}", dir.display()),
+    ]);
+    run.wait_for_stderr("long-step-begins", Duration::from_secs(60));
+    run.interrupt();
+    let ended = run.wait();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    // The engine removes the builder's container once it sees the build cancelled.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !builder_leftovers(&session.family).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        builder_leftovers(&session.family).is_empty(),
+        "{:?}",
+        builder_leftovers(&session.family)
+    );
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+    assert!(!image_exists(&ecs_run_local::runner::build::tag(
+        &session.family,
+        "app"
+    )));
+}
