@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 probes: http.into_iter().chain(tcp).collect(),
             };
             let report = ReportSettings { junit, json };
-            commands::smoke::smoke(&run.into(), &spec, &report)
+            commands::smoke::smoke(&(*run).into(), &spec, &report)
         }
         Command::Ps { json } => commands::tasks::ps(json),
         Command::Logs {

@@ -406,7 +406,7 @@ pub enum Command {
     /// everything passed, 1 when something failed, 124 when --timeout ran out.
     Smoke {
         #[command(flatten)]
-        run: RunArgs,
+        run: Box<RunArgs>,
         /// Give up after this long (`90s`, `2m`): exit 124.
         #[arg(long, value_parser = parse_duration, default_value = "2m")]
         timeout: std::time::Duration,

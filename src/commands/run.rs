@@ -162,6 +162,7 @@ async fn prepare(
         },
         started: detached.then(|| announce_start(&plan)),
         built_images: builds.iter().map(|b| b.tag.clone()).collect(),
+        watch: if settings.watch { builds } else { Vec::new() },
     };
     Ok((engine, plan, options))
 }

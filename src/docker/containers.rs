@@ -107,6 +107,19 @@ impl Engine {
             )))
     }
 
+    /// Gives a container another name, freeing its own for a successor.
+    pub async fn rename_container(&self, id: &str, name: &str) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::RenameContainerOptionsBuilder::default()
+            .name(name)
+            .build();
+        self.docker
+            .rename_container(id, options)
+            .await
+            .map_err(DockerError::api(format!(
+                "cannot rename container `{id}` to `{name}`"
+            )))
+    }
+
     /// Starts a container; one that already runs is not an error (304).
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
         let result = self.docker.start_container(id, None).await;

@@ -11,6 +11,7 @@ pub mod error;
 mod metadata_file;
 pub mod probe;
 pub mod pull;
+mod replace;
 pub mod signals;
 pub mod smoke_report;
 pub mod smoke_test;
@@ -66,6 +67,8 @@ pub struct RunOptions {
     pub started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
     /// The images `--build` made for this run, never pulled.
     pub built_images: Vec<String>,
+    /// `--watch`: the builds to redo, and containers to replace, on change.
+    pub watch: Vec<build::Build>,
 }
 
 /// Where the task's credentials come from, and the first ones, fetched
@@ -109,6 +112,20 @@ pub async fn run(
             return Ok(Ending::Interrupted);
         };
         let mut task = task?;
+        if !options.watch.is_empty() {
+            let (watches, rebuilt) = build::watch::start(engine, &options.watch)?;
+            for watch in watches {
+                background.spawn(watch);
+            }
+            task.rebuilds = Some(rebuilt);
+            for b in &options.watch {
+                status(&format!(
+                    "watching {} for changes to `{}`",
+                    b.dir.display(),
+                    b.container
+                ));
+            }
+        }
         let mut events = events;
         let outcome = match &options.smoke {
             None => task.supervise(&mut events, shutdown.clone()).await,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use bollard::models::VolumeCreateRequest;
+use bollard::models::{ContainerCreateBody, VolumeCreateRequest};
 use futures_util::StreamExt as _;
 use futures_util::future::join_all;
 
@@ -62,7 +62,7 @@ pub(super) struct Slot {
     pub(super) health: Option<String>,
     /// Where the log prefix colour comes from.
     index: usize,
-    created: Instant,
+    pub(super) created: Instant,
     pub(super) started: Option<Instant>,
     /// When Docker first said `healthy`.
     pub(super) healthy_at: Option<Instant>,
@@ -72,6 +72,15 @@ pub(super) struct Slot {
     pub(super) oom_killed: bool,
     /// Explicit `dependsOn` plus the implicit START of links and volumesFrom.
     pub(super) needs: Vec<Dependency>,
+    /// What the container was created with (secrets and environment files
+    /// in), to create it again when `--watch` replaces it.
+    pub(super) body: ContainerCreateBody,
+    /// Stops of ours whose `die` has yet to come: not the container's own exit.
+    pub(super) expected_dies: u32,
+    /// Where its logs are followed from at its next start (a restart).
+    pub(super) logs_since: Option<u64>,
+    /// `--watch`: when the change it was rebuilt for was seen.
+    pub(super) changed_at: Option<Instant>,
 }
 
 /// A run in progress: its containers and the engine.
@@ -79,11 +88,15 @@ pub struct Task<'a> {
     pub(super) engine: &'a Engine,
     pub(super) plan: &'a Plan,
     pub(super) slots: Vec<Slot>,
+    /// The awsvpc pause container, whose exit is worth a warning.
+    pause_id: Option<String>,
     prefixes: LogPrefixes,
     loggers: Vec<tokio::task::JoinHandle<()>>,
     sink: LogSink,
     /// Told once every essential container has started (`--detach`).
     on_started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    /// `--watch`: containers whose image was rebuilt, to replace.
+    pub(super) rebuilds: Option<tokio::sync::mpsc::UnboundedReceiver<super::build::watch::Rebuilt>>,
 }
 
 impl<'a> Task<'a> {
@@ -138,6 +151,7 @@ impl<'a> Task<'a> {
         if let Some(cgroup) = &plan.task_cgroup {
             super::task_cgroup::create(engine, plan, cgroup).await?;
         }
+        let mut pause_id = None;
         if let Some(pause) = &plan.pause {
             let id = engine
                 .create_container(&pause.docker_name, with_supervisor(pause), None)
@@ -146,38 +160,19 @@ impl<'a> Task<'a> {
                 .start_container(&id)
                 .await
                 .context("cannot start the task's pause container")?;
+            pause_id = Some(id);
         }
         let mut slots = Vec::new();
         for (index, name) in plan.start_order.iter().enumerate() {
             let Some(c) = plan.containers.iter().find(|c| &c.name == name) else {
                 continue;
             };
-            let id = engine
-                .create_container(&c.docker_name, with_supervisor(c), c.platform.as_deref())
-                .await
-                .map_err(|source| RunError::CreateContainer {
-                    container: c.name.clone(),
-                    source,
-                })?;
-            super::metadata_file::write_initial(engine, plan, c, &id)
-                .await
-                .with_context(|| format!("cannot write the metadata file of `{}`", c.name))?;
-            if let Some(firelens) = plan.firelens.as_ref().filter(|f| f.router == c.name) {
-                engine
-                    .put_file(
-                        &id,
-                        &firelens.config_path,
-                        firelens.config.as_bytes(),
-                        0o644,
-                    )
-                    .await
-                    .with_context(|| {
-                        format!("cannot write the FireLens configuration into `{}`", c.name)
-                    })?;
-            }
+            let body = with_supervisor(c);
+            let id = create_container(engine, plan, c, body.clone()).await?;
             slots.push(Slot {
                 needs: needs(c),
                 plan: c.clone(),
+                body,
                 id,
                 state: State::Created,
                 health: None,
@@ -187,6 +182,9 @@ impl<'a> Task<'a> {
                 healthy_at: None,
                 exited_at: None,
                 oom_killed: false,
+                expected_dies: 0,
+                logs_since: None,
+                changed_at: None,
             });
         }
         let prefixes = LogPrefixes::new(plan.containers.iter().map(|c| c.name.as_str()));
@@ -194,10 +192,12 @@ impl<'a> Task<'a> {
             engine,
             plan,
             slots,
+            pause_id,
             prefixes,
             loggers: Vec::new(),
             sink: LogSink::Stdout,
             on_started: None,
+            rebuilds: None,
         })
     }
 
@@ -246,14 +246,28 @@ impl<'a> Task<'a> {
         shutdown: &mut Shutdown,
         tick: Duration,
     ) -> anyhow::Result<bool> {
-        tokio::select! {
+        let mut rebuilds = self.rebuilds.take();
+        let rebuilt = async {
+            match rebuilds.as_mut() {
+                Some(rebuilds) => rebuilds.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let woke = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(event)) => self.apply(event).await?,
+                Some(Ok(event)) => Woke::Event(event),
                 Some(Err(e)) => return Err(e.into()),
                 None => return Err(RunError::EventStreamEnded.into()),
             },
+            Some(rebuilt) = rebuilt => Woke::Rebuilt(rebuilt),
             () = shutdown.reached(Stop::Graceful) => return Ok(false),
-            () = tokio::time::sleep(tick) => {}
+            () = tokio::time::sleep(tick) => Woke::Tick,
+        };
+        self.rebuilds = rebuilds;
+        match woke {
+            Woke::Event(event) => self.apply(event).await?,
+            Woke::Rebuilt(rebuilt) => self.replace(&rebuilt).await?,
+            Woke::Tick => {}
         }
         Ok(true)
     }
@@ -344,7 +358,15 @@ impl<'a> Task<'a> {
         slot.started = Some(Instant::now());
         slot.state = State::Running;
         tracing::debug!(container = %slot.plan.name, "started");
-        self.follow(i, None);
+        if let Some(changed) = slot.changed_at.take() {
+            status(&format!(
+                "`{}` runs the rebuilt image, {:.1} s after the change",
+                slot.plan.name,
+                changed.elapsed().as_secs_f64()
+            ));
+        }
+        let since = slot.logs_since.take();
+        self.follow(i, since);
         self.metadata_ready(i).await;
         Ok(())
     }
@@ -400,11 +422,15 @@ impl<'a> Task<'a> {
             }
             ContainerEvent::Die { id, exit_code } => {
                 let Some(i) = self.slots.iter().position(|s| s.id == id) else {
-                    if self.plan.pause.is_some() {
+                    if self.pause_id.as_deref() == Some(id.as_str()) {
                         tracing::warn!("the task's pause container exited");
                     }
                     return Ok(());
                 };
+                if self.slots[i].expected_dies > 0 {
+                    self.slots[i].expected_dies -= 1;
+                    return Ok(());
+                }
                 if self.restart(i, exit_code).await? {
                     return Ok(());
                 }
@@ -554,6 +580,13 @@ fn should_restart(policy: &RestartPlan, exit_code: i64, ran: Duration) -> bool {
     !policy.ignored_exit_codes.contains(&exit_code) && ran >= period
 }
 
+/// What ended a wait.
+enum Woke {
+    Event(ContainerEvent),
+    Rebuilt(super::build::watch::Rebuilt),
+    Tick,
+}
+
 enum Readiness {
     Ready,
     /// Still waiting for this condition.
@@ -574,6 +607,40 @@ fn needs(c: &ContainerPlan) -> Vec<Dependency> {
         }
     }
     needs
+}
+
+/// Creates one of the task's containers from `body`, with its metadata file
+/// and, for a `FireLens` router, its configuration.
+pub(super) async fn create_container(
+    engine: &Engine,
+    plan: &Plan,
+    c: &ContainerPlan,
+    body: ContainerCreateBody,
+) -> anyhow::Result<String> {
+    let id = engine
+        .create_container(&c.docker_name, body, c.platform.as_deref())
+        .await
+        .map_err(|source| RunError::CreateContainer {
+            container: c.name.clone(),
+            source,
+        })?;
+    super::metadata_file::write_initial(engine, plan, c, &id)
+        .await
+        .with_context(|| format!("cannot write the metadata file of `{}`", c.name))?;
+    if let Some(firelens) = plan.firelens.as_ref().filter(|f| f.router == c.name) {
+        engine
+            .put_file(
+                &id,
+                &firelens.config_path,
+                firelens.config.as_bytes(),
+                0o644,
+            )
+            .await
+            .with_context(|| {
+                format!("cannot write the FireLens configuration into `{}`", c.name)
+            })?;
+    }
+    Ok(id)
 }
 
 async fn create_volume(engine: &Engine, volume: &crate::plan::VolumePlan) -> anyhow::Result<()> {

@@ -238,3 +238,161 @@ fn ctrl_c_during_a_build_leaves_nothing_behind() {
         "app"
     )));
 }
+
+/// A context whose image prints its version, then checks that the agent
+/// knows it by its endpoint, then stays up.
+fn versioned_app(session: &Session, version: &str) -> PathBuf {
+    context(
+        session,
+        "app",
+        &[
+            (
+                "Dockerfile",
+                &format!(
+                    "FROM {BUSYBOX}\nCOPY version.txt run.sh /app/\nCMD [\"sh\", \"/app/run.sh\"]\n"
+                ),
+            ),
+            ("version.txt", version),
+            (".dockerignore", "*.tmp\n"),
+            (
+                "run.sh",
+                "echo \"version $(cat /app/version.txt)\"\n\
+                 until wget -qO- $ECS_CONTAINER_METADATA_URI_V4 2>/dev/null | grep -q \"$(hostname)\"; do sleep 0.2; done\n\
+                 echo \"metadata knows $(hostname)\"\n\
+                 trap 'exit 0' TERM\n\
+                 while true; do sleep 1; done\n",
+            ),
+        ],
+    )
+}
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+/// Waits until `what` of `run`'s stdout appears `n` times.
+fn wait_for_count(run: &crate::docker_harness::Running, needle: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while count(&run.stdout(), needle) < n {
+        assert!(
+            Instant::now() < deadline,
+            "`{needle}` not {n} times:\n{}",
+            run.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn watch_replaces_the_rebuilt_container_restarts_its_dependents_and_survives_a_failed_rebuild() {
+    let session = Session::new("watch");
+    let dir = versioned_app(&session, "1");
+    let mut app = container("app", "unused");
+    app.as_object_mut().unwrap().remove("entryPoint");
+    app.as_object_mut().unwrap().remove("command");
+    let mut sidecar = container("sidecar", "echo sidecar up; exec sleep 300");
+    sidecar["dependsOn"] = json!([{ "containerName": "app", "condition": "START" }]);
+    let other = container("other", "echo other up; exec sleep 300");
+    let task = session.write(&json!([app, sidecar, other]), &json!({}));
+    let mut run = start([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("app={}", dir.display()),
+        "--watch",
+    ]);
+    run.wait_for("app     | version 1", Duration::from_secs(60));
+    run.wait_for("sidecar | sidecar up", Duration::from_secs(30));
+    run.wait_for("app     | metadata knows", Duration::from_secs(30));
+    let first = crate::docker_harness::container_id(&session.family, "app");
+    let other_id = crate::docker_harness::container_id(&session.family, "other");
+
+    // What .dockerignore ignores is no change; the version file is.
+    std::fs::write(dir.join("scratch.tmp"), "x").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    std::fs::write(dir.join("version.txt"), "2").unwrap();
+    run.wait_for("app     | version 2", Duration::from_secs(60));
+    run.wait_for_stderr("`app` runs the rebuilt image", Duration::from_secs(30));
+    wait_for_count(&run, "sidecar | sidecar up", 2);
+    let second = crate::docker_harness::container_id(&session.family, "app");
+    assert_ne!(first, second, "a new container");
+    run.wait_for(
+        &format!("app     | metadata knows {}", &second[..12]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        crate::docker_harness::container_id(&session.family, "other"),
+        other_id,
+        "a container that does not depend on it stays"
+    );
+    assert_eq!(count(&run.stdout(), "other   | other up"), 1);
+    let stderr = run.stderr();
+    assert_eq!(count(&stderr, "rebuilding `app`"), 1, "{stderr}");
+    assert!(
+        stderr.contains("replacing `app`, restarting `sidecar` that depend on it"),
+        "{stderr}"
+    );
+    let took = stderr
+        .lines()
+        .find(|l| l.contains("runs the rebuilt image"))
+        .unwrap_or_default()
+        .to_owned();
+    eprintln!("save to RUNNING: {took}");
+
+    // A broken Dockerfile: the running container stays.
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!("FROM {BUSYBOX}\nRUN : {}; exit 7\n", session.family),
+    )
+    .unwrap();
+    run.wait_for_stderr("keeps running the image it had", Duration::from_secs(60));
+    assert_eq!(
+        crate::docker_harness::container_id(&session.family, "app"),
+        second
+    );
+    assert_eq!(count(&run.stdout(), "app     | version"), 2);
+
+    run.interrupt();
+    let ended = run.wait();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+    assert!(builder_leftovers(&session.family).is_empty());
+}
+
+#[test]
+fn ctrl_c_during_a_watch_rebuild_leaves_nothing_behind() {
+    let session = Session::new("watch-interrupted");
+    let dir = versioned_app(&session, "1");
+    let mut app = container("app", "unused");
+    app.as_object_mut().unwrap().remove("entryPoint");
+    app.as_object_mut().unwrap().remove("command");
+    let task = session.write(&json!([app]), &json!({}));
+    let mut run = start([
+        task.to_str().unwrap(),
+        "--build",
+        &format!("app={}", dir.display()),
+        "--watch",
+    ]);
+    run.wait_for("app | version 1", Duration::from_secs(60));
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {BUSYBOX}\nRUN : {}; echo slow-rebuild && sleep 60\n",
+            session.family
+        ),
+    )
+    .unwrap();
+    run.wait_for_stderr("slow-rebuild", Duration::from_secs(60));
+    run.interrupt();
+    let ended = run.wait();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !builder_leftovers(&session.family).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        builder_leftovers(&session.family).is_empty(),
+        "{:?}",
+        builder_leftovers(&session.family)
+    );
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+}

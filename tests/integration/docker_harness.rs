@@ -516,6 +516,11 @@ impl Running {
         self.stdout.lock().unwrap().clone()
     }
 
+    /// What it printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// Sends SIGINT, as Ctrl-C would.
     pub fn interrupt(&self) {
         let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());

@@ -104,20 +104,19 @@ pub fn archive(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, Context
             }
         }
     }
-    let dockerfile = match inside {
-        Some(inside) => inside,
-        None => {
-            let text = std::fs::read(&file).map_err(read(&file))?;
-            let mut header = tar::Header::new_gnu();
-            header.set_size(text.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder
-                .append_data(&mut header, OUTSIDE_DOCKERFILE, text.as_slice())
-                .map_err(read(&file))?;
-            files += 1;
-            OUTSIDE_DOCKERFILE.to_owned()
-        }
+    let dockerfile = if let Some(inside) = inside {
+        inside
+    } else {
+        let text = std::fs::read(&file).map_err(read(&file))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, OUTSIDE_DOCKERFILE, text.as_slice())
+            .map_err(read(&file))?;
+        files += 1;
+        OUTSIDE_DOCKERFILE.to_owned()
     };
     let archive = builder.into_inner().map_err(read(dir))?;
     Ok(Context {
