@@ -144,6 +144,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Removes `image` unless a container uses it or it is tagged; whether
+    /// it went. For an image a rebuild has superseded.
+    pub async fn remove_unused_image(&self, image: &str) -> bool {
+        let options = RemoveImageOptionsBuilder::default().build();
+        self.docker
+            .remove_image(image, Some(options), None)
+            .await
+            .is_ok()
+    }
+
     /// Removes `image` even when containers still use it, for cleaning up
     /// images a run or a test made; one already gone is not an error.
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {

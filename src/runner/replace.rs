@@ -70,6 +70,7 @@ impl Task<'_> {
         // here on. Its name goes to the new one; the agent sees the new one
         // created before the old one is removed, so the task stays known.
         let old = self.slots[i].id.clone();
+        let old_image = self.engine.inspect_raw(&old).await?.image;
         let slot = &self.slots[i];
         self.engine
             .stop_container(&old, slot.plan.stop_timeout_secs)
@@ -81,6 +82,10 @@ impl Task<'_> {
         let id = create_container(self.engine, self.plan, &slot.plan, slot.body.clone()).await?;
         if let Err(e) = self.engine.remove_container(&old).await {
             tracing::warn!(error = %e, "cannot remove the replaced container");
+        }
+        // The image the rebuild superseded, now untagged and unused.
+        if let Some(image) = old_image {
+            self.engine.remove_unused_image(&image).await;
         }
         let slot = &mut self.slots[i];
         slot.id = id;

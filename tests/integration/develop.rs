@@ -304,6 +304,7 @@ fn watch_replaces_the_rebuilt_container_restarts_its_dependents_and_survives_a_f
     run.wait_for("sidecar | sidecar up", Duration::from_secs(30));
     run.wait_for("app     | metadata knows", Duration::from_secs(30));
     let first = crate::docker_harness::container_id(&session.family, "app");
+    let first_image = block(engine().inspect_raw(&first)).unwrap().image.unwrap();
     let other_id = crate::docker_harness::container_id(&session.family, "other");
 
     // What .dockerignore ignores is no change; the version file is.
@@ -315,6 +316,10 @@ fn watch_replaces_the_rebuilt_container_restarts_its_dependents_and_survives_a_f
     wait_for_count(&run, "sidecar | sidecar up", 2);
     let second = crate::docker_harness::container_id(&session.family, "app");
     assert_ne!(first, second, "a new container");
+    assert!(
+        !image_exists(&first_image),
+        "the superseded image is removed with the container that used it"
+    );
     run.wait_for(
         &format!("app     | metadata knows {}", &second[..12]),
         Duration::from_secs(30),
