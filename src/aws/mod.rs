@@ -3,6 +3,7 @@
 //! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`.
 
 pub mod envfiles;
+pub mod mfa;
 pub mod registry;
 pub mod remote;
 pub mod secrets;
