@@ -10,6 +10,7 @@ mod cli;
 mod docker_harness;
 mod harness;
 mod layers;
+mod mfa;
 mod reach;
 mod registry;
 mod run;
