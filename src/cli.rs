@@ -162,6 +162,11 @@ pub struct ProfileArgs {
     /// The AWS profile to use [default: `AWS_PROFILE`, else the default chain].
     #[arg(long)]
     pub profile: Option<String>,
+    /// The MFA code for a profile whose role needs one (`mfa_serial`), instead
+    /// of a prompt on the terminal. A session the AWS CLI or ecs-run-local
+    /// cached in `~/.aws/cli/cache` is reused without one until it expires.
+    #[arg(long, value_name = "CODE")]
+    pub mfa_code: Option<String>,
     /// How long one AWS call may take, retries included (`30s`, `2m`); a
     /// connection gets at most 10 s of it. A call that runs out fails the run.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
@@ -622,6 +627,7 @@ impl From<AwsArgs> for commands::AwsSettings {
     fn from(args: AwsArgs) -> Self {
         commands::AwsSettings {
             profile: args.profile.profile,
+            mfa_code: args.profile.mfa_code,
             timeout: args.profile.aws_timeout,
             role_duration: args.role_duration,
             execution_role: match args.execution_role {
@@ -638,6 +644,7 @@ impl From<ProfileArgs> for commands::AwsSettings {
     fn from(args: ProfileArgs) -> Self {
         commands::AwsSettings {
             profile: args.profile,
+            mfa_code: args.mfa_code,
             timeout: args.aws_timeout,
             ..commands::AwsSettings::default()
         }

@@ -1,8 +1,10 @@
 //! Everything AWS-facing, through one `SdkConfig` built by aws-config, so a
 //! user's existing setup just works: profiles, SSO, `credential_process`, the
-//! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`.
+//! environment, `--profile`, `--region` and `AWS_ENDPOINT_URL`. A profile
+//! whose role needs MFA, which aws-config does not do, is served by [`mfa`].
 
 pub mod envfiles;
+pub mod mfa;
 pub mod registry;
 pub mod remote;
 pub mod secrets;
@@ -67,28 +69,37 @@ pub struct LazyAws {
     profile: Option<String>,
     region: Option<String>,
     timeout: Duration,
+    /// `--mfa-code`.
+    mfa_code: Option<String>,
     loaded: OnceCell<Aws>,
 }
 
 impl LazyAws {
     #[must_use]
-    pub fn new(profile: Option<&str>, region: Option<&str>, timeout: Duration) -> LazyAws {
+    pub fn new(
+        profile: Option<&str>,
+        region: Option<&str>,
+        timeout: Duration,
+        mfa_code: Option<&str>,
+    ) -> LazyAws {
         LazyAws {
             profile: profile.map(str::to_owned),
             region: region.map(str::to_owned),
             timeout,
+            mfa_code: mfa_code.map(str::to_owned),
             loaded: OnceCell::new(),
         }
     }
 
     /// The configuration, loaded now if it was not yet.
-    pub async fn get(&self) -> &Aws {
+    pub async fn get(&self) -> Result<&Aws, mfa::MfaError> {
         self.loaded
-            .get_or_init(|| {
+            .get_or_try_init(|| {
                 Aws::load(
                     self.profile.as_deref(),
                     self.region.as_deref(),
                     self.timeout,
+                    self.mfa_code.as_deref(),
                 )
             })
             .await
@@ -128,8 +139,15 @@ pub struct Aws {
 impl Aws {
     /// Loads the configuration as the AWS CLI would, with `--profile` and
     /// `--region` on top; every call bounded by `timeout` (a connection by
-    /// at most 10 s of it).
-    pub async fn load(profile: Option<&str>, region: Option<&str>, timeout: Duration) -> Aws {
+    /// at most 10 s of it). A profile that assumes its role with MFA takes
+    /// the session the AWS CLI cached, or a new one with `mfa_code` (else a
+    /// code asked on the terminal).
+    pub async fn load(
+        profile: Option<&str>,
+        region: Option<&str>,
+        timeout: Duration,
+        mfa_code: Option<&str>,
+    ) -> Result<Aws, mfa::MfaError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(timeout.min(CONNECT_TIMEOUT))
@@ -142,11 +160,29 @@ impl Aws {
         if let Some(region) = region {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }
-        Aws {
-            config: loader.load().await,
+        let mut config = loader.load().await;
+        if let Some(role) = mfa::role_of(profile).await? {
+            let credentials = role
+                .credentials(
+                    &config,
+                    mfa_code,
+                    mfa::ask_terminal,
+                    mfa::cli_cache_dir().as_deref(),
+                    chrono::Utc::now(),
+                )
+                .await?;
+            config = config
+                .to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+                )
+                .build();
+        }
+        Ok(Aws {
+            config,
             profile: profile.map(str::to_owned),
             timeout,
-        }
+        })
     }
 
     /// The same configuration, signing with `fetched` (an assumed role's

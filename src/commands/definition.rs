@@ -39,7 +39,8 @@ pub(super) async fn load(
             Vec::new(),
         ));
     };
-    let described = crate::aws::remote::describe_definition(aws.get().await, &remote)
+    let aws = aws.get().await.map_err(anyhow::Error::new)?;
+    let described = crate::aws::remote::describe_definition(aws, &remote)
         .await
         .map_err(anyhow::Error::new)?;
     Ok(taskdef::load_str(
@@ -78,7 +79,12 @@ pub(super) async fn load_and_plan(
     aws: &AwsSettings,
     base: PlanOptions,
 ) -> Result<Plan, Failure> {
-    let aws = LazyAws::new(aws.profile.as_deref(), task.region.as_deref(), aws.timeout);
+    let aws = LazyAws::new(
+        aws.profile.as_deref(),
+        task.region.as_deref(),
+        aws.timeout,
+        aws.mfa_code.as_deref(),
+    );
     let mut loaded = load(definition, task, &aws).await?;
     apply_overrides(&mut loaded, overrides)?;
     let options = PlanOptions {

@@ -67,8 +67,12 @@ pub fn render(
     aws: &AwsSettings,
 ) -> Result<ExitStatus, Failure> {
     super::block_on(async {
-        let aws =
-            crate::aws::LazyAws::new(aws.profile.as_deref(), task.region.as_deref(), aws.timeout);
+        let aws = crate::aws::LazyAws::new(
+            aws.profile.as_deref(),
+            task.region.as_deref(),
+            aws.timeout,
+            aws.mfa_code.as_deref(),
+        );
         let mut loaded = definition::load(source, task, &aws).await?;
         definition::apply_overrides(&mut loaded, changes)?;
         definition::reject_errors(&loaded)?;

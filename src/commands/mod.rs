@@ -82,6 +82,8 @@ pub enum ExecutionRole {
 #[derive(Debug, Clone, Default)]
 pub struct AwsSettings {
     pub profile: Option<String>,
+    /// `--mfa-code`: for a profile whose role needs MFA.
+    pub mfa_code: Option<String>,
     pub role_duration: Duration,
     pub execution_role: ExecutionRole,
     /// `--credentials profile`: a task without a role gets the profile's

@@ -88,6 +88,7 @@ async fn prepare(
         settings.aws.profile.as_deref(),
         settings.task.region.as_deref(),
         settings.aws.timeout,
+        settings.aws.mfa_code.as_deref(),
     );
     let (loaded, builds) = checked_definition(settings, mode, &aws).await?;
     // A role that cannot be assumed fails the run before anything exists.
@@ -241,7 +242,7 @@ async fn execution_aws(
     if !needed {
         return Ok(None);
     }
-    let own = aws.get().await;
+    let own = aws.get().await.map_err(anyhow::Error::new)?;
     let role = match (settings.aws.execution_role, &definition.execution_role_arn) {
         (ExecutionRole::Assume, Some(role)) => role,
         (ExecutionRole::Assume, None) => {
@@ -278,7 +279,7 @@ async fn task_credentials(
         },
         None => return Ok(None),
     };
-    let aws = aws.get().await;
+    let aws = aws.get().await.map_err(anyhow::Error::new)?;
     let first = source.fetch(aws).await.map_err(anyhow::Error::new)?;
     Ok(Some(TaskCredentials {
         aws: aws.clone(),

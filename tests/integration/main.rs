@@ -11,6 +11,7 @@ mod develop;
 mod docker_harness;
 mod harness;
 mod layers;
+mod mfa;
 mod reach;
 mod registry;
 mod run;
