@@ -151,25 +151,39 @@ impl<'a> Task<'a> {
         if let Some(cgroup) = &plan.task_cgroup {
             super::task_cgroup::create(engine, plan, cgroup).await?;
         }
+        // The pause container starts while the others are created: they
+        // need it to exist, and to run only when they start.
         let mut pause_id = None;
         if let Some(pause) = &plan.pause {
-            let id = engine
-                .create_container(&pause.docker_name, with_supervisor(pause), None)
-                .await?;
-            engine
-                .start_container(&id)
-                .await
-                .context("cannot start the task's pause container")?;
-            pause_id = Some(id);
+            pause_id = Some(
+                engine
+                    .create_container(&pause.docker_name, with_supervisor(pause), None)
+                    .await?,
+            );
         }
-        let mut slots = Vec::new();
-        for (index, name) in plan.start_order.iter().enumerate() {
-            let Some(c) = plan.containers.iter().find(|c| &c.name == name) else {
-                continue;
-            };
-            let body = with_supervisor(c);
-            let id = create_container(engine, plan, c, body.clone()).await?;
-            slots.push(Slot {
+        let start_pause = async {
+            match &pause_id {
+                Some(id) => engine
+                    .start_container(id)
+                    .await
+                    .context("cannot start the task's pause container"),
+                None => Ok(()),
+            }
+        };
+        let ordered: Vec<&ContainerPlan> = plan
+            .start_order
+            .iter()
+            .filter_map(|name| plan.containers.iter().find(|c| &c.name == name))
+            .collect();
+        let bodies: Vec<ContainerCreateBody> = ordered.iter().map(|c| with_supervisor(c)).collect();
+        let create_all = create_in_waves(engine, plan, &ordered, &bodies);
+        let ((), ids) = tokio::try_join!(start_pause, create_all)?;
+        let slots = ordered
+            .into_iter()
+            .zip(bodies)
+            .zip(ids)
+            .enumerate()
+            .map(|(index, ((c, body), id))| Slot {
                 needs: needs(c),
                 plan: c.clone(),
                 body,
@@ -185,8 +199,8 @@ impl<'a> Task<'a> {
                 expected_dies: 0,
                 logs_since: None,
                 changed_at: None,
-            });
-        }
+            })
+            .collect();
         let prefixes = LogPrefixes::new(plan.containers.iter().map(|c| c.name.as_str()));
         Ok(Task {
             engine,
@@ -275,12 +289,13 @@ impl<'a> Task<'a> {
     /// Starts every created container whose dependencies are reached; fails
     /// the task when one can never be, or its `startTimeout` runs out.
     pub(super) async fn start_ready(&mut self) -> anyhow::Result<()> {
+        let mut ready = Vec::new();
         for i in 0..self.slots.len() {
             if self.slots[i].state != State::Created || self.slots[i].started.is_some() {
                 continue;
             }
             match self.readiness(i) {
-                Readiness::Ready => self.start(i).await?,
+                Readiness::Ready => ready.push(i),
                 Readiness::Never(reason) => {
                     return Err(RunError::DependencyNeverReached {
                         container: self.slots[i].plan.name.clone(),
@@ -307,7 +322,7 @@ impl<'a> Task<'a> {
                 }
             }
         }
-        Ok(())
+        self.start_all(&ready).await
     }
 
     fn readiness(&self, i: usize) -> Readiness {
@@ -346,29 +361,49 @@ impl<'a> Task<'a> {
         Readiness::Ready
     }
 
-    async fn start(&mut self, i: usize) -> anyhow::Result<()> {
-        let slot = &mut self.slots[i];
-        self.engine
-            .start_container(&slot.id)
-            .await
-            .map_err(|source| RunError::StartContainer {
-                container: slot.plan.name.clone(),
-                source,
-            })?;
-        slot.started = Some(Instant::now());
-        slot.state = State::Running;
-        tracing::debug!(container = %slot.plan.name, "started");
-        if let Some(changed) = slot.changed_at.take() {
-            status(&format!(
-                "`{}` runs the rebuilt image, {:.1} s after the change",
-                slot.plan.name,
-                changed.elapsed().as_secs_f64()
-            ));
+    /// Starts the containers `ready` at once: what one waits for was
+    /// reached before any of them is started, so no order ECS keeps is lost.
+    async fn start_all(&mut self, ready: &[usize]) -> anyhow::Result<()> {
+        let engine = self.engine;
+        let results = join_all(
+            ready
+                .iter()
+                .map(|&i| engine.start_container(&self.slots[i].id)),
+        )
+        .await;
+        let mut failed = None;
+        let mut started = Vec::new();
+        for (&i, result) in ready.iter().zip(results) {
+            match result {
+                Ok(()) => started.push(i),
+                Err(source) => {
+                    failed.get_or_insert(RunError::StartContainer {
+                        container: self.slots[i].plan.name.clone(),
+                        source,
+                    });
+                }
+            }
         }
-        let since = slot.logs_since.take();
-        self.follow(i, since);
-        self.metadata_ready(i).await;
-        Ok(())
+        for &i in &started {
+            let slot = &mut self.slots[i];
+            slot.started = Some(Instant::now());
+            slot.state = State::Running;
+            tracing::debug!(container = %slot.plan.name, "started");
+            if let Some(changed) = slot.changed_at.take() {
+                status(&format!(
+                    "`{}` runs the rebuilt image, {:.1} s after the change",
+                    slot.plan.name,
+                    changed.elapsed().as_secs_f64()
+                ));
+            }
+            let since = slot.logs_since.take();
+            self.follow(i, since);
+        }
+        join_all(started.iter().map(|&i| self.metadata_ready(i))).await;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// `--metadata-file`: the file says READY once the container runs.
@@ -607,6 +642,46 @@ fn needs(c: &ContainerPlan) -> Vec<Dependency> {
         }
     }
     needs
+}
+
+/// Creates the containers (in start order, with their bodies) in waves: at
+/// once, but each after those it `links` to or takes `volumesFrom` (and a
+/// `FireLens` router), which the engine must know when it creates it.
+async fn create_in_waves(
+    engine: &Engine,
+    plan: &Plan,
+    containers: &[&ContainerPlan],
+    bodies: &[ContainerCreateBody],
+) -> anyhow::Result<Vec<String>> {
+    let mut ids: Vec<Option<String>> = vec![None; containers.len()];
+    while ids.iter().any(Option::is_none) {
+        let created = |name: &String| {
+            containers
+                .iter()
+                .zip(&ids)
+                .any(|(c, id)| &c.name == name && id.is_some())
+        };
+        let mut wave: Vec<usize> = (0..containers.len())
+            .filter(|&i| ids[i].is_none())
+            .filter(|&i| containers[i].implicit_dependencies.iter().all(created))
+            .collect();
+        if wave.is_empty() {
+            // A circle the plan's checks let through: one at a time.
+            wave = (0..containers.len())
+                .filter(|&i| ids[i].is_none())
+                .take(1)
+                .collect();
+        }
+        let made = futures_util::future::try_join_all(
+            wave.iter()
+                .map(|&i| create_container(engine, plan, containers[i], bodies[i].clone())),
+        )
+        .await?;
+        for (i, id) in wave.into_iter().zip(made) {
+            ids[i] = Some(id);
+        }
+    }
+    Ok(ids.into_iter().flatten().collect())
 }
 
 /// Creates one of the task's containers from `body`, with its metadata file
