@@ -654,24 +654,7 @@ async fn create_in_waves(
     bodies: &[ContainerCreateBody],
 ) -> anyhow::Result<Vec<String>> {
     let mut ids: Vec<Option<String>> = vec![None; containers.len()];
-    while ids.iter().any(Option::is_none) {
-        let created = |name: &String| {
-            containers
-                .iter()
-                .zip(&ids)
-                .any(|(c, id)| &c.name == name && id.is_some())
-        };
-        let mut wave: Vec<usize> = (0..containers.len())
-            .filter(|&i| ids[i].is_none())
-            .filter(|&i| containers[i].implicit_dependencies.iter().all(created))
-            .collect();
-        if wave.is_empty() {
-            // A circle the plan's checks let through: one at a time.
-            wave = (0..containers.len())
-                .filter(|&i| ids[i].is_none())
-                .take(1)
-                .collect();
-        }
+    for wave in creation_waves(containers) {
         let made = futures_util::future::try_join_all(
             wave.iter()
                 .map(|&i| create_container(engine, plan, containers[i], bodies[i].clone())),
@@ -682,6 +665,37 @@ async fn create_in_waves(
         }
     }
     Ok(ids.into_iter().flatten().collect())
+}
+
+/// The waves of [`create_in_waves`]: indexes of `containers`, each wave
+/// after the containers its members name in `links`, `volumesFrom` (or as
+/// their `FireLens` router).
+fn creation_waves(containers: &[&ContainerPlan]) -> Vec<Vec<usize>> {
+    let mut done = vec![false; containers.len()];
+    let mut waves = Vec::new();
+    while done.contains(&false) {
+        let made = |name: &String| {
+            containers
+                .iter()
+                .zip(&done)
+                .any(|(c, &d)| &c.name == name && d)
+        };
+        let mut wave: Vec<usize> = (0..containers.len())
+            .filter(|&i| !done[i] && containers[i].implicit_dependencies.iter().all(made))
+            .collect();
+        if wave.is_empty() {
+            // What the plan's checks let through (a circle): one at a time.
+            wave = (0..containers.len())
+                .filter(|&i| !done[i])
+                .take(1)
+                .collect();
+        }
+        for &i in &wave {
+            done[i] = true;
+        }
+        waves.push(wave);
+    }
+    waves
 }
 
 /// Creates one of the task's containers from `body`, with its metadata file
@@ -767,6 +781,29 @@ mod tests {
             "ran less than the period"
         );
         assert!(should_restart(&policy, 1, Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn containers_are_created_after_what_they_link_to_or_take_volumes_from() {
+        let with = |name: &str, implicit: &[&str]| ContainerPlan {
+            name: name.into(),
+            implicit_dependencies: implicit.iter().map(|&s| s.to_owned()).collect(),
+            ..test_container()
+        };
+        let (web, db, data, worker, sidecar) = (
+            with("web", &["db"]),
+            with("db", &["data"]),
+            with("data", &[]),
+            with("worker", &[]),
+            with("sidecar", &["web", "data"]),
+        );
+        let containers = [&web, &db, &data, &worker, &sidecar];
+        assert_eq!(
+            creation_waves(&containers),
+            [vec![2, 3], vec![1], vec![0], vec![4]]
+        );
+        let independent = [&data, &worker];
+        assert_eq!(creation_waves(&independent), [vec![0, 1]]);
     }
 
     #[test]

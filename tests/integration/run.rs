@@ -7,8 +7,9 @@ use serde_json::json;
 
 use crate::docker_harness::{
     Session, block, container, container_id, engine, firelens_router_image, free_port, http_get,
-    start,
+    start, the_error_line,
 };
+use crate::harness::ecs_run_local;
 
 const STARTUP: Duration = Duration::from_secs(90);
 
@@ -487,5 +488,28 @@ fn awsfirelens_containers_log_through_the_task_log_router_and_to_the_terminal() 
     run.interrupt();
     let out = run.wait();
     assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_container_that_cannot_start_among_concurrent_ones_fails_the_run_and_leaves_nothing() {
+    let s = Session::new("concurrent-fail");
+    let data = container("data", "sleep 300");
+    let mut reader = container("reader", "sleep 300");
+    reader["volumesFrom"] = json!([{ "sourceContainer": "data" }]);
+    let other = container("other", "sleep 300");
+    let mut broken = container("broken", "unused");
+    broken["entryPoint"] = json!(["/no/such/program"]);
+    // Without an init process the engine itself fails to start it.
+    broken.as_object_mut().unwrap().remove("linuxParameters");
+    let path = s.write(&json!([data, reader, other, broken]), &json!({}));
+    let out = ecs_run_local([path.to_str().unwrap()]).run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let line = the_error_line(&out.stderr);
+    assert!(
+        line.starts_with("ecs-run-local: error: cannot start container `broken`"),
+        "{line}"
+    );
+    assert!(line.contains("/no/such/program"), "{line}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
