@@ -1,13 +1,18 @@
-//! How long `ecs-run-local` takes to bring a three-container task to RUNNING,
-//! against the same three containers created and started directly through the
-//! Docker API, measured in one process on the same engine.
+//! How long `ecs-run-local` takes to bring a task of 3 and of 10 independent
+//! containers to RUNNING, against the same containers created and started
+//! directly through the Docker API, in one process on the same engine:
 //!
-//! `cargo bench --bench startup` (needs Docker and /bin/busybox). The agent
-//! image and agent are warmed once before measuring; each side runs
-//! `ROUNDS` times and the medians are compared.
+//! - cold: the first run after a build (no agent image, no agent, no network);
+//! - warm: the agent image, agent and network already there;
+//! - the sequential API floor: create + start, one container after another,
+//!   as a script would;
+//! - the concurrent API floor: every container's create + start at once.
+//!
+//! `cargo build --release && cargo bench --bench startup` (needs Docker and
+//! /bin/busybox). Each figure is the median of its rounds; the rounds of the
+//! warm run and the floors are interleaved so that they see the same engine.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,10 +20,11 @@ use bollard::models::{ContainerCreateBody, HostConfig};
 use ecs_run_local::docker::{ContainerEvent, Engine};
 use ecs_run_local::plan::{NETWORK_NAME, labels};
 use futures_util::StreamExt as _;
+use futures_util::future::try_join_all;
 
 const ROUNDS: usize = 10;
+const COLD_ROUNDS: usize = 3;
 const IMAGE: &str = "ecs-run-local-bench/busybox:latest";
-const NAMES: [&str; 3] = ["web", "worker", "cache"];
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -36,69 +42,134 @@ async fn bench() -> anyhow::Result<()> {
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
-    let exe = root.join("target/release/ecs-run-local");
-    let exe = if exe.exists() {
-        exe
-    } else {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(|d| std::path::PathBuf::from(d).join("release/ecs-run-local"))
-            .filter(|p| p.exists())
-            .ok_or_else(|| {
-                anyhow::anyhow!("build the release binary first: cargo build --release")
-            })?
-    };
+    let exe = release_binary(root)?;
+    println!(
+        "release binary: {:.1} MB ({})",
+        mb(std::fs::metadata(&exe)?.len()),
+        exe.display()
+    );
     let dir = tempfile::tempdir()?;
-    let task = dir.path().join("three.json");
-    let containers: Vec<_> = NAMES
-        .iter()
-        .map(|name| {
-            serde_json::json!({
-                "name": name, "image": IMAGE, "memory": 64, "essential": true,
-                "command": ["sleep", "300"], "linuxParameters": {"initProcessEnabled": true}, "stopTimeout": 2
+    for count in [3, 10] {
+        let names: Vec<String> = (0..count).map(|i| format!("c{i}")).collect();
+        let family = format!("bench-{count}");
+        let task = dir.path().join(format!("{family}.json"));
+        let containers: Vec<_> = names
+            .iter()
+            .map(|name| {
+                serde_json::json!({
+                    "name": name, "image": IMAGE, "memory": 64, "essential": true,
+                    "command": ["sleep", "300"], "linuxParameters": {"initProcessEnabled": true}, "stopTimeout": 2
+                })
             })
-        })
-        .collect();
-    std::fs::write(
-        &task,
-        serde_json::to_vec(
-            &serde_json::json!({"family": "bench-three", "containerDefinitions": containers}),
-        )?,
-    )?;
+            .collect();
+        std::fs::write(
+            &task,
+            serde_json::to_vec(
+                &serde_json::json!({"family": family, "containerDefinitions": containers}),
+            )?,
+        )?;
 
-    // Warm up: builds the agent image and starts the agent.
-    ours(&engine, &exe, &task).await?;
-
-    let mut direct_times = Vec::new();
-    let mut ours_times = Vec::new();
-    for _ in 0..ROUNDS {
-        direct_times.push(direct(&engine).await?);
-        ours_times.push(ours(&engine, &exe, &task).await?);
+        let mut cold = Vec::new();
+        for _ in 0..COLD_ROUNDS {
+            forget_agent(&engine, &exe).await?;
+            cold.push(ours(&engine, &exe, &task, &family, count).await?);
+        }
+        println!(
+            "agent image: {:.1} MB",
+            mb(agent_image_size(&engine).await?)
+        );
+        // Warm-up: the floors' network exists now, and the agent runs.
+        ours(&engine, &exe, &task, &family, count).await?;
+        let (mut warm, mut sequential, mut concurrent) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            sequential.push(direct(&engine, &names, false).await?);
+            concurrent.push(direct(&engine, &names, true).await?);
+            warm.push(ours(&engine, &exe, &task, &family, count).await?);
+        }
+        let cold = median(&mut cold);
+        let warm = median(&mut warm);
+        let sequential = median(&mut sequential);
+        let concurrent = median(&mut concurrent);
+        println!(
+            "\n{count} independent containers to RUNNING (medians: {ROUNDS} rounds, cold {COLD_ROUNDS}):"
+        );
+        println!(
+            "  sequential API floor (create + start, one by one): {:>7.1} ms",
+            ms(sequential)
+        );
+        println!(
+            "  concurrent API floor (all at once):                {:>7.1} ms",
+            ms(concurrent)
+        );
+        println!(
+            "  ecs-run-local, warm (process start to last start): {:>7.1} ms  = {:.2}x sequential, {:.2}x concurrent",
+            ms(warm),
+            ratio(warm, sequential),
+            ratio(warm, concurrent)
+        );
+        println!(
+            "  ecs-run-local, cold (no agent image, agent, network): {:>5.1} ms  = {:.2}x sequential, {:.2}x warm",
+            ms(cold),
+            ratio(cold, sequential),
+            ratio(cold, warm)
+        );
     }
-    let direct_median = median(&mut direct_times);
-    let ours_median = median(&mut ours_times);
-    println!("three containers to RUNNING, median of {ROUNDS} rounds:");
-    println!(
-        "  Docker API directly (create + start, sequential): {:>7.1} ms",
-        ms(direct_median)
-    );
-    println!(
-        "  ecs-run-local (process start to third start event): {:>5.1} ms",
-        ms(ours_median)
-    );
-    println!(
-        "  ratio ecs-run-local / direct: {:.2}",
-        ours_median.as_secs_f64() / direct_median.as_secs_f64()
-    );
+    let _ = Command::new(&exe)
+        .args(["down", "--all"])
+        .stderr(Stdio::null())
+        .status();
     let _ = engine.remove_image(IMAGE).await;
     Ok(())
 }
 
-/// Creates and starts the three containers on the shared network, as a
-/// script would, and removes them again.
-async fn direct(engine: &Engine) -> anyhow::Result<Duration> {
-    let begun = Instant::now();
-    let mut ids = Vec::new();
-    for name in NAMES {
+/// The release build of the CLI, where cargo put it.
+fn release_binary(root: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let exe = target.join("release/ecs-run-local");
+    anyhow::ensure!(
+        exe.exists(),
+        "build the release binary first: cargo build --release ({} is missing)",
+        exe.display()
+    );
+    Ok(exe)
+}
+
+/// Removes the agent, the network and the agent images: the next run is a
+/// first run after a build.
+async fn forget_agent(engine: &Engine, exe: &std::path::Path) -> anyhow::Result<()> {
+    let down = Command::new(exe)
+        .args(["down", "--all"])
+        .stderr(Stdio::null())
+        .status()?;
+    anyhow::ensure!(down.success(), "`down --all` failed");
+    for image in agent_images(engine).await? {
+        engine.remove_image(&image.id).await?;
+    }
+    Ok(())
+}
+
+async fn agent_images(engine: &Engine) -> anyhow::Result<Vec<bollard::models::ImageSummary>> {
+    let filters = HashMap::from([("label", vec![format!("{}=agent-image", labels::ROLE)])]);
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    Ok(engine.bollard().list_images(Some(options)).await?)
+}
+
+async fn agent_image_size(engine: &Engine) -> anyhow::Result<u64> {
+    Ok(agent_images(engine)
+        .await?
+        .iter()
+        .map(|i| i.size.max(0) as u64)
+        .max()
+        .unwrap_or(0))
+}
+
+/// Creates and starts the containers on the shared network, as a script
+/// would (one after another, or all at once), and removes them again.
+async fn direct(engine: &Engine, names: &[String], at_once: bool) -> anyhow::Result<Duration> {
+    let run = |name: &String| {
         let body = ContainerCreateBody {
             image: Some(IMAGE.into()),
             cmd: Some(vec!["sleep".into(), "300".into()]),
@@ -114,27 +185,38 @@ async fn direct(engine: &Engine) -> anyhow::Result<Duration> {
             }),
             ..Default::default()
         };
-        let id = engine
-            .create_container(&format!("bench-direct-{name}"), body, None)
-            .await?;
-        engine.start_container(&id).await?;
-        ids.push(id);
-    }
+        let name = format!("bench-direct-{name}");
+        async move {
+            let id = engine.create_container(&name, body, None).await?;
+            engine.start_container(&id).await?;
+            anyhow::Ok(id)
+        }
+    };
+    let begun = Instant::now();
+    let ids = if at_once {
+        try_join_all(names.iter().map(run)).await?
+    } else {
+        let mut ids = Vec::new();
+        for name in names {
+            ids.push(run(name).await?);
+        }
+        ids
+    };
     let took = begun.elapsed();
-    for id in ids {
-        engine.remove_container(&id).await?;
-    }
+    try_join_all(ids.iter().map(|id| engine.remove_container(id))).await?;
     Ok(took)
 }
 
-/// Runs the task with ecs-run-local until its three containers have started,
-/// then stops it with Ctrl-C and waits for its teardown.
+/// Runs the task with ecs-run-local until its containers have started, then
+/// stops it with Ctrl-C and waits for its teardown.
 async fn ours(
     engine: &Engine,
     exe: &std::path::Path,
     task: &std::path::Path,
+    family: &str,
+    count: usize,
 ) -> anyhow::Result<Duration> {
-    let mut events = engine.container_events(&format!("{}=bench-three", labels::FAMILY));
+    let mut events = engine.container_events(&format!("{}={family}", labels::FAMILY));
     let begun = Instant::now();
     let mut child = Command::new(exe)
         .arg(task)
@@ -142,7 +224,7 @@ async fn ours(
         .stderr(Stdio::null())
         .spawn()?;
     let mut started = 0;
-    while started < NAMES.len() {
+    while started < count {
         match tokio::time::timeout(Duration::from_secs(60), events.next()).await? {
             Some(Ok(ContainerEvent::Start { .. })) => started += 1,
             Some(Ok(_)) => {}
@@ -156,7 +238,6 @@ async fn ours(
         nix::sys::signal::Signal::SIGINT,
     )?;
     child.wait()?;
-    std::io::stdout().flush()?;
     Ok(took)
 }
 
@@ -165,6 +246,14 @@ fn median(times: &mut [Duration]) -> Duration {
     times[times.len() / 2]
 }
 
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
 }
