@@ -107,11 +107,26 @@ pub async fn run(
             &mut background,
         ));
         let started = shutdown.race(starting).await;
-        let Some(task) = started else {
+        let Some(started) = started else {
             status("stopping the task (press Ctrl-C again to kill it)");
             return Ok(Ending::Interrupted);
         };
-        let mut task = task?;
+        started?;
+        // Creation is not cut short: a create dropped half-way may still
+        // finish on the engine after the teardown has looked. A stop asked
+        // for meanwhile is taken once every container exists.
+        let mut task =
+            supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
+        task.log_to(options.logs);
+        if let Some(started) = &options.started {
+            task.notify_started(started.clone());
+        }
+        if shutdown.current() != Stop::Running {
+            status("stopping the task (press Ctrl-C again to kill it)");
+            background.stop();
+            task.stop(shutdown).await;
+            return Ok(Ending::Interrupted);
+        }
         if !options.watch.is_empty() {
             let (watches, rebuilt) = build::watch::start(engine, &options.watch)?;
             for watch in watches {
@@ -178,16 +193,16 @@ pub async fn run(
     Ok(ending)
 }
 
-/// Pulls, registers the task with the agent (and its credentials), starts
-/// the background work that keeps both current, and creates the containers.
-async fn start<'a>(
-    engine: &'a Engine,
-    plan: &'a Plan,
+/// Pulls, registers the task with the agent (and its credentials), and
+/// starts the background work that keeps both current.
+async fn start(
+    engine: &Engine,
+    plan: &Plan,
     options: &RunOptions,
     agent: &SharedAgent,
     current: &CurrentCredentials,
     background: &mut Background,
-) -> anyhow::Result<supervise::Task<'a>> {
+) -> anyhow::Result<()> {
     let pull_started = chrono::Utc::now();
     pull::ensure(
         engine,
@@ -231,13 +246,7 @@ async fn start<'a>(
             current: current.clone(),
         },
     ));
-    let mut task =
-        supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
-    task.log_to(options.logs);
-    if let Some(started) = &options.started {
-        task.notify_started(started.clone());
-    }
-    Ok(task)
+    Ok(())
 }
 
 /// Work a run keeps going beside supervision (credential refreshes, the
