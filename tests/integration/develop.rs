@@ -40,6 +40,25 @@ fn builder_leftovers(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// Ctrl-C during a build: exit 130, and once the engine has seen the build
+/// cancelled (it removes the builder's container then), nothing of the
+/// session's is left.
+fn interrupt_and_find_nothing_left(run: crate::docker_harness::Running, session: &Session) {
+    run.interrupt();
+    let ended = run.wait();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !builder_leftovers(&session.family).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        builder_leftovers(&session.family).is_empty(),
+        "{:?}",
+        builder_leftovers(&session.family)
+    );
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+}
+
 fn image_exists(image: &str) -> bool {
     block(engine().image_exists(image)).unwrap()
 }
@@ -219,20 +238,7 @@ fn ctrl_c_during_a_build_leaves_nothing_behind() {
         &format!("app={}", dir.display()),
     ]);
     run.wait_for_stderr("long-step-begins", Duration::from_secs(60));
-    run.interrupt();
-    let ended = run.wait();
-    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
-    // The engine removes the builder's container once it sees the build cancelled.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !builder_leftovers(&session.family).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    assert!(
-        builder_leftovers(&session.family).is_empty(),
-        "{:?}",
-        builder_leftovers(&session.family)
-    );
-    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+    interrupt_and_find_nothing_left(run, &session);
     assert!(!image_exists(&ecs_run_local::runner::build::tag(
         &session.family,
         "app"
@@ -387,17 +393,5 @@ fn ctrl_c_during_a_watch_rebuild_leaves_nothing_behind() {
     )
     .unwrap();
     run.wait_for_stderr("slow-rebuild", Duration::from_secs(60));
-    run.interrupt();
-    let ended = run.wait();
-    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !builder_leftovers(&session.family).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    assert!(
-        builder_leftovers(&session.family).is_empty(),
-        "{:?}",
-        builder_leftovers(&session.family)
-    );
-    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+    interrupt_and_find_nothing_left(run, &session);
 }
