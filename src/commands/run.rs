@@ -14,7 +14,7 @@ use crate::output::status;
 use crate::plan::{self, Plan, PlanOptions, RandomIds};
 use crate::runner::build::Build;
 use crate::runner::smoke_test::SmokeSpec;
-use crate::runner::{self, AgentClient, Ending, RunOptions, Shutdown, TaskCredentials};
+use crate::runner::{self, AgentStartup, Ending, RunOptions, Shutdown, TaskCredentials};
 use crate::taskdef::{self, Loaded, TaskDefinition};
 
 use super::definition;
@@ -102,69 +102,81 @@ async fn prepare(
         .await
         .map_err(anyhow::Error::new)?;
     let (image, agent) = bring_up_agent(&engine, &platform, &settings.agent, settings.pull).await?;
-    // The caller's account only when the run talks to AWS anyway.
-    let account = match aws.loaded() {
-        Some(aws) => aws.account().await,
-        None => None,
-    };
-    let options = PlanOptions {
-        agent_image: image.clone(),
-        agent_loopback_port: settings.agent.port,
-        profile_credentials: credentials.is_some(),
-        account,
-        profile_region: aws.profile_region().await,
-        publish: settings.overrides.publish.clone(),
-        metadata_file: settings.metadata_file,
-        // The task's own cgroup, as the agent makes it, where the engine
-        // takes a cgroup path (the systemd driver takes only slices). Not on
-        // Podman: its `conmon` processes live in the parent, and an exec
-        // session's lingers for minutes, so the parent cannot be removed.
-        task_cgroup: platform.os == "linux"
-            && platform.cgroup_driver == "cgroupfs"
-            && !engine.is_podman(),
-        ..definition::plan_options(&settings.task, &settings.definition)
-    };
-    let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
-        .map_err(|e| definition::located_failure(&loaded, e))?;
-    status(&format!(
-        "running `{}:{}` ({}, {} network mode)",
-        plan.task.family,
-        plan.task.revision,
-        taskdef::load::plural(plan.containers.len(), "container"),
-        plan.task.network_mode
-    ));
-    let secrets = match &execution {
-        Some(aws) => crate::aws::secrets::resolve(aws, &plan)
-            .await
-            .map_err(anyhow::Error::new)?,
-        None => crate::aws::secrets::Resolved::default(),
-    };
-    let env_files = crate::aws::envfiles::resolve(execution.as_ref(), &plan, &settings.env_files)
-        .await
-        .map_err(anyhow::Error::new)?;
-    let detached = matches!(mode, Mode::Run { detached: true });
-    let options = RunOptions {
-        pull: settings.pull,
-        aws: execution,
-        agent,
-        agent_image: image,
-        agent_port: settings.agent.port,
-        credentials,
-        secrets,
-        env_files,
-        logs: match mode {
-            _ if detached => LogSink::Discard,
-            Mode::Smoke(_) => LogSink::Stderr,
-            Mode::Run { .. } => LogSink::Stdout,
-        },
-        smoke: match mode {
-            Mode::Smoke(spec) => Some(spec.clone()),
-            Mode::Run { .. } => None,
-        },
-        started: detached.then(|| announce_start(&plan)),
-        built_images: builds.iter().map(|b| b.tag.clone()).collect(),
-        watch: if settings.watch { builds } else { Vec::new() },
-    };
+    // Until the run takes over the agent's start-up, a failure here waits
+    // for it: a process that ends half-way through it leaves an agent
+    // container without its token.
+    let planned = async {
+        // The caller's account only when the run talks to AWS anyway.
+        let account = match aws.loaded() {
+            Some(aws) => aws.account().await,
+            None => None,
+        };
+        let options = PlanOptions {
+            agent_image: image.clone(),
+            agent_loopback_port: settings.agent.port,
+            profile_credentials: credentials.is_some(),
+            account,
+            profile_region: aws.profile_region().await,
+            publish: settings.overrides.publish.clone(),
+            metadata_file: settings.metadata_file,
+            // The task's own cgroup, as the agent makes it, where the engine
+            // takes a cgroup path (the systemd driver takes only slices). Not on
+            // Podman: its `conmon` processes live in the parent, and an exec
+            // session's lingers for minutes, so the parent cannot be removed.
+            task_cgroup: platform.os == "linux"
+                && platform.cgroup_driver == "cgroupfs"
+                && !engine.is_podman(),
+            ..definition::plan_options(&settings.task, &settings.definition)
+        };
+        let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+            .map_err(|e| definition::located_failure(&loaded, e))?;
+        status(&format!(
+            "running `{}:{}` ({}, {} network mode)",
+            plan.task.family,
+            plan.task.revision,
+            taskdef::load::plural(plan.containers.len(), "container"),
+            plan.task.network_mode
+        ));
+        let secrets = match &execution {
+            Some(aws) => crate::aws::secrets::resolve(aws, &plan)
+                .await
+                .map_err(anyhow::Error::new)?,
+            None => crate::aws::secrets::Resolved::default(),
+        };
+        let env_files =
+            crate::aws::envfiles::resolve(execution.as_ref(), &plan, &settings.env_files)
+                .await
+                .map_err(anyhow::Error::new)?;
+        let detached = matches!(mode, Mode::Run { detached: true });
+        let options = RunOptions {
+            pull: settings.pull,
+            aws: execution,
+            agent: agent.clone(),
+            agent_image: image,
+            agent_port: settings.agent.port,
+            credentials,
+            secrets,
+            env_files,
+            logs: match mode {
+                _ if detached => LogSink::Discard,
+                Mode::Smoke(_) => LogSink::Stderr,
+                Mode::Run { .. } => LogSink::Stdout,
+            },
+            smoke: match mode {
+                Mode::Smoke(spec) => Some(spec.clone()),
+                Mode::Run { .. } => None,
+            },
+            started: detached.then(|| announce_start(&plan)),
+            built_images: builds.iter().map(|b| b.tag.clone()).collect(),
+            watch: if settings.watch { builds } else { Vec::new() },
+        };
+        Ok::<_, Failure>((plan, options))
+    }
+    .await;
+    if planned.is_err() {
+        let _ = agent.ready().await;
+    }
+    let (plan, options) = planned?;
     Ok((engine, plan, options))
 }
 
@@ -195,19 +207,21 @@ async fn checked_definition(
     Ok((loaded, builds))
 }
 
-/// The agent image, the shared network and the agent, each created when absent.
+/// The agent image and the shared network, each created when absent, and
+/// the agent coming up in the background (the run waits for it before its
+/// containers start).
 async fn bring_up_agent(
     engine: &Engine,
     platform: &EnginePlatform,
     agent: &AgentSettings,
     pull: runner::PullPolicy,
-) -> Result<(String, AgentClient), Failure> {
+) -> Result<(String, AgentStartup), Failure> {
     use crate::runner::agent_container;
     let image =
         agent_container::ensure_image(engine, platform, agent.image.as_deref(), pull).await?;
     agent_container::ensure_network(engine).await?;
-    let client = agent_container::ensure_agent(engine, &image, agent.port).await?;
-    Ok((image, client))
+    let startup = AgentStartup::spawn(engine, &image, agent.port);
+    Ok((image, startup))
 }
 
 /// For `--detach`: a channel the run signals once its essential containers

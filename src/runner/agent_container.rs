@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -16,6 +17,8 @@ use bollard::models::{
     PortBinding,
 };
 use bytes::Bytes;
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
 use sha2::{Digest, Sha256};
 
 use crate::docker::{Engine, EnginePlatform, docker_architecture};
@@ -398,6 +401,40 @@ fn engine_socket(engine: &Engine) -> String {
 /// The port the agent serves its loopback routes on inside its container.
 const LOOPBACK_PORT_IN_CONTAINER: u16 = 51679;
 
+/// The agent being brought up by [`ensure_agent`] in the background, so
+/// that a run does other work meanwhile; every clone waits for the same one.
+#[derive(Clone)]
+pub struct AgentStartup(Shared<BoxFuture<'static, Result<AgentClient, Arc<anyhow::Error>>>>);
+
+impl AgentStartup {
+    /// Starts bringing up the agent now.
+    #[must_use]
+    pub fn spawn(engine: &Engine, image: &str, port: u16) -> AgentStartup {
+        let (engine, image) = (engine.clone(), image.to_owned());
+        let handle =
+            tokio::spawn(
+                async move { ensure_agent(&engine, &image, port).await.map_err(Arc::new) },
+            );
+        let joined = async move {
+            handle
+                .await
+                .unwrap_or_else(|e| Err(Arc::new(anyhow::Error::new(e))))
+        };
+        AgentStartup(joined.boxed().shared())
+    }
+
+    /// The agent, once it answers.
+    pub async fn ready(&self) -> anyhow::Result<AgentClient> {
+        self.0.clone().await.map_err(|e| anyhow::anyhow!("{e:#}"))
+    }
+}
+
+impl std::fmt::Debug for AgentStartup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgentStartup")
+    }
+}
+
 /// Makes sure the agent container runs `image` at 169.254.170.2 with its
 /// loopback port on 127.0.0.1:`port`, replacing one that runs another image,
 /// and returns a client holding its token.
@@ -406,7 +443,7 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
     // an agent of another build (tolerating a removal already under way),
     // then reuse ours or create it, until one of them stands.
     let mut attempts = 0;
-    let (id, created) = loop {
+    let (id, written) = loop {
         attempts += 1;
         if attempts > 100 {
             bail!("cannot replace the agent container of another ecs-run-local build");
@@ -427,7 +464,12 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
             continue;
         }
         if let Some(agent) = ours.first() {
-            break (agent.id.clone(), false);
+            if agent.state != "running" && abandoned(engine, &agent.id).await {
+                tracing::debug!("replacing an agent container left without its token");
+                let _ = engine.remove_container(&agent.id).await;
+                continue;
+            }
+            break (agent.id.clone(), None);
         }
         match engine
             .create_container(
@@ -448,13 +490,17 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
                     let _ = engine.remove_container(&id).await;
                     return Err(anyhow::Error::new(e).context("cannot set up the agent"));
                 }
-                break (id, true);
+                break (id, Some(token));
             }
             Err(e) if e.is_conflict() => tokio::time::sleep(Duration::from_millis(100)).await,
             Err(e) => return Err(e.into()),
         }
     };
-    let token = read_token(engine, &id).await?;
+    let created = written.is_some();
+    let token = match written {
+        Some(token) => token,
+        None => read_token(engine, &id).await?,
+    };
     let client = AgentClient::new(port, token);
     let started = engine.start_container(&id).await;
     // Another ecs-run-local may be starting the same agent: what counts is
@@ -472,6 +518,22 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
         }
         (Ok(()), Err(e)) => Err(e.context(format!("the agent did not answer on 127.0.0.1:{port}"))),
     }
+}
+
+/// An agent container whose creator went away before giving it its token
+/// (killed between the two steps): created a while ago, and no token in it.
+async fn abandoned(engine: &Engine, id: &str) -> bool {
+    let old = engine
+        .inspect_raw(id)
+        .await
+        .ok()
+        .and_then(|c| c.created)
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+        .is_some_and(|at| chrono::Utc::now() - at.to_utc() > chrono::TimeDelta::seconds(5));
+    old && engine
+        .get_file(id, protocol::TOKEN_FILE)
+        .await
+        .map_or(true, |token| token.is_empty())
 }
 
 /// The agent's bearer token, read back out of its container.

@@ -35,6 +35,7 @@ use crate::plan::{Plan, RandomIds, labels};
 use crate::protocol::{Pulls, TaskRegistration};
 
 pub use agent_client::AgentClient;
+pub use agent_container::AgentStartup;
 pub use agent_recovery::{CurrentCredentials, SharedAgent};
 pub use error::RunError;
 
@@ -48,8 +49,8 @@ pub struct RunOptions {
     pub pull: PullPolicy,
     /// The user's AWS configuration, when the run talks to AWS (private images).
     pub aws: Option<Aws>,
-    /// The agent that serves the task's endpoints.
-    pub agent: AgentClient,
+    /// The agent that serves the task's endpoints, coming up.
+    pub agent: AgentStartup,
     /// The agent's image and loopback port, to bring it back if it dies.
     pub agent_image: String,
     pub agent_port: u16,
@@ -94,29 +95,49 @@ pub async fn run(
     let begun = Instant::now();
     // Subscribe before anything exists, so that no start or exit is missed.
     let events = engine.container_events(&format!("{}={}", labels::RUN_ID, plan.run_id));
-    let agent = SharedAgent::new(options.agent.clone());
     let current = CurrentCredentials::new(options.credentials.as_ref());
     let mut background = Background::default();
+    // The agent the task is registered with, once it is.
+    let mut registered: Option<SharedAgent> = None;
     let result = async {
-        let starting = Box::pin(start(
-            engine,
-            plan,
-            options,
-            &agent,
-            &current,
-            &mut background,
-        ));
-        let started = shutdown.race(starting).await;
-        let Some(started) = started else {
+        let pulled = shutdown
+            .race(Box::pin(pull_images(engine, plan, options)))
+            .await;
+        let Some(pulls) = pulled else {
             status("stopping the task (press Ctrl-C again to kill it)");
             return Ok(Ending::Interrupted);
         };
-        started?;
-        // Creation is not cut short: a create dropped half-way may still
-        // finish on the engine after the teardown has looked. A stop asked
-        // for meanwhile is taken once every container exists.
-        let mut task =
-            supervise::Task::create(engine, plan, &options.secrets, &options.env_files).await?;
+        let pulls = pulls?;
+        // The agent comes up (when this run started it) and takes the
+        // registration while the containers are created; none starts before
+        // both are done. Creation is not cut short: a create dropped
+        // half-way may still finish on the engine after the teardown has
+        // looked. A stop asked for meanwhile is taken once they all exist.
+        let registering = Box::pin(register(
+            engine,
+            plan,
+            options,
+            pulls,
+            &current,
+            &mut background,
+        ));
+        let creating = Box::pin(supervise::Task::create(
+            engine,
+            plan,
+            &options.secrets,
+            &options.env_files,
+        ));
+        let (registering, created) = tokio::join!(shutdown.race(registering), creating);
+        let registering = match registering {
+            Some(Ok(agent)) => {
+                registered = Some(agent);
+                Some(Ok(()))
+            }
+            Some(Err(e)) => Some(Err(e)),
+            None => None,
+        };
+        let mut task = created?;
+        registering.transpose()?;
         task.log_to(options.logs);
         if let Some(started) = &options.started {
             task.notify_started(started.clone());
@@ -173,9 +194,11 @@ pub async fn run(
         }
         // From here on a dead agent stays dead: the task is going away.
         background.stop();
-        let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);
-        if let Err(e) = ending.stopping(&plan.task.task_id).await {
-            tracing::warn!(error = %e, "the agent did not take the task's stop");
+        if let Some(agent) = &registered {
+            let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);
+            if let Err(e) = ending.stopping(&plan.task.task_id).await {
+                tracing::warn!(error = %e, "the agent did not take the task's stop");
+            }
         }
         task.stop(shutdown).await;
         outcome
@@ -183,9 +206,16 @@ pub async fn run(
     let outcome = Box::pin(result).await;
     background.stop();
     let cleaned = teardown::run_objects(engine, &plan.run_id).await;
-    let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);
-    if let Err(e) = ending.deregister(&plan.task.task_id).await {
-        tracing::warn!(error = %e, "the agent did not take the task's deregistration");
+    // A run that ended before the agent stood waits for it: a process that
+    // ends half-way through its start-up leaves it without its token.
+    if registered.is_none() {
+        let _ = options.agent.ready().await;
+    }
+    if let Some(agent) = &registered {
+        let ending = agent.get().with_timeout(agent_client::ENDING_TIMEOUT);
+        if let Err(e) = ending.deregister(&plan.task.task_id).await {
+            tracing::warn!(error = %e, "the agent did not take the task's deregistration");
+        }
     }
     tracing::debug!(elapsed = ?begun.elapsed(), "run over");
     let ending = outcome?;
@@ -193,17 +223,9 @@ pub async fn run(
     Ok(ending)
 }
 
-/// Pulls, registers the task with the agent (and its credentials), and
-/// starts the background work that keeps both current.
-async fn start(
-    engine: &Engine,
-    plan: &Plan,
-    options: &RunOptions,
-    agent: &SharedAgent,
-    current: &CurrentCredentials,
-    background: &mut Background,
-) -> anyhow::Result<()> {
-    let pull_started = chrono::Utc::now();
+/// Makes the task's images available; when that began and ended.
+async fn pull_images(engine: &Engine, plan: &Plan, options: &RunOptions) -> anyhow::Result<Pulls> {
+    let started = chrono::Utc::now();
     pull::ensure(
         engine,
         plan,
@@ -212,10 +234,23 @@ async fn start(
         &options.built_images,
     )
     .await?;
-    let pulls = Pulls {
-        started: Some(pull_started),
+    Ok(Pulls {
+        started: Some(started),
         stopped: Some(chrono::Utc::now()),
-    };
+    })
+}
+
+/// Waits for the agent, registers the task with it (and its credentials),
+/// and starts the background work that keeps both current.
+async fn register(
+    engine: &Engine,
+    plan: &Plan,
+    options: &RunOptions,
+    pulls: Pulls,
+    current: &CurrentCredentials,
+    background: &mut Background,
+) -> anyhow::Result<SharedAgent> {
+    let agent = SharedAgent::new(options.agent.ready().await?);
     let registration = TaskRegistration::from_plan(plan, pulls, &mut RandomIds);
     agent
         .get()
@@ -246,7 +281,7 @@ async fn start(
             current: current.clone(),
         },
     ));
-    Ok(())
+    Ok(agent)
 }
 
 /// Work a run keeps going beside supervision (credential refreshes, the
