@@ -116,6 +116,7 @@ async fn bench() -> anyhow::Result<()> {
     }
     let _ = Command::new(&exe)
         .args(["down", "--all"])
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
     let _ = engine.remove_image(IMAGE).await;
@@ -140,6 +141,7 @@ fn release_binary(root: &std::path::Path) -> anyhow::Result<std::path::PathBuf> 
 async fn forget_agent(engine: &Engine, exe: &std::path::Path) -> anyhow::Result<()> {
     let down = Command::new(exe)
         .args(["down", "--all"])
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()?;
     anyhow::ensure!(down.success(), "`down --all` failed");

@@ -217,9 +217,10 @@ async fn bring_up_agent(
     pull: runner::PullPolicy,
 ) -> Result<(String, AgentStartup), Failure> {
     use crate::runner::agent_container;
-    let image =
-        agent_container::ensure_image(engine, platform, agent.image.as_deref(), pull).await?;
-    agent_container::ensure_network(engine).await?;
+    let (image, ()) = tokio::try_join!(
+        agent_container::ensure_image(engine, platform, agent.image.as_deref(), pull),
+        agent_container::ensure_network(engine),
+    )?;
     let startup = AgentStartup::spawn(engine, &image, agent.port);
     Ok((image, startup))
 }
