@@ -504,8 +504,16 @@ pub async fn ensure_agent(engine: &Engine, image: &str, port: u16) -> anyhow::Re
     let client = AgentClient::new(port, token);
     let started = engine.start_container(&id).await;
     // Another ecs-run-local may be starting the same agent: what counts is
-    // whether it answers.
-    let healthy = client.wait_healthy(Duration::from_secs(20)).await;
+    // whether it answers; unless the port is someone else's.
+    let port_taken = started.as_ref().err().is_some_and(|e| {
+        let text = format!("{e:?}");
+        text.contains("address already in use") || text.contains("port is already allocated")
+    });
+    let healthy = if port_taken {
+        Err(anyhow::anyhow!("the port is taken"))
+    } else {
+        client.wait_healthy(Duration::from_secs(20)).await
+    };
     match (started, healthy) {
         (_, Ok(_)) => Ok(client),
         (Err(e), Err(_)) => {

@@ -513,3 +513,34 @@ fn a_container_that_cannot_start_among_concurrent_ones_fails_the_run_and_leaves_
     assert!(line.contains("/no/such/program"), "{line}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn an_agent_port_someone_else_holds_is_one_error_line_at_once_and_leaves_nothing() {
+    // The agent must be created anew: no other test may run meanwhile.
+    let s = Session::exclusive("agent-port");
+    let down = ecs_run_local(["down", "--all"]).run();
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    let path = s.write(&json!([container("app", "sleep 300")]), &json!({}));
+    let out = ecs_run_local([path.to_str().unwrap(), "--agent-port", &port]).run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        the_error_line(&out.stderr).starts_with(&format!(
+            "ecs-run-local: error: cannot start the agent; is 127.0.0.1:{port} already taken?"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("address already in use"),
+        "the engine's reason: {}",
+        out.stderr
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+    let agents = block(
+        engine().containers_labelled(&[format!("{}=agent", ecs_run_local::plan::labels::ROLE)]),
+    )
+    .unwrap();
+    assert!(agents.is_empty(), "{agents:?}");
+}
