@@ -55,13 +55,13 @@ pub enum OverrideError {
         task: String,
         known: String,
     },
-    #[error(
-        "`{flag}` names no container, but {task} has several ({known}); write `--image CONTAINER=IMAGE`"
-    )]
+    #[error("`{flag}` names no container, but {task} has several ({known}); write `{usage}`")]
     AmbiguousContainer {
         flag: String,
         task: String,
         known: String,
+        /// The form that names one: `--image CONTAINER=IMAGE`.
+        usage: &'static str,
     },
     #[error("`{flag}` is not {expected}")]
     Syntax { flag: String, expected: String },
@@ -299,17 +299,12 @@ pub fn apply(
             Some(name) => format!("--image {name}={}", setting.image),
             None => format!("--image {}", setting.image),
         };
-        let k = match &setting.container {
-            Some(name) => container(def, name, || flag.clone())?.0,
-            None if def.container_definitions.len() == 1 => 0,
-            None => {
-                return Err(OverrideError::AmbiguousContainer {
-                    flag,
-                    task: task_name(def),
-                    known: def.container_list(),
-                });
-            }
-        };
+        let k = named_or_only(
+            def,
+            setting.container.as_deref(),
+            &flag,
+            "--image CONTAINER=IMAGE",
+        )?;
         def.container_definitions[k].image = Some(setting.image.clone());
         record(format!("containerDefinitions[{k}].image"), flag, false);
     }
@@ -373,6 +368,31 @@ fn container<'a>(
     {
         Some(i) => Ok((i, &mut def.container_definitions[i])),
         None => Err(unknown(def, flag())),
+    }
+}
+
+/// The container a `[CONTAINER=]…` setting (`flag`, as typed) is for: the
+/// one it names, else the task's only one; `usage` is the form that names
+/// one, for a task of several.
+pub fn named_or_only(
+    def: &TaskDefinition,
+    name: Option<&str>,
+    flag: &str,
+    usage: &'static str,
+) -> Result<usize, OverrideError> {
+    match name {
+        Some(name) => def
+            .container_definitions
+            .iter()
+            .position(|c| c.name.as_deref() == Some(name))
+            .ok_or_else(|| unknown(def, flag.to_owned())),
+        None if def.container_definitions.len() == 1 => Ok(0),
+        None => Err(OverrideError::AmbiguousContainer {
+            flag: flag.to_owned(),
+            task: task_name(def),
+            known: def.container_list(),
+            usage,
+        }),
     }
 }
 

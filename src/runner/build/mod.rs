@@ -15,6 +15,7 @@ use crate::docker::{BuildRequest, DockerError, Engine};
 use crate::output::logs::{LogPrefixes, LogSink, print_line_to};
 use crate::plan::labels;
 use crate::taskdef::TaskDefinition;
+use crate::taskdef::overrides::{OverrideError, named_or_only};
 
 /// `--build [CONTAINER=]DIR[:DOCKERFILE]`, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,20 +89,10 @@ pub struct Build {
 /// Why a build could not be set up or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("`--build {flag}` names no container of {task} (its containers: {known})")]
-    UnknownContainer {
-        flag: String,
-        task: String,
-        known: String,
-    },
-    #[error(
-        "`--build {flag}` names no container, but {task} has several ({known}); write `--build CONTAINER=DIR`"
-    )]
-    AmbiguousContainer {
-        flag: String,
-        task: String,
-        known: String,
-    },
+    /// The container it names is not the task's, or it names none in a
+    /// task of several.
+    #[error(transparent)]
+    Container(#[from] OverrideError),
     #[error("cannot build the image of `{container}` from {dir}")]
     Context {
         container: String,
@@ -137,33 +128,18 @@ pub fn apply(
     args: &[BuildArg],
 ) -> Result<Vec<Build>, BuildError> {
     let family = definition.family.clone().unwrap_or_default();
-    let task = definition
-        .family
-        .as_deref()
-        .map_or_else(|| "the task".to_owned(), |f| format!("the task `{f}`"));
-    let known = definition.container_list();
     let args: HashMap<String, String> = args
         .iter()
         .map(|a| (a.key.clone(), a.value.clone()))
         .collect();
     let mut builds = Vec::new();
     for spec in specs {
-        let flag = spec_text(spec);
-        let index = match &spec.container {
-            Some(name) => definition
-                .container_definitions
-                .iter()
-                .position(|c| c.name.as_deref() == Some(name))
-                .ok_or_else(|| BuildError::UnknownContainer {
-                    flag: flag.clone(),
-                    task: task.clone(),
-                    known: known.clone(),
-                })?,
-            None if definition.container_definitions.len() == 1 => 0,
-            None => {
-                return Err(BuildError::AmbiguousContainer { flag, task, known });
-            }
-        };
+        let index = named_or_only(
+            definition,
+            spec.container.as_deref(),
+            &format!("--build {}", spec_text(spec)),
+            "--build CONTAINER=DIR",
+        )?;
         let container = &mut definition.container_definitions[index];
         let name = container.name.clone().unwrap_or_default();
         let tag = tag(&family, &name);
@@ -196,19 +172,28 @@ fn spec_text(spec: &BuildSpec) -> String {
 /// Builds every image, at once; each builder line shows under
 /// `<container> build |` on stderr.
 pub async fn build_all(engine: &Engine, builds: &[Build]) -> Result<(), BuildError> {
-    let names: Vec<String> = builds
-        .iter()
-        .map(|b| format!("{} build", b.container))
-        .collect();
-    let prefixes = LogPrefixes::new(names.iter().map(String::as_str));
-    try_join_all(builds.iter().enumerate().map(|(i, build)| {
-        let prefix = prefixes.prefix(&names[i], i);
+    let prefixes = output_prefixes(builds);
+    try_join_all(builds.iter().zip(prefixes).map(|(build, prefix)| {
         build_one(engine, build, move |line| {
             print_line_to(LogSink::Stderr, &prefix, line);
         })
     }))
     .await
     .map(drop)
+}
+
+/// The `<container> build | ` prefix of each build's output, aligned.
+fn output_prefixes(builds: &[Build]) -> Vec<String> {
+    let names: Vec<String> = builds
+        .iter()
+        .map(|b| format!("{} build", b.container))
+        .collect();
+    let prefixes = LogPrefixes::new(names.iter().map(String::as_str));
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| prefixes.prefix(name, i))
+        .collect()
 }
 
 /// Builds one image, handing each line of the builder's output to `output`.

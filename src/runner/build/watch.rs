@@ -10,9 +10,9 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::dockerignore::DockerIgnore;
-use super::{Build, build_one, context};
+use super::{Build, build_one, context, output_prefixes};
 use crate::docker::Engine;
-use crate::output::logs::{LogPrefixes, LogSink, print_line_to};
+use crate::output::logs::{LogSink, print_line_to};
 use crate::output::status;
 
 /// How long a directory must stay quiet after a change before the rebuild:
@@ -49,13 +49,8 @@ pub fn start(
     WatchError,
 > {
     let (rebuilt, receiver) = unbounded_channel();
-    let names: Vec<String> = builds
-        .iter()
-        .map(|b| format!("{} build", b.container))
-        .collect();
-    let prefixes = LogPrefixes::new(names.iter().map(String::as_str));
     let mut watches = Vec::new();
-    for (i, build) in builds.iter().enumerate() {
+    for (build, prefix) in builds.iter().zip(output_prefixes(builds)) {
         let dir = std::fs::canonicalize(&build.dir).map_err(|e| WatchError {
             dir: build.dir.clone(),
             reason: e.to_string(),
@@ -69,7 +64,6 @@ pub fn start(
             })?;
         let engine = engine.clone();
         let build = build.clone();
-        let prefix = prefixes.prefix(&names[i], i);
         let rebuilt = rebuilt.clone();
         watches.push(async move {
             rebuild_on_change(&engine, &build, &dir, changed, &prefix, &rebuilt).await;
