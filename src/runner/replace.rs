@@ -4,12 +4,10 @@
 //! asks; the new container has the old one's name, environment and endpoint
 //! id, so its metadata and credentials keep working.
 
-use std::time::Instant;
-
 use futures_util::future::join_all;
 
 use super::build::watch::Rebuilt;
-use super::supervise::{State, Task, create_container};
+use super::supervise::{State, Task, create_container, unix_now};
 use crate::output::status;
 use crate::taskdef::model::DependencyCondition;
 
@@ -53,17 +51,10 @@ impl Task<'_> {
                 .stop_container(&slot.id, slot.plan.stop_timeout_secs)
         }))
         .await;
-        let now_secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let since = unix_now();
         for &j in &running {
-            let slot = &mut self.slots[j];
-            slot.state = State::Created;
-            slot.started = None;
-            slot.health = None;
-            slot.healthy_at = None;
-            slot.created = Instant::now();
-            slot.logs_since = Some(now_secs);
+            self.slots[j].reset_to_start_again();
+            self.slots[j].logs_since = Some(since);
         }
 
         // The old container's events carry its id, which no slot has from
@@ -88,14 +79,10 @@ impl Task<'_> {
             self.engine.remove_unused_image(&image).await;
         }
         let slot = &mut self.slots[i];
+        slot.reset_to_start_again();
         slot.id = id;
-        slot.state = State::Created;
-        slot.started = None;
-        slot.health = None;
-        slot.healthy_at = None;
         slot.exited_at = None;
         slot.oom_killed = false;
-        slot.created = Instant::now();
         slot.logs_since = None;
         slot.changed_at = Some(rebuilt.changed_at);
         Ok(())

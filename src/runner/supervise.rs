@@ -62,7 +62,7 @@ pub(super) struct Slot {
     pub(super) health: Option<String>,
     /// Where the log prefix colour comes from.
     index: usize,
-    pub(super) created: Instant,
+    created: Instant,
     pub(super) started: Option<Instant>,
     /// When Docker first said `healthy`.
     pub(super) healthy_at: Option<Instant>,
@@ -509,13 +509,8 @@ impl<'a> Task<'a> {
             "`{}` exited with {exit_code}; restarting it (restartPolicy)",
             slot.plan.name
         ));
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.engine.start_container(&slot.id).await?;
-        self.slots[i].started = Some(Instant::now());
-        self.follow(i, Some(since));
-        self.metadata_ready(i).await;
+        self.slots[i].logs_since = Some(unix_now());
+        self.start_all(&[i]).await?;
         Ok(true)
     }
 
@@ -613,6 +608,25 @@ pub(super) fn oom_reason(oom: bool) -> &'static str {
 fn should_restart(policy: &RestartPlan, exit_code: i64, ran: Duration) -> bool {
     let period = Duration::from_secs(policy.restart_attempt_period_secs.unsigned_abs());
     !policy.ignored_exit_codes.contains(&exit_code) && ran >= period
+}
+
+impl Slot {
+    /// Back to created, to start again once its dependencies allow: a
+    /// replaced container, or one that depends on it.
+    pub(super) fn reset_to_start_again(&mut self) {
+        self.state = State::Created;
+        self.started = None;
+        self.health = None;
+        self.healthy_at = None;
+        self.created = Instant::now();
+    }
+}
+
+/// Now, in Unix seconds: where a restarted container's logs are followed from.
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// What ended a wait.
