@@ -128,14 +128,7 @@ pub async fn run(
             &options.env_files,
         ));
         let (registering, created) = tokio::join!(shutdown.race(registering), creating);
-        let registering = match registering {
-            Some(Ok(agent)) => {
-                registered = Some(agent);
-                Some(Ok(()))
-            }
-            Some(Err(e)) => Some(Err(e)),
-            None => None,
-        };
+        let registering = registering.map(|r| r.map(|agent| registered = Some(agent)));
         let mut task = created?;
         registering.transpose()?;
         task.log_to(options.logs);
