@@ -11,25 +11,16 @@ impl Engine {
     /// Runs `command` in a running container, as `docker exec` does, and
     /// returns its exit code and its output (stdout and stderr together).
     pub async fn exec(&self, id: &str, command: &[String]) -> Result<(i64, String), DockerError> {
-        use bollard::exec::{CreateExecOptions, StartExecResults};
+        use bollard::exec::StartExecResults;
         let what = || format!("cannot run `{}` in `{id}`", command.join(" "));
         let created = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(command.to_vec()),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
+            .create_exec(id, command, ExecTerminal::NONE, false)
             .await
             .map_err(DockerError::api(what()))?;
         let mut text = Vec::new();
         if let StartExecResults::Attached { mut output, .. } = self
             .docker
-            .start_exec(&created.id, None)
+            .start_exec(&created, None)
             .await
             .map_err(DockerError::api(what()))?
         {
@@ -38,15 +29,41 @@ impl Engine {
                 text.extend_from_slice(&chunk.into_bytes());
             }
         }
-        let inspected = self
-            .docker
-            .inspect_exec(&created.id)
+        let exit_code = self
+            .exec_exit_code(&created)
             .await
             .map_err(DockerError::api(what()))?;
-        Ok((
-            inspected.exit_code.unwrap_or(-1),
-            String::from_utf8_lossy(&text).into_owned(),
-        ))
+        Ok((exit_code, String::from_utf8_lossy(&text).into_owned()))
+    }
+
+    /// Creates an exec of `command` with its output attached (its input too
+    /// with `stdin`); its id.
+    async fn create_exec(
+        &self,
+        id: &str,
+        command: &[String],
+        terminal: ExecTerminal,
+        stdin: bool,
+    ) -> Result<String, bollard::errors::Error> {
+        let options = bollard::exec::CreateExecOptions {
+            cmd: Some(command.to_vec()),
+            attach_stdin: stdin.then_some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: terminal.tty.then_some(true),
+            ..Default::default()
+        };
+        Ok(self.docker.create_exec(id, options).await?.id)
+    }
+
+    /// An exec's exit code, once it has ended (-1 when the engine has none).
+    async fn exec_exit_code(&self, exec: &str) -> Result<i64, bollard::errors::Error> {
+        Ok(self
+            .docker
+            .inspect_exec(exec)
+            .await?
+            .exit_code
+            .unwrap_or(-1))
     }
 }
 
@@ -56,6 +73,14 @@ impl Engine {
 pub struct ExecTerminal {
     pub tty: bool,
     pub size: Option<(u16, u16)>,
+}
+
+impl ExecTerminal {
+    /// No terminal: the output is captured.
+    pub const NONE: ExecTerminal = ExecTerminal {
+        tty: false,
+        size: None,
+    };
 }
 
 impl Engine {
@@ -68,30 +93,17 @@ impl Engine {
         command: &[String],
         terminal: ExecTerminal,
     ) -> Result<i64, DockerError> {
-        use bollard::exec::{
-            CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults,
-        };
+        use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let what = || format!("cannot run `{}` in `{id}`", command.join(" "));
         let created = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(command.to_vec()),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(terminal.tty),
-                    ..Default::default()
-                },
-            )
+            .create_exec(id, command, terminal, true)
             .await
             .map_err(DockerError::api(what()))?;
         let started = self
             .docker
             .start_exec(
-                &created.id,
+                &created,
                 Some(StartExecOptions {
                     tty: terminal.tty,
                     ..Default::default()
@@ -111,7 +123,7 @@ impl Engine {
         if let (true, Some((width, height))) = (terminal.tty, terminal.size) {
             let _ = self
                 .docker
-                .resize_exec(&created.id, ResizeExecOptions { height, width })
+                .resize_exec(&created, ResizeExecOptions { height, width })
                 .await;
         }
         // Standard input goes to the command until it ends (or the command does).
@@ -143,7 +155,7 @@ impl Engine {
                         Some(at) if at.elapsed() > std::time::Duration::from_millis(300) => break,
                         Some(_) => {}
                         None => {
-                            let running = self.docker.inspect_exec(&created.id).await.ok().and_then(|e| e.running);
+                            let running = self.docker.inspect_exec(&created).await.ok().and_then(|e| e.running);
                             if running == Some(false) {
                                 ended = Some(tokio::time::Instant::now());
                             }
@@ -165,11 +177,8 @@ impl Engine {
             }
         }
         feeding.abort();
-        let inspected = self
-            .docker
-            .inspect_exec(&created.id)
+        self.exec_exit_code(&created)
             .await
-            .map_err(DockerError::api(what()))?;
-        Ok(inspected.exit_code.unwrap_or(-1))
+            .map_err(DockerError::api(what()))
     }
 }
