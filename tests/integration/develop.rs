@@ -2,7 +2,7 @@
 //! in the task's definition, `--watch` replaces its container when the copy
 //! changes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -59,6 +59,25 @@ fn interrupt_and_find_nothing_left(run: crate::docker_harness::Running, session:
     assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
 }
 
+/// The arguments of a run of `task` with `--build CONTAINER=DIR`, then `more`.
+fn build_args(task: &Path, container: &str, dir: &Path, more: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        task.display().to_string(),
+        "--build".to_owned(),
+        format!("{container}={}", dir.display()),
+    ];
+    args.extend(more.iter().map(|&a| a.to_owned()));
+    args
+}
+
+/// A container that runs its image's own `CMD` (the image is built).
+fn built_container(name: &str) -> serde_json::Value {
+    let mut c = container(name, "unused");
+    c.as_object_mut().unwrap().remove("entryPoint");
+    c.as_object_mut().unwrap().remove("command");
+    c
+}
+
 fn image_exists(image: &str) -> bool {
     block(engine().image_exists(image)).unwrap()
 }
@@ -88,18 +107,15 @@ fn a_built_container_runs_the_working_copy_with_its_build_args_and_without_what_
             ("logs/keep.log", "y\n"),
         ],
     );
-    let mut app = container("app", "unused");
+    let mut app = built_container("app");
     app["image"] = json!("not-built-yet:latest");
-    app.as_object_mut().unwrap().remove("entryPoint");
-    app.as_object_mut().unwrap().remove("command");
     let task = session.write(&json!([app]), &json!({}));
-    let out = ecs_run_local([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("app={}", dir.display()),
-        "--build-arg",
-        "GREETING=hello-from-build",
-    ])
+    let out = ecs_run_local(build_args(
+        &task,
+        "app",
+        &dir,
+        &["--build-arg", "GREETING=hello-from-build"],
+    ))
     .run();
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     assert!(
@@ -148,12 +164,7 @@ fn a_failed_build_is_one_line_with_the_failing_step_and_nothing_starts() {
         )],
     );
     let task = session.write(&json!([container("app", "true")]), &json!({}));
-    let out = ecs_run_local([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("app={}", dir.display()),
-    ])
-    .run();
+    let out = ecs_run_local(build_args(&task, "app", &dir, &[])).run();
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert_eq!(
         the_error_line(&out.stderr),
@@ -185,12 +196,7 @@ fn a_failed_build_is_one_line_with_the_failing_step_and_nothing_starts() {
     )));
 
     let no_such = session.path("nowhere");
-    let out = ecs_run_local([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("web={}", no_such.display()),
-    ])
-    .run();
+    let out = ecs_run_local(build_args(&task, "web", &no_such, &[])).run();
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
         the_error_line(&out.stderr).contains(&format!(
@@ -201,12 +207,7 @@ fn a_failed_build_is_one_line_with_the_failing_step_and_nothing_starts() {
         "{}",
         out.stderr
     );
-    let out = ecs_run_local([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("app={}", no_such.display()),
-    ])
-    .run();
+    let out = ecs_run_local(build_args(&task, "app", &no_such, &[])).run();
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert_eq!(
         the_error_line(&out.stderr),
@@ -232,11 +233,7 @@ fn ctrl_c_during_a_build_leaves_nothing_behind() {
         )],
     );
     let task = session.write(&json!([container("app", "true")]), &json!({}));
-    let mut run = start([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("app={}", dir.display()),
-    ]);
+    let mut run = start(build_args(&task, "app", &dir, &[]));
     run.wait_for_stderr("long-step-begins", Duration::from_secs(60));
     interrupt_and_find_nothing_left(run, &session);
     assert!(!image_exists(&ecs_run_local::runner::build::tag(
@@ -293,19 +290,12 @@ fn wait_for_count(run: &crate::docker_harness::Running, needle: &str, n: usize) 
 fn watch_replaces_the_rebuilt_container_restarts_its_dependents_and_survives_a_failed_rebuild() {
     let session = Session::new("watch");
     let dir = versioned_app(&session, "1");
-    let mut app = container("app", "unused");
-    app.as_object_mut().unwrap().remove("entryPoint");
-    app.as_object_mut().unwrap().remove("command");
+    let app = built_container("app");
     let mut sidecar = container("sidecar", "echo sidecar up; exec sleep 300");
     sidecar["dependsOn"] = json!([{ "containerName": "app", "condition": "START" }]);
     let other = container("other", "echo other up; exec sleep 300");
     let task = session.write(&json!([app, sidecar, other]), &json!({}));
-    let mut run = start([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("app={}", dir.display()),
-        "--watch",
-    ]);
+    let mut run = start(build_args(&task, "app", &dir, &["--watch"]));
     run.wait_for("app     | version 1", Duration::from_secs(60));
     run.wait_for("sidecar | sidecar up", Duration::from_secs(30));
     run.wait_for("app     | metadata knows", Duration::from_secs(30));
@@ -373,16 +363,9 @@ fn watch_replaces_the_rebuilt_container_restarts_its_dependents_and_survives_a_f
 fn ctrl_c_during_a_watch_rebuild_leaves_nothing_behind() {
     let session = Session::new("watch-interrupted");
     let dir = versioned_app(&session, "1");
-    let mut app = container("app", "unused");
-    app.as_object_mut().unwrap().remove("entryPoint");
-    app.as_object_mut().unwrap().remove("command");
+    let app = built_container("app");
     let task = session.write(&json!([app]), &json!({}));
-    let mut run = start([
-        task.to_str().unwrap(),
-        "--build",
-        &format!("app={}", dir.display()),
-        "--watch",
-    ]);
+    let mut run = start(build_args(&task, "app", &dir, &["--watch"]));
     run.wait_for("app | version 1", Duration::from_secs(60));
     std::fs::write(
         dir.join("Dockerfile"),
