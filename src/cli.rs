@@ -54,6 +54,41 @@ pub struct Cli {
     pub run: RunArgs,
 }
 
+impl Cli {
+    /// Parses the process's arguments. `-v` may come before a subcommand
+    /// (`ecs-run-local -v ps`): a bare run takes arguments where subcommands
+    /// go, so clap alone would read `ps` as a task definition file there.
+    #[must_use]
+    pub fn parse_args() -> Cli {
+        Cli::parse_from(verbose_after_subcommand(std::env::args_os().collect()))
+    }
+}
+
+/// Moves the `-v`/`--verbose` flags that stand before a subcommand's name
+/// to just after it; anything else is left as it is.
+fn verbose_after_subcommand(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory as _;
+    let is_verbose = |a: &std::ffi::OsString| {
+        a.to_str().is_some_and(|a| {
+            a == "--verbose"
+                || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'))
+        })
+    };
+    let leading = args.iter().skip(1).take_while(|a| is_verbose(a)).count();
+    let Some(name) = args.get(1 + leading).and_then(|a| a.to_str()) else {
+        return args;
+    };
+    let command = Cli::command();
+    let is_subcommand = command
+        .get_subcommands()
+        .any(|c| c.get_name() == name || c.get_all_aliases().any(|alias| alias == name));
+    if leading > 0 && is_subcommand {
+        let flags: Vec<_> = args.drain(1..=leading).collect();
+        args.splice(2..2, flags);
+    }
+    args
+}
+
 /// Running a task: `ecs-run-local [OPTIONS] TASKDEF`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -694,6 +729,31 @@ mod tests {
             container: container.to_owned(),
             command: command.iter().map(|&w| w.to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn verbose_may_come_before_a_subcommand() {
+        let parse = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("ecs-run-local")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            Cli::try_parse_from(verbose_after_subcommand(args)).unwrap()
+        };
+        let cli = parse(&["-v", "ps"]);
+        assert_eq!(cli.verbose, 1);
+        assert!(matches!(cli.command, Some(Command::Ps { .. })));
+        let cli = parse(&["-vv", "--verbose", "down", "--all"]);
+        assert_eq!(cli.verbose, 3);
+        assert!(matches!(cli.command, Some(Command::Down { .. })));
+        // A file named like no subcommand is still a run's task definition.
+        let cli = parse(&["-v", "task.json"]);
+        assert_eq!(cli.verbose, 1);
+        assert!(cli.command.is_none());
+        assert_eq!(
+            cli.run.definition.taskdef.as_deref(),
+            Some(std::path::Path::new("task.json"))
+        );
     }
 
     #[test]

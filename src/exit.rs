@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use crate::taskdef::{Diagnostic, LoadError};
 
+/// What begins the one line a failure prints (`main` prints it; a helper
+/// container that runs this program prints it too).
+pub const ERROR_PREFIX: &str = "ecs-run-local: error: ";
+
 /// How `ecs-run-local` exits (docs/ARCHITECTURE.md, "Lifecycle").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {

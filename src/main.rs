@@ -1,12 +1,11 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use clap::Parser;
 use ecs_run_local::cli::Cli;
 use ecs_run_local::output::diagnostics::report_failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let default_level = match cli.verbose {
         0 => "warn",
         1 => "ecs_run_local=debug",

@@ -50,18 +50,24 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn authorize(State(agent): State<Agent>, request: Request, next: Next) -> Response {
-    let sent = request
-        .headers()
+/// Whether a request carries the agent's bearer token.
+#[must_use]
+pub fn carries_token(agent: &Agent, headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match sent {
-        Some(token) if same(token.as_bytes(), agent.token.as_bytes()) => next.run(request).await,
-        _ => problem(
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| same(token.as_bytes(), agent.token.as_bytes()))
+}
+
+async fn authorize(State(agent): State<Agent>, request: Request, next: Next) -> Response {
+    if carries_token(&agent, request.headers()) {
+        next.run(request).await
+    } else {
+        problem(
             StatusCode::UNAUTHORIZED,
             "the admin API needs the agent's bearer token",
-        ),
+        )
     }
 }
 

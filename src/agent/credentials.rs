@@ -20,7 +20,7 @@ use axum::routing::any;
 use serde::Serialize;
 
 use crate::agent::state::{CredentialSlot, Registry};
-use crate::agent::{Agent, json};
+use crate::agent::{Agent, access, json};
 
 pub fn routes() -> Router<Agent> {
     Router::new()
@@ -134,8 +134,20 @@ async fn v2(State(agent): State<Agent>, headers: HeaderMap, Path(id): Path<Strin
 /// The calling task's credentials, found by its address as v2 finds its
 /// caller (an awsvpc task by its pause container's). A host-mode task shares
 /// the host's address: its credentials go only with its token, by id.
-fn caller_slot<'a>(registry: &'a Registry, caller: &SocketAddr) -> Option<&'a CredentialSlot> {
-    let task = registry.task_at(&caller.ip().to_canonical().to_string())?;
+/// A caller the agent cannot bind to a task's container gets nothing
+/// ([`access::task_by_address`]).
+fn caller_slot<'a>(
+    registry: &'a Registry,
+    neighbours: access::Neighbours,
+    caller: &SocketAddr,
+) -> Option<&'a CredentialSlot> {
+    let task = match access::task_by_address(registry, neighbours, caller.ip()) {
+        Ok(task) => task,
+        Err(why) => {
+            tracing::debug!(caller = %caller.ip(), ?why, "credentials alias caller not bound to a task");
+            return None;
+        }
+    };
     let slot = registry
         .credentials
         .get(task.registration.credentials_id.as_ref()?)?;
@@ -146,7 +158,7 @@ fn caller_slot<'a>(registry: &'a Registry, caller: &SocketAddr) -> Option<&'a Cr
 /// `wanted` accepts its role; anything else is a wrong id.
 fn own_role(agent: &Agent, caller: &SocketAddr, wanted: impl Fn(Option<&str>) -> bool) -> Response {
     let registry = agent.state.read();
-    match caller_slot(&registry, caller) {
+    match caller_slot(&registry, agent.neighbours, caller) {
         Some(slot) if wanted(slot.role_arn.as_deref()) => serve(slot, "CredentialsV2Request: "),
         _ => not_found("CredentialsV2Request: "),
     }

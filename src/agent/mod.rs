@@ -50,6 +50,8 @@ pub struct Agent {
     pub clock: fn() -> Time,
     /// Task ARNs whose containers the watcher should re-read.
     pub resync: Option<mpsc::UnboundedSender<String>>,
+    /// Which link-layer address sent from an IP address ([`access`]).
+    pub neighbours: access::Neighbours,
 }
 
 impl Agent {
@@ -62,6 +64,7 @@ impl Agent {
             token: token.into(),
             clock: chrono::Utc::now,
             resync: None,
+            neighbours: access::kernel_neighbour,
         }
     }
 }
@@ -158,6 +161,7 @@ pub async fn serve(
         token: token.into(),
         clock: chrono::Utc::now,
         resync: Some(resync),
+        neighbours: access::kernel_neighbour,
     };
     if let Some(task) = preload {
         agent

@@ -650,6 +650,43 @@ impl Registry {
         self.tasks.get(self.addresses.get(ip)?)
     }
 
+    /// The link-layer address the engine gave the container that holds
+    /// `ip` on the network (empty when the engine records none).
+    #[must_use]
+    pub fn recorded_mac(&self, ip: &str) -> Option<&str> {
+        self.task_at(ip)?
+            .live
+            .iter()
+            .flat_map(|l| &l.inspected.attachments)
+            .find(|a| a.ipv4 == ip)
+            .map(|a| a.mac.as_str())
+    }
+
+    /// Whether `mac` is the link-layer address the engine gave a registered
+    /// container.
+    #[must_use]
+    pub fn is_container_mac(&self, mac: &str) -> bool {
+        self.tasks
+            .values()
+            .flat_map(|t| &t.live)
+            .flat_map(|l| &l.inspected.attachments)
+            .any(|a| !a.mac.is_empty() && a.mac.eq_ignore_ascii_case(mac))
+    }
+
+    /// A running container that may rewrite its network link, as
+    /// `(family, container)`.
+    #[must_use]
+    pub fn link_rewriter(&self) -> Option<(&str, &str)> {
+        self.tasks.values().find_map(|t| {
+            t.registration
+                .containers
+                .iter()
+                .zip(&t.live)
+                .find(|(c, l)| c.may_rewrite_link && l.inspected.status == ContainerStatus::Running)
+                .map(|(c, _)| (t.registration.family.as_str(), c.name.as_str()))
+        })
+    }
+
     /// Whether a registered container holds, or held, the address `ip`.
     #[must_use]
     pub fn is_container_address(&self, ip: &str) -> bool {

@@ -114,6 +114,7 @@ fn container(name: &str, kind: &str, endpoint: &str) -> ContainerRegistration {
         has_health_check: false,
         restart_policy_enabled: false,
         ports: Vec::new(),
+        may_rewrite_link: false,
     }
 }
 
@@ -161,12 +162,40 @@ fn observed(name: &str, docker_id: &str, ip: &str) -> Observed {
                 network: crate::plan::NETWORK_NAME.into(),
                 ipv4: ip.into(),
                 ipv6: String::new(),
-                mac: "0e:9e:32:c7:48:85".into(),
+                mac: MAC.into(),
             }],
             bindings: Vec::new(),
             mounts: Vec::new(),
         },
         health: None,
+    }
+}
+
+/// The link-layer address every container of these tests has.
+const MAC: &str = "0e:9e:32:c7:48:85";
+
+/// The network bridge's own link-layer address (the gateway's).
+const BRIDGE_MAC: &str = "02:42:5e:1c:0a:01";
+
+/// A neighbour table in which every caller sends from the link the engine
+/// gave it: containers from [`MAC`], the gateway from the bridge's.
+#[expect(clippy::unnecessary_wraps, reason = "an `access::Neighbours`")]
+fn genuine(ip: &str) -> Option<String> {
+    Some(
+        if ip == crate::plan::NETWORK_GATEWAY {
+            BRIDGE_MAC
+        } else {
+            MAC
+        }
+        .to_owned(),
+    )
+}
+
+/// An agent without an engine whose callers are who their address says.
+fn test_agent() -> Agent {
+    Agent {
+        neighbours: genuine,
+        ..Agent::detached(TOKEN)
     }
 }
 
@@ -189,7 +218,7 @@ fn now() -> crate::protocol::wire::Time {
 fn awsvpc_agent() -> Agent {
     let agent = Agent {
         clock: now,
-        ..Agent::detached(TOKEN)
+        ..test_agent()
     };
     agent.state.register(awsvpc_registration()).unwrap();
     agent.state.observe(
@@ -457,7 +486,7 @@ async fn credentials_answer_and_fail_as_the_agent_does_byte_for_byte() {
 
 #[tokio::test]
 async fn a_host_mode_task_needs_its_authorization_token() {
-    let agent = Agent::detached(TOKEN);
+    let agent = test_agent();
     let mut registration = awsvpc_registration();
     registration.network_mode = "host".into();
     registration.authorization_token = Some("task-token".into());
@@ -603,7 +632,7 @@ async fn protection_expires_by_the_agents_clock() {
 
 #[tokio::test]
 async fn the_admin_api_needs_the_bearer_token() {
-    let agent = Agent::detached(TOKEN);
+    let agent = test_agent();
     let response = loopback_router(agent.clone())
         .layer(MockConnectInfo(
             "127.0.0.1:1".parse::<SocketAddr>().unwrap(),
@@ -633,7 +662,7 @@ async fn the_admin_api_needs_the_bearer_token() {
 
 #[tokio::test]
 async fn registration_goes_through_the_admin_api_and_leaves_nothing_when_undone() {
-    let agent = Agent::detached(TOKEN);
+    let agent = test_agent();
     let body = serde_json::to_string(&awsvpc_registration()).unwrap();
     let task_path = format!(
         "{}/{}",
@@ -716,7 +745,7 @@ fn the_task_status_follows_its_containers() {
 
 #[test]
 fn health_reports_status_changes_with_their_time() {
-    let agent = Agent::detached(TOKEN);
+    let agent = test_agent();
     let mut registration = awsvpc_registration();
     registration.containers[1].has_health_check = true;
     agent.state.register(registration).unwrap();
@@ -751,7 +780,7 @@ fn health_reports_status_changes_with_their_time() {
 
 #[test]
 fn bridge_ports_and_networks_come_from_docker_with_host_ip_in_v4_only() {
-    let agent = Agent::detached(TOKEN);
+    let agent = test_agent();
     let mut registration = awsvpc_registration();
     registration.network_mode = "bridge".into();
     registration.containers.remove(0);
@@ -1086,4 +1115,124 @@ async fn the_loopback_port_serves_the_host_only() {
             StatusCode::NOT_FOUND
         );
     }
+}
+
+/// A neighbour table in which every address was seen from one container's
+/// link: the one that added the others' addresses to its interface.
+#[expect(clippy::unnecessary_wraps, reason = "an `access::Neighbours`")]
+fn borrowed(_: &str) -> Option<String> {
+    Some("02:42:a9:fe:aa:99".to_owned())
+}
+
+#[tokio::test]
+async fn a_container_that_took_another_tasks_address_gets_nothing_of_that_task() {
+    let agent = Agent {
+        neighbours: borrowed,
+        ..two_tasks_agent()
+    };
+    let wrong_id = (
+        StatusCode::BAD_REQUEST,
+        endpoint_fixture("agent-test-credentials-v2-error-not-found-400.json"),
+    );
+    for from in [CALLER, OTHER_IP] {
+        for path in ["/creds", "/role/app", "/role/other"] {
+            assert_eq!(get_from(&agent, from, path).await, wrong_id, "{from}{path}");
+        }
+        let (status, body) = get_from(&agent, from, "/v2/metadata").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{from}: {body}");
+        assert!(body.contains("unable to associate"), "{body}");
+    }
+    // By id, as the SDKs ask, nothing changes.
+    let (status, _) = get_from(&agent, OTHER_IP, "/v2/credentials/other-credentials-id").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn while_a_container_that_may_rewrite_its_link_runs_no_answer_goes_by_address() {
+    let agent = two_tasks_agent();
+    // A third task whose container was granted NET_ADMIN, running.
+    let mut rewriter = awsvpc_registration();
+    rewriter.task_arn =
+        "arn:aws:ecs:us-west-2:111122223333:task/default/0000000000000000000000000000000c".into();
+    rewriter.network_mode = "bridge".into();
+    rewriter.containers.remove(0);
+    rewriter.containers[0].endpoint_id = Some("rewriter-endpoint".into());
+    rewriter.containers[0].may_rewrite_link = true;
+    rewriter.credentials_id = None;
+    rewriter.role_arn = None;
+    let rewriter_arn = rewriter.task_arn.clone();
+    agent.state.register(rewriter).unwrap();
+    let mut app = observed("nginx-curl", "rewriter-docker-id", "169.254.170.140");
+    app.task_arn = rewriter_arn;
+    agent.state.observe(app.clone(), now());
+    let wrong_id = (
+        StatusCode::BAD_REQUEST,
+        endpoint_fixture("agent-test-credentials-v2-error-not-found-400.json"),
+    );
+    for from in [CALLER, OTHER_IP] {
+        assert_eq!(get_from(&agent, from, "/creds").await, wrong_id, "{from}");
+        let (status, _) = get_from(&agent, from, "/v2/metadata").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{from}");
+    }
+    // Introspection on the loopback port then needs the agent's token.
+    let bare = |from: &'static str| {
+        let router = loopback_router(agent.clone()).layer(MockConnectInfo(
+            format!("{from}:40000").parse::<SocketAddr>().unwrap(),
+        ));
+        async move {
+            router
+                .oneshot(
+                    Request::builder()
+                        .uri("/v1/tasks")
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(bare(HOST).await, StatusCode::FORBIDDEN);
+    let (status, _, _) = call_from(
+        loopback_router(agent.clone()),
+        HOST,
+        Method::GET,
+        "/v1/tasks",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Once it stops, answers by address are back.
+    app.inspected.status = ContainerStatus::Stopped;
+    agent.state.observe(app, now());
+    let (status, _) = get_from(&agent, OTHER_IP, "/creds").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bare(HOST).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_loopback_port_refuses_every_network_address_but_the_bridges() {
+    let agent = two_tasks_agent();
+    // An address of the network outside the task range, which a container
+    // can give itself.
+    for from in ["169.254.170.50", "169.254.170.3", "169.254.170.127"] {
+        let (status, _, _) = call_from(
+            loopback_router(agent.clone()),
+            from,
+            Method::GET,
+            "/v1/tasks",
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{from}");
+    }
+    // The gateway's address, claimed by a container: its link is one the
+    // engine gave a container, not the bridge's.
+    let claimed = Agent {
+        neighbours: |_| Some(MAC.to_owned()),
+        ..agent.clone()
+    };
+    let (status, _, _) =
+        call_from(loopback_router(claimed), HOST, Method::GET, "/v1/tasks", "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -18,7 +18,7 @@ use axum::routing::any;
 use crate::agent::metadata::{self, Version};
 use crate::agent::state::{Registry, TaskEntry};
 use crate::agent::stats::{Stats, StatsV4};
-use crate::agent::{Agent, json};
+use crate::agent::{Agent, access, json};
 
 pub fn routes() -> Router<Agent> {
     Router::new()
@@ -57,10 +57,16 @@ fn unknown_container(id: &str) -> String {
     )
 }
 
-/// The task of a v2 caller, or the agent's 400.
-fn v2_caller<'a>(registry: &'a Registry, caller: &SocketAddr) -> Result<&'a TaskEntry, Response> {
-    let ip = caller.ip().to_string();
-    registry.task_at(&ip).ok_or_else(|| {
+/// The task of a v2 caller, or the agent's 400: a caller the agent cannot
+/// bind to a task's container is none ([`access::task_by_address`]).
+fn v2_caller<'a>(
+    registry: &'a Registry,
+    neighbours: access::Neighbours,
+    caller: &SocketAddr,
+) -> Result<&'a TaskEntry, Response> {
+    access::task_by_address(registry, neighbours, caller.ip()).map_err(|why| {
+        let ip = caller.ip();
+        tracing::debug!(%ip, ?why, "v2 caller not bound to a task");
         error(
             StatusCode::BAD_REQUEST,
             &format!("Unable to get task arn from request: unable to associate '{ip}' with task"),
@@ -70,7 +76,7 @@ fn v2_caller<'a>(registry: &'a Registry, caller: &SocketAddr) -> Result<&'a Task
 
 fn v2_task_body(agent: &Agent, caller: &SocketAddr, with_tags: bool) -> Response {
     let registry = agent.state.read();
-    match v2_caller(&registry, caller) {
+    match v2_caller(&registry, agent.neighbours, caller) {
         Ok(task) => json(
             StatusCode::OK,
             &metadata::task(task, Version::V2, with_tags),
@@ -99,7 +105,7 @@ async fn v2_container(
     Path(docker_id): Path<String>,
 ) -> Response {
     let registry = agent.state.read();
-    let own = match v2_caller(&registry, &caller) {
+    let own = match v2_caller(&registry, agent.neighbours, &caller) {
         Ok(task) => task.id(),
         Err(response) => return response,
     };
@@ -125,7 +131,7 @@ async fn v2_task_stats(
 ) -> Response {
     let ids = {
         let registry = agent.state.read();
-        match v2_caller(&registry, &caller) {
+        match v2_caller(&registry, agent.neighbours, &caller) {
             Ok(task) => stats_targets(task),
             Err(response) => return response,
         }
@@ -140,7 +146,7 @@ async fn v2_container_stats(
 ) -> Response {
     let target = {
         let registry = agent.state.read();
-        let task = match v2_caller(&registry, &caller) {
+        let task = match v2_caller(&registry, agent.neighbours, &caller) {
             Ok(task) => task,
             Err(response) => return response,
         };

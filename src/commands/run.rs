@@ -23,7 +23,7 @@ use super::{AgentSettings, ExecutionRole, RunSettings};
 /// Runs a task in the foreground (or, with `detach`, under a supervisor).
 pub fn run(settings: &RunSettings, detach: bool) -> Result<ExitStatus, Failure> {
     if detach && std::env::var_os(runner::detach::DETACHED_LOG).is_none() {
-        return runner::detach::start();
+        return super::block_on(runner::detach::start());
     }
     super::block_on(async {
         let finished = Box::pin(run_task(settings, Mode::Run { detached: detach })).await?;
@@ -57,7 +57,12 @@ pub(super) struct Finished {
 pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<Finished, Failure> {
     let shutdown = Shutdown::listen()?;
     let begun = Instant::now();
-    let Some(prepared) = shutdown.race(Box::pin(prepare(settings, mode))).await else {
+    let prepared = shutdown.race(Box::pin(prepare(settings, mode))).await;
+    if matches!(mode, Mode::Run { detached: true }) && !matches!(prepared, Some(Ok(_))) {
+        // The detaching CLI reads what we say through its own handle.
+        runner::detach::remove_log();
+    }
+    let Some(prepared) = prepared else {
         status("stopped before the task started; nothing was left behind");
         return Ok(Finished {
             plan: None,

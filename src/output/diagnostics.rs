@@ -9,7 +9,7 @@ use crate::taskdef::{Diagnostic, Loaded, load::plural};
 /// Prints a failure to stderr: the headline with its cause chain, then each
 /// located problem indented beneath it.
 pub fn report_failure(failure: &Failure) {
-    eprintln!("ecs-run-local: error: {:#}", failure.error);
+    eprintln!("{}{:#}", crate::exit::ERROR_PREFIX, failure.error);
     for detail in &failure.details {
         eprintln!("  {detail}");
     }

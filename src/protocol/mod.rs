@@ -87,6 +87,26 @@ pub struct ContainerRegistration {
     pub restart_policy_enabled: bool,
     /// `port/protocol` of the definition's port mappings.
     pub ports: Vec<String>,
+    /// The container may change its own network link: take another
+    /// address or link-layer address (`NET_ADMIN`, `SYS_ADMIN` or `ALL`
+    /// added, or privileged). While one runs, the agent answers no request
+    /// by its source address (docs/ARCHITECTURE.md, "Who may ask what").
+    #[serde(default)]
+    pub may_rewrite_link: bool,
+}
+
+/// Whether a container created with `host` may rewrite its network link.
+#[must_use]
+pub fn may_rewrite_link(host: Option<&bollard::models::HostConfig>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    host.privileged == Some(true)
+        || host.cap_add.iter().flatten().any(|cap| {
+            let cap = cap.to_ascii_uppercase();
+            let cap = cap.strip_prefix("CAP_").unwrap_or(&cap);
+            matches!(cap, "NET_ADMIN" | "SYS_ADMIN" | "ALL")
+        })
 }
 
 /// Credentials the CLI pushes for a credentials id (the body of `PUT`),
@@ -220,6 +240,7 @@ impl TaskRegistration {
                     has_health_check: c.create.healthcheck.is_some(),
                     restart_policy_enabled: c.restart_policy.is_some(),
                     ports: c.ports.clone(),
+                    may_rewrite_link: may_rewrite_link(c.create.host_config.as_ref()),
                 }
             })
             .collect();

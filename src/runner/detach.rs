@@ -6,11 +6,14 @@
 //! signals it. Its status lines go to a log file, never the terminal; the
 //! containers' output stays with Docker (`logs`).
 
-use std::io::{BufRead as _, BufReader};
-use std::os::unix::process::CommandExt as _;
-use std::process::{Command, Stdio};
+use std::io::{Read as _, Seek as _};
+use std::process::Stdio;
 
 use anyhow::Context as _;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::exit::{ExitStatus, Failure};
 
@@ -23,7 +26,9 @@ pub const STARTED: &str = "started ";
 
 /// Starts the supervisor and returns once the task runs, printing its id;
 /// a task that cannot start fails here with the supervisor's own error.
-pub fn start() -> Result<ExitStatus, Failure> {
+/// Ctrl-C or SIGTERM meanwhile is passed on to the supervisor, which stops
+/// what it began as a foreground run would; we wait for it to end.
+pub async fn start() -> Result<ExitStatus, Failure> {
     let exe = std::env::current_exe().context("cannot find this executable")?;
     let log = std::env::temp_dir().join(format!(
         "ecs-run-local-{}.log",
@@ -31,34 +36,72 @@ pub fn start() -> Result<ExitStatus, Failure> {
     ));
     let log_file = std::fs::File::create(&log)
         .with_context(|| format!("cannot create `{}`", log.display()))?;
-    let mut child = Command::new(exe)
+    // Our own handle: the supervisor removes the file when it ends, and its
+    // last words (the error line) come after that.
+    let mut said =
+        std::fs::File::open(&log).with_context(|| format!("cannot read `{}`", log.display()))?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut child = tokio::process::Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env(DETACHED_LOG, &log)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file)
         .process_group(0)
+        .kill_on_drop(false)
         .spawn()
         .context("cannot start the task's supervisor")?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        if let Some(id) = line.strip_prefix(STARTED) {
-            println!("{id}");
-            return Ok(ExitStatus::Success);
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let stdout = child
+        .stdout
+        .take()
+        .context("the supervisor has no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut interrupted = false;
+    loop {
+        let forward = tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => {
+                    if let Some(id) = line.strip_prefix(STARTED) {
+                        if !interrupted {
+                            println!("{id}");
+                            return Ok(ExitStatus::Success);
+                        }
+                    }
+                    continue;
+                }
+                // The supervisor ended before the task started.
+                Ok(None) | Err(_) => break,
+            },
+            _ = int.recv() => Signal::SIGINT,
+            _ = term.recv() => Signal::SIGTERM,
+        };
+        // As in the foreground: the first stops the task, a second kills it.
+        interrupted = true;
+        if let Some(pid) = pid {
+            let _ = kill(pid, forward);
         }
     }
-    // The supervisor ended before the task started: its error is ours.
     let status = child
         .wait()
+        .await
         .context("cannot wait for the task's supervisor")?;
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let mut text = String::new();
+    let _ = said.rewind();
+    let _ = said.read_to_string(&mut text);
     let _ = std::fs::remove_file(&log);
     eprint!("{text}");
-    let code = status.code().unwrap_or(1);
-    Ok(match code {
+    if interrupted {
+        return Ok(ExitStatus::Interrupted);
+    }
+    Ok(match status.code().unwrap_or(1) {
         0 => ExitStatus::Success,
         2 => ExitStatus::Usage,
+        130 => ExitStatus::Interrupted,
         _ => ExitStatus::Failure,
     })
 }

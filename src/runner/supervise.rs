@@ -573,18 +573,18 @@ impl<'a> Task<'a> {
                 join_all(self.slots.iter().map(|s| self.engine.kill_container(&s.id))).await;
             }
         }
-        if let Some(pause) = &self.plan.pause {
+        // The pause container holds the namespaces and nothing else: once
+        // the task's containers are stopped it is killed, not asked. A
+        // SIGTERM that reaches it before its handler exists (a Ctrl-C in the
+        // first second) would be ignored, as PID 1 ignores what it does not
+        // handle, until the stop timeout ran out.
+        if self.plan.pause.is_some() {
             let label = [
                 format!("{}={}", labels::RUN_ID, self.plan.run_id),
                 format!("{}=pause", labels::ROLE),
             ];
             if let Ok(found) = self.engine.containers_labelled(&label).await {
-                join_all(
-                    found
-                        .iter()
-                        .map(|c| self.engine.stop_container(&c.id, pause.stop_timeout_secs)),
-                )
-                .await;
+                join_all(found.iter().map(|c| self.engine.kill_container(&c.id))).await;
             }
         }
         // Let the log followers print what the containers wrote last.

@@ -111,7 +111,10 @@ fn remove_tree(base: &Path, dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Makes the task's cgroup before its containers exist.
+/// Makes the task's cgroup before its containers exist. The helper that
+/// makes it stays (exited) until the teardown, labelled with the run, its
+/// supervisor and the cgroup: the engine's record of a cgroup that has no
+/// container yet, so that `down` finds it after a CLI killed at any moment.
 pub(super) async fn create(
     engine: &Engine,
     plan: &Plan,
@@ -124,9 +127,28 @@ pub(super) async fn create(
     if let Some(quota) = cgroup.cpu_quota_micros {
         args.extend(["--cpu-quota".to_owned(), quota.to_string()]);
     }
-    helper(engine, &cgroup.helper_image, &plan.run_id, "set", args)
-        .await
-        .with_context(|| format!("cannot make the task's cgroup `{}`", cgroup.path))
+    let record = HashMap::from([
+        (cgroup_labels::PATH.to_owned(), cgroup.path.clone()),
+        (
+            cgroup_labels::HELPER_IMAGE.to_owned(),
+            cgroup.helper_image.clone(),
+        ),
+        (
+            super::teardown::SUPERVISOR_PID.to_owned(),
+            std::process::id().to_string(),
+        ),
+        (labels::FAMILY.to_owned(), plan.task.family.clone()),
+    ]);
+    helper(
+        engine,
+        &cgroup.helper_image,
+        &plan.run_id,
+        "set",
+        args,
+        Some(record),
+    )
+    .await
+    .with_context(|| format!("cannot make the task's cgroup `{}`", cgroup.path))
 }
 
 /// Removes the cgroups of these (removed) containers' tasks.
@@ -145,30 +167,36 @@ pub async fn remove_for(engine: &Engine, containers: &[ContainerSummary]) -> any
         done.push(path.clone());
         let run = c.labels.get(labels::RUN_ID).cloned().unwrap_or_default();
         let args = vec!["cgroup".to_owned(), "remove".to_owned(), path.clone()];
-        helper(engine, image, &run, "remove", args)
+        helper(engine, image, &run, "remove", args, None)
             .await
             .with_context(|| format!("cannot remove the task's cgroup `{path}`"))?;
     }
     Ok(())
 }
 
-/// Runs the helper to its end and removes it; its output is the error.
+/// Runs the helper to its end; its output, without the program's own
+/// prefix, is the error. It is removed when done, unless it carries a
+/// `record` (labels that keep it as the run's record until the teardown).
 async fn helper(
     engine: &Engine,
     image: &str,
     run_id: &str,
     what: &str,
     args: Vec<String>,
+    record: Option<HashMap<String, String>>,
 ) -> anyhow::Result<()> {
+    let mut labels = HashMap::from([
+        (labels::ROLE.to_owned(), "cgroup-helper".to_owned()),
+        (labels::RUN_ID.to_owned(), run_id.to_owned()),
+    ]);
+    let keep = record.is_some();
+    labels.extend(record.unwrap_or_default());
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         entrypoint: Some(vec![AGENT_EXECUTABLE.to_owned()]),
         cmd: Some(args),
         // The run's label: `down` removes a helper a killed run left.
-        labels: Some(HashMap::from([
-            (labels::ROLE.to_owned(), "cgroup-helper".to_owned()),
-            (labels::RUN_ID.to_owned(), run_id.to_owned()),
-        ])),
+        labels: Some(labels),
         host_config: Some(HostConfig {
             binds: Some(vec![format!("{HOST_CGROUPS}:{CGROUP_ROOT}:rw")]),
             network_mode: Some("none".into()),
@@ -190,11 +218,20 @@ async fn helper(
         while let Some(Ok(chunk)) = logs.next().await {
             said.extend_from_slice(&chunk.bytes);
         }
-        anyhow::bail!("{}", String::from_utf8_lossy(&said).trim())
+        anyhow::bail!("{}", helper_error(&String::from_utf8_lossy(&said)))
     }
     .await;
-    let _ = engine.remove_container(&id).await;
+    if !keep {
+        let _ = engine.remove_container(&id).await;
+    }
     result
+}
+
+/// What the helper said, without the `ecs-run-local: error: ` its own
+/// `main` put before it: the run prints that prefix once, on its own line.
+fn helper_error(said: &str) -> &str {
+    let said = said.trim();
+    said.strip_prefix(crate::exit::ERROR_PREFIX).unwrap_or(said)
 }
 
 #[cfg(test)]
@@ -234,6 +271,17 @@ mod tests {
                 "{c}: the root stays"
             );
         }
+    }
+
+    #[test]
+    fn the_helpers_error_is_printed_once_without_its_prefix() {
+        assert_eq!(
+            helper_error(
+                "ecs-run-local: error: cannot set `cpu.max`: Invalid argument (os error 22)\n"
+            ),
+            "cannot set `cpu.max`: Invalid argument (os error 22)"
+        );
+        assert_eq!(helper_error(" other\n"), "other");
     }
 
     #[test]

@@ -546,6 +546,7 @@ fn synthetic_task(n: usize, containers: usize) -> TaskRegistration {
             has_health_check: false,
             restart_policy_enabled: false,
             ports: vec!["80/tcp".into()],
+            may_rewrite_link: false,
         })
         .collect();
     TaskRegistration {

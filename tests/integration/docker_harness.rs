@@ -527,6 +527,12 @@ impl Running {
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT is delivered");
     }
 
+    /// Sends SIGKILL, as an OOM killer or `kill -9` would, and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the end (at most two minutes) and returns what it printed.
     pub fn wait(mut self) -> Ended {
         let deadline = Instant::now() + Duration::from_secs(120);

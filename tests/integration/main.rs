@@ -17,3 +17,4 @@ mod registry;
 mod run;
 mod signals;
 mod tasks;
+mod trust;

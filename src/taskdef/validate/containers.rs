@@ -194,6 +194,14 @@ impl Validator<'_> {
             }
         }
         for (j, secret) in c.secrets.iter().enumerate() {
+            // A secret's name is the environment variable that holds it.
+            if let Some(reason) = secret
+                .name
+                .as_deref()
+                .and_then(|n| unfit_for_environment(n, true))
+            {
+                self.error(format!("{at}.secrets[{j}].name"), reason);
+            }
             self.secret(
                 &format!("{at}.secrets[{j}]"),
                 secret.name.as_deref(),
@@ -496,6 +504,20 @@ mod tests {
             "Error containerDefinitions[0].secrets[2].name: is required"
         );
         assert!(e[2].contains("secrets[2].valueFrom: `arn:aws:s3:::b/k` is an ARN of `s3`"));
+        // The name becomes an environment variable's name.
+        let e = errors(&task(
+            "",
+            r#"{"name":"a","image":"i","memory":64,"secrets":[
+                {"name":"A=B","valueFrom":"/app/db"},
+                {"name":"A\u0000B","valueFrom":"/app/db"}]}"#,
+        ));
+        assert_eq!(
+            e,
+            [
+                "Error containerDefinitions[0].secrets[0].name: `A=B` contains `=`, which an environment variable name cannot hold",
+                "Error containerDefinitions[0].secrets[1].name: `A\\0B` contains a NUL character, which an environment variable cannot hold",
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,29 @@ use super::{Validator, is_ecs_name};
 use crate::taskdef::model::NetworkMode;
 use crate::taskdef::units;
 
+/// The task-level `cpu` `RegisterTaskDefinition` takes for EC2 and external
+/// instances (Linux): 0.125 to 192 vCPU.
+const EC2_TASK_CPU: (i64, i64) = (128, 196_608);
+
+/// Whether FARGATE has a task size of `cpu` units with `memory` MiB (the
+/// pairs of "Task CPU and memory" in the ECS developer guide).
+fn fargate_size(cpu: i64, memory: i64) -> bool {
+    let gib = |n: i64| n * 1024;
+    let stepped = |from: i64, to: i64, step: i64| {
+        (gib(from)..=gib(to)).contains(&memory) && (memory - gib(from)) % gib(step) == 0
+    };
+    match cpu {
+        256 => [512, 1024, 2048].contains(&memory),
+        512 => stepped(1, 4, 1),
+        1024 => stepped(2, 8, 1),
+        2048 => stepped(4, 16, 1),
+        4096 => stepped(8, 30, 1),
+        8192 => stepped(16, 60, 4),
+        16384 => stepped(32, 120, 8),
+        _ => false,
+    }
+}
+
 impl Validator<'_> {
     pub(super) fn task(&mut self) {
         let def = self.def;
@@ -51,6 +74,27 @@ impl Validator<'_> {
         }
         if let Some(Err(reason)) = &task_memory {
             self.error("memory", reason.clone());
+        }
+        if let Some(Ok(cpu)) = task_cpu {
+            if !(EC2_TASK_CPU.0..=EC2_TASK_CPU.1).contains(&cpu) {
+                self.error(
+                    "cpu",
+                    format!(
+                        "{cpu} CPU units is outside what ECS registers for a task ({} to {} units, 0.125 to 192 vCPU)",
+                        EC2_TASK_CPU.0, EC2_TASK_CPU.1
+                    ),
+                );
+            } else if self.is_fargate()
+                && let Some(Ok(memory)) = task_memory
+                && !fargate_size(cpu, memory)
+            {
+                self.error(
+                    "cpu",
+                    format!(
+                        "FARGATE has no size of {cpu} CPU units with {memory} MiB; see the task size table in the ECS documentation (256 CPU units take 512, 1024 or 2048 MiB)"
+                    ),
+                );
+            }
         }
         if self.is_fargate() {
             if self.mode != NetworkMode::Awsvpc {
@@ -115,6 +159,63 @@ impl Validator<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{errors, task};
+
+    const ONE: &str = r#"{"name":"app","image":"i","memory":64}"#;
+
+    #[test]
+    fn task_cpu_is_what_register_task_definition_takes() {
+        // "1" is one CPU unit, not one vCPU: ECS refuses it, and so does the
+        // kernel's CFS quota (97 µs) if it ever reached a run.
+        assert_eq!(
+            errors(&task(r#""cpu":"1","#, ONE)),
+            [
+                "Error cpu: 1 CPU units is outside what ECS registers for a task (128 to 196608 units, 0.125 to 192 vCPU)"
+            ]
+        );
+        assert!(errors(&task(r#""cpu":"127","#, ONE))[0].starts_with("Error cpu: 127 CPU units"));
+        for fine in [
+            r#""cpu":"128","#,
+            r#""cpu":"1 vCPU","#,
+            r#""cpu":196608,"#,
+            r#""cpu":"0.25 vcpu","#,
+        ] {
+            assert_eq!(errors(&task(fine, ONE)), Vec::<String>::new(), "{fine}");
+        }
+        assert!(!errors(&task(r#""cpu":"196609","#, ONE)).is_empty());
+    }
+
+    #[test]
+    fn fargate_takes_only_its_task_sizes() {
+        let fargate = |sizes: &str| {
+            errors(&task(
+                &format!(r#""requiresCompatibilities":["FARGATE"],"networkMode":"awsvpc",{sizes}"#),
+                ONE,
+            ))
+        };
+        for fine in [
+            r#""cpu":"256","memory":"512","#,
+            r#""cpu":"256","memory":"2 GB","#,
+            r#""cpu":"1 vCPU","memory":"8192","#,
+            r#""cpu":"4096","memory":"30720","#,
+            r#""cpu":"8192","memory":"20480","#,
+            r#""cpu":"16384","memory":"122880","#,
+        ] {
+            assert_eq!(fargate(fine), Vec::<String>::new(), "{fine}");
+        }
+        assert_eq!(
+            fargate(r#""cpu":"256","memory":"4096","#),
+            [
+                "Error cpu: FARGATE has no size of 256 CPU units with 4096 MiB; see the task size table in the ECS documentation (256 CPU units take 512, 1024 or 2048 MiB)"
+            ]
+        );
+        for bad in [
+            r#""cpu":"128","memory":"512","#,
+            r#""cpu":"512","memory":"512","#,
+            r#""cpu":"8192","memory":"18432","#,
+        ] {
+            assert_eq!(fargate(bad).len(), 1, "{bad}");
+        }
+    }
 
     #[test]
     fn missing_family_containers_name_and_image() {
