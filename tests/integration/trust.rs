@@ -10,7 +10,9 @@ use serde_json::json;
 
 use ecs_run_local::plan::labels;
 
-use crate::docker_harness::{Session, block, container, engine, start, the_error_line};
+use crate::docker_harness::{
+    Moto, Session, block, container, container_id, engine, start, start_with_env, the_error_line,
+};
 
 /// Room for a loaded CI machine: the figures are printed for the record,
 /// not asserted as speed.
@@ -217,4 +219,94 @@ fn down_removes_the_cgroup_of_a_run_killed_at_any_moment() {
             "killed {delay_ms} ms after the {after}"
         );
     }
+}
+
+/// The address a task container holds on the network.
+fn address_of(family: &str, container: &str) -> String {
+    let inspect = block(engine().inspect_raw(&container_id(family, container))).unwrap();
+    inspect
+        .network_settings
+        .and_then(|n| n.networks)
+        .and_then(|n| n.get(ecs_run_local::plan::NETWORK_NAME).cloned())
+        .and_then(|e| e.ip_address)
+        .expect("an address on the network")
+}
+
+#[test]
+fn a_net_admin_task_that_takes_another_tasks_address_gets_nothing_of_it() {
+    let moto = Moto::start();
+    let victim = Session::new("victim");
+    // The victim reads its own role through the alias every half second.
+    let poll = "while true; do \
+        echo \"OWN $(timeout 5 wget -qO- http://169.254.170.2/creds 2>&1 | tr -d '\\n')\"; \
+        sleep 0.5; done";
+    let path = victim.write(
+        &json!([container("app", poll)]),
+        &json!({ "networkMode": "bridge", "taskRoleArn": "arn:aws:iam::123456789012:role/victim" }),
+    );
+    let mut victim_run = start_with_env([path.to_str().unwrap()], &moto.env());
+    victim_run.wait_for("\"AccessKeyId\"", Duration::from_secs(90));
+    let address = address_of(&victim.family, "app");
+
+    // The attacker takes the victim's address, announces it, sends from it,
+    // and asks for the victim's role and metadata; then tries the loopback
+    // port from an address of the network that is no task's.
+    let attacker = victim.sibling("attacker");
+    let steal = format!(
+        "ip addr add {address}/24 dev eth0; \
+         ip route replace 169.254.170.0/24 dev eth0 src {address}; \
+         arping -U -c 2 -I eth0 -s {address} {address}; \
+         for i in 1 2 3 4 5; do \
+           echo \"CREDS $(timeout 5 wget -qO- http://169.254.170.2/creds 2>&1 | tr -d '\\n')\"; \
+           echo \"META $(timeout 5 wget -qO- http://169.254.170.2/v2/metadata 2>&1 | tr -d '\\n')\"; \
+           sleep 0.5; done; \
+         ip addr add 169.254.170.50/24 dev eth0; \
+         ip route replace 169.254.170.0/24 dev eth0 src 169.254.170.50; \
+         echo \"LOOPBACK $(timeout 5 wget -qO- http://169.254.170.2:51679/v1/tasks 2>&1 | tr -d '\\n')\"; \
+         echo STOLEN-DONE; sleep 60"
+    );
+    let mut thief = container("app", &steal);
+    thief["linuxParameters"]["capabilities"] = json!({ "add": ["NET_ADMIN"] });
+    let path = victim.path("attacker.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&json!({
+            "family": attacker.family,
+            "networkMode": "bridge",
+            "containerDefinitions": [thief],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut attacker_run = start_with_env([path.to_str().unwrap()], &moto.env());
+    attacker_run.wait_for("STOLEN-DONE", Duration::from_secs(120));
+    let said = attacker_run.stdout();
+    eprintln!("{said}");
+    assert!(said.contains("app | CREDS"), "{said}");
+    assert!(
+        !said.contains("AccessKeyId"),
+        "the attacker got credentials:\n{said}"
+    );
+    assert!(
+        !said.contains(&victim.family),
+        "the attacker got the victim's metadata:\n{said}"
+    );
+    assert!(
+        !said.contains("TaskARN"),
+        "the attacker got a task's metadata:\n{said}"
+    );
+    attacker_run.interrupt();
+    assert_eq!(attacker_run.wait().code, Some(130));
+
+    // Once the attacker is gone, the victim's own address is its again.
+    let seen_before = victim_run.stdout().matches("\"AccessKeyId\"").count();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while victim_run.stdout().matches("\"AccessKeyId\"").count() <= seen_before {
+        assert!(Instant::now() < deadline, "{}", victim_run.stdout());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    victim_run.interrupt();
+    assert_eq!(victim_run.wait().code, Some(130));
+    assert_eq!(victim.leftovers(), Vec::<String>::new());
+    assert_eq!(attacker.leftovers(), Vec::<String>::new());
 }
