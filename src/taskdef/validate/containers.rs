@@ -368,6 +368,23 @@ impl Validator<'_> {
                 "FARGATE does not allow privileged containers; it applies locally",
             );
         }
+        let link_caps = c
+            .linux_parameters
+            .as_ref()
+            .and_then(|l| l.capabilities.as_ref())
+            .map(|caps| &caps.add)
+            .into_iter()
+            .flatten()
+            .position(|cap| {
+                let cap = cap.to_ascii_uppercase();
+                matches!(cap.strip_prefix("CAP_").unwrap_or(&cap), "NET_ADMIN" | "SYS_ADMIN" | "ALL")
+            });
+        if let Some(j) = link_caps {
+            self.warning(
+                format!("{at}.linuxParameters.capabilities.add[{j}]"),
+                "this container may take another's network address: while it runs, the local agent answers no request by its source address (v2 metadata, `/creds`, `/role/…`); credentials by AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and v3/v4 metadata are unaffected",
+            );
+        }
     }
 
     /// `entryPoint` and `command` must fit in what Docker can send to its
@@ -483,6 +500,19 @@ mod tests {
                 r#"{"name":"a","image":"i","memory":64,"essential":false}"#
             )),
             ["Error containerDefinitions: no container is essential; at least one must be"]
+        );
+    }
+
+    #[test]
+    fn a_container_that_may_take_another_address_is_a_warning() {
+        let w = check(&task(
+            "",
+            r#"{"name":"a","image":"i","memory":64,"linuxParameters":{"capabilities":{"add":["SYS_TIME","net_admin"]}}}"#,
+        ));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with("Warning containerDefinitions[0].linuxParameters.capabilities.add[1]: this container may take another's network address"),
+            "{w:?}"
         );
     }
 
