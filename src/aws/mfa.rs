@@ -398,6 +398,11 @@ fn read_cache(
     file: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<aws_credential_types::Credentials> {
+    // A FIFO or a device there would block the read (and Ctrl-C) for good.
+    if !std::fs::metadata(file).ok()?.is_file() {
+        tracing::debug!(file = %file.display(), "the MFA cache entry is not a regular file");
+        return None;
+    }
     let body: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
     let credentials = credentials_in(&body)?;
     let expires: chrono::DateTime<chrono::Utc> = credentials.expiry()?.into();

@@ -77,6 +77,28 @@ pub fn render(
         definition::apply_overrides(&mut loaded, changes)?;
         definition::reject_errors(&loaded)?;
         definition::print_warnings(&loaded);
+        // What the rendered file is for (registering, deploying) needs images
+        // Docker can pull.
+        let bad_images: Vec<taskdef::Diagnostic> = loaded
+            .definition
+            .container_definitions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let image = c.image.as_deref()?;
+                let why = taskdef::render::image_reference_problem(image)?;
+                Some(taskdef::Diagnostic::error(
+                    loaded.locate(&format!("containerDefinitions[{i}].image")),
+                    format!("`{image}` is not an image reference Docker can pull: {why}"),
+                ))
+            })
+            .collect();
+        if !bad_images.is_empty() {
+            return Err(Failure::usage(
+                anyhow::anyhow!("the definition names an image that cannot be pulled"),
+                bad_images,
+            ));
+        }
         let input = taskdef::render::register_input(&loaded);
         let mut text = serde_json::to_string_pretty(&input).map_err(anyhow::Error::new)?;
         text.push('\n');

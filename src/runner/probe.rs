@@ -70,7 +70,10 @@ impl Probe {
             .ok()
             .filter(|p| *p > 0)
             .ok_or_else(bad)?;
-        if container.is_empty() || status.is_some_and(|s| !(100..=599).contains(&s)) {
+        // A request line cannot carry spaces or control characters: such a
+        // path would be retried until the timeout, never answered.
+        let unsendable = path.bytes().any(|b| b <= b' ' || b == 0x7f);
+        if container.is_empty() || unsendable || status.is_some_and(|s| !(100..=599).contains(&s)) {
             return Err(bad());
         }
         Ok(Probe {
@@ -400,6 +403,8 @@ mod tests {
             "web:80=999",
             "web:80=ok",
             "web:80=20",
+            "web:8080/a b",
+            "web:8080/a\tb",
         ] {
             assert!(Probe::http(bad).is_err(), "{bad}");
         }

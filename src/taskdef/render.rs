@@ -65,7 +65,85 @@ pub fn register_input(loaded: &Loaded) -> Value {
             document.insert(path.to_owned(), value);
         }
     }
-    Value::Object(document)
+    let mut rendered = Value::Object(document);
+    drop_nulls(&mut rendered);
+    rendered
+}
+
+/// `register-task-definition` refuses `null` where a value is expected: a
+/// field the document holds as `null` is one it does not set.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// Why `image` is not a reference Docker can pull, if it is not: a name of
+/// lowercase path components (after an optional registry host), an optional
+/// `:TAG` and an optional `@ALGORITHM:HEX` digest.
+#[must_use]
+pub fn image_reference_problem(image: &str) -> Option<&'static str> {
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    if let Some(digest) = digest {
+        let ok = digest.split_once(':').is_some_and(|(algorithm, hex)| {
+            !algorithm.is_empty()
+                && algorithm
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+                && hex.len() >= 32
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        if !ok {
+            return Some("its digest is not ALGORITHM:HEX");
+        }
+    }
+    // A tag follows the last `:` that comes after the last `/`.
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[slash..].rfind(':') {
+        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(tag) = tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && !tag.starts_with(['.', '-'])
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if !ok {
+            return Some("its tag may hold only letters, digits, `_`, `.` and `-` (at most 128)");
+        }
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // The first part is a registry host when it has a `.` or a `:`, or is `localhost`.
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let host = parts.remove(0);
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        {
+            return Some("its registry host is not a host name");
+        }
+    }
+    let component = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && p.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && p.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if parts.is_empty() || !parts.iter().all(|p| component(p)) {
+        return Some("its repository name must be lowercase letters, digits and separators");
+    }
+    None
 }
 
 fn container_field(container: &ContainerDefinition, field: &str) -> Option<Value> {
@@ -119,6 +197,47 @@ fn pair(kv: &KeyValuePair) -> Value {
 mod tests {
     use super::*;
     use crate::taskdef::overrides::{TaskOverride, apply};
+
+    #[test]
+    fn image_references_are_read_as_docker_reads_them() {
+        for fine in [
+            "busybox",
+            "busybox:1.36",
+            "library/busybox:latest",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1.2.3",
+            "localhost:5000/team/app",
+            "public.ecr.aws/docker/library/nginx:1.27-alpine",
+            "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(image_reference_problem(fine), None, "{fine}");
+        }
+        for bad in [
+            "Upper/Case:1",
+            "app:",
+            "app:bad tag",
+            "a b",
+            "app@sha256:xyz",
+            "",
+            "app/:1",
+            "-app",
+        ] {
+            assert!(image_reference_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nulls_are_not_rendered() {
+        let out = rendered(
+            r#"{"family":"f","taskRoleArn":null,"containerDefinitions":[{"name":"a","image":"i","memory":64,"command":null,"environment":[{"name":"K","value":"v"}]}]}"#,
+            None,
+            &[],
+            &[],
+        );
+        assert_eq!(
+            out,
+            json!({"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":64,"environment":[{"name":"K","value":"v"}]}]})
+        );
+    }
 
     fn rendered(document: &str, overrides: Option<&str>, env: &[&str], images: &[&str]) -> Value {
         let mut loaded = crate::taskdef::load_str(document, "t.json", "t").unwrap();

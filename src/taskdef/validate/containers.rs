@@ -146,6 +146,21 @@ impl Validator<'_> {
                     "`awsfirelens` needs a container with a `firelensConfiguration` in the task",
                 );
             }
+            // Each option becomes one line of the router's generated
+            // configuration: a line break would start another, and Fluent
+            // Bit reads ` #` as the start of a comment.
+            let options = c.log_configuration.as_ref().map(|l| &l.options);
+            for (key, value) in options.into_iter().flatten().filter(|_| uses_firelens) {
+                let at = format!("containerDefinitions[{i}].logConfiguration.options.{key}");
+                if key.contains(['\n', '\r']) || value.contains(['\n', '\r']) {
+                    self.error(at, "a FireLens option cannot hold a line break: it would add lines to the router's configuration");
+                } else if value.contains('#') {
+                    self.warning(
+                        at,
+                        "Fluent Bit may read what follows `#` in a FireLens option as a comment",
+                    );
+                }
+            }
         }
     }
 
@@ -377,7 +392,10 @@ impl Validator<'_> {
             .flatten()
             .position(|cap| {
                 let cap = cap.to_ascii_uppercase();
-                matches!(cap.strip_prefix("CAP_").unwrap_or(&cap), "NET_ADMIN" | "SYS_ADMIN" | "ALL")
+                matches!(
+                    cap.strip_prefix("CAP_").unwrap_or(&cap),
+                    "NET_ADMIN" | "SYS_ADMIN" | "ALL"
+                )
             });
         if let Some(j) = link_caps {
             self.warning(
@@ -547,6 +565,27 @@ mod tests {
                 "Error containerDefinitions[0].secrets[0].name: `A=B` contains `=`, which an environment variable name cannot hold",
                 "Error containerDefinitions[0].secrets[1].name: `A\\0B` contains a NUL character, which an environment variable cannot hold",
             ]
+        );
+    }
+
+    #[test]
+    fn firelens_options_cannot_add_lines_to_the_routers_configuration() {
+        let router = r#"{"name":"log","image":"i","memory":64,"firelensConfiguration":{"type":"fluentbit"}}"#;
+        let app = r#"{"name":"a","image":"i","memory":64,"logConfiguration":{"logDriver":"awsfirelens","options":{"Name":"cloudwatch","region":"us-east-1\n[OUTPUT]\n    Name stdout"}}}"#;
+        let e = errors(&task("", &format!("{router},{app}")));
+        assert_eq!(
+            e,
+            [
+                "Error containerDefinitions[1].logConfiguration.options.region: a FireLens option cannot hold a line break: it would add lines to the router's configuration"
+            ]
+        );
+        let hash = r#"{"name":"a","image":"i","memory":64,"logConfiguration":{"logDriver":"awsfirelens","options":{"Name":"http","uri":"/a#b"}}}"#;
+        let w = check(&task("", &format!("{router},{hash}")));
+        assert!(
+            w.iter().any(|l| l.starts_with(
+                "Warning containerDefinitions[1].logConfiguration.options.uri: Fluent Bit may read"
+            )),
+            "{w:?}"
         );
     }
 
