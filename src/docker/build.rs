@@ -10,11 +10,15 @@ use futures_util::StreamExt as _;
 
 use super::{DockerError, Engine};
 
+/// A build context as it is made: a tar archive in pieces, so a large one
+/// is sent while it is read rather than held whole.
+pub type ContextStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
 /// What to build: the context, where its Dockerfile is, and how to tag it.
-#[derive(Debug, Clone)]
 pub struct BuildRequest {
     /// The build context as a tar archive.
-    pub context: Bytes,
+    pub context: ContextStream,
     /// The Dockerfile's path inside the context.
     pub dockerfile: String,
     /// The tag the image gets.
@@ -45,9 +49,11 @@ impl Engine {
             .labels(&request.labels)
             .version(BuilderVersion::BuilderV1)
             .build();
-        let mut stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(request.context)));
+        let mut stream = self.docker.build_image(
+            options,
+            None,
+            Some(bollard::body_try_stream(request.context)),
+        );
         let mut step = None::<String>;
         let mut pending = String::new();
         while let Some(item) = stream.next().await {

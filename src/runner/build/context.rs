@@ -9,14 +9,17 @@ use super::dockerignore::DockerIgnore;
 /// The name a Dockerfile from outside the context gets inside it.
 const OUTSIDE_DOCKERFILE: &str = ".ecs-run-local.Dockerfile";
 
-/// A context ready to send.
+/// A context checked and ready to write: where its Dockerfile goes.
 #[derive(Debug)]
 pub struct Context {
-    pub archive: Vec<u8>,
+    dir: PathBuf,
+    /// The Dockerfile on disk.
+    file: PathBuf,
+    ignore: DockerIgnore,
+    /// The Dockerfile's path inside the context, when it is inside it.
+    inside: Option<String>,
     /// The Dockerfile's path inside the archive.
     pub dockerfile: String,
-    /// How many files it holds.
-    pub files: usize,
 }
 
 /// Why a context could not be made.
@@ -26,11 +29,21 @@ pub enum ContextError {
     NotADirectory(PathBuf),
     #[error("there is no Dockerfile at `{0}`")]
     NoDockerfile(PathBuf),
-    #[error("cannot read `{path}` of the build context: {source}")]
+    // The cause follows once, as the source of the chain.
+    #[error("cannot read `{path}` of the build context")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl ContextError {
+    /// Whether writing stopped because the reader went away (the build
+    /// ended before the whole context was sent).
+    #[must_use]
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, ContextError::Read { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
 }
 
 /// The `.dockerignore` of `dir` (none: nothing ignored).
@@ -50,8 +63,8 @@ pub fn dockerfile_path(dir: &Path, dockerfile: Option<&Path>) -> PathBuf {
     dir.join(dockerfile.unwrap_or(Path::new("Dockerfile")))
 }
 
-/// Archives `dir` for a build with `dockerfile`.
-pub fn archive(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, ContextError> {
+/// Checks `dir` and its Dockerfile for a build, before anything is sent.
+pub fn prepare(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, ContextError> {
     if !dir.is_dir() {
         return Err(ContextError::NotADirectory(dir.to_owned()));
     }
@@ -60,7 +73,6 @@ pub fn archive(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, Context
         return Err(ContextError::NoDockerfile(file));
     }
     let ignore = ignore_file(dir)?;
-    // The Dockerfile's place in the context, when it is inside it.
     let inside = std::fs::canonicalize(&file)
         .ok()
         .zip(std::fs::canonicalize(dir).ok())
@@ -69,61 +81,92 @@ pub fn archive(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, Context
                 .ok()
                 .map(|p| p.to_string_lossy().into_owned())
         });
-    let mut builder = tar::Builder::new(Vec::new());
-    builder.follow_symlinks(false);
-    let mut files = 0;
-    let mut stack = vec![PathBuf::new()];
-    while let Some(relative) = stack.pop() {
-        let entries = std::fs::read_dir(dir.join(&relative)).map_err(read(&dir.join(&relative)))?;
-        let mut names: Vec<_> = entries
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()
-            .map_err(read(&dir.join(&relative)))?;
-        names.sort();
-        for name in names {
-            let path = relative.join(&name);
-            let text = path.to_string_lossy().replace('\\', "/");
-            let full = dir.join(&path);
-            let kind = std::fs::symlink_metadata(&full).map_err(read(&full))?;
-            let always = text == ".dockerignore" || inside.as_deref() == Some(text.as_str());
-            if !always && ignore.ignores(&text) {
-                // An exception may bring back something below it.
-                if !(kind.is_dir() && ignore.has_exceptions()) {
-                    continue;
+    let dockerfile = inside
+        .clone()
+        .unwrap_or_else(|| OUTSIDE_DOCKERFILE.to_owned());
+    Ok(Context {
+        dir: dir.to_owned(),
+        file,
+        ignore,
+        inside,
+        dockerfile,
+    })
+}
+
+impl Context {
+    /// The context's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes the context as a tar archive to `out`, file by file, so a
+    /// large context is never held in memory; returns how many files went.
+    pub fn write_to(&self, out: impl std::io::Write) -> Result<usize, ContextError> {
+        let dir = self.dir.as_path();
+        let mut builder = tar::Builder::new(out);
+        builder.follow_symlinks(false);
+        let mut files = 0;
+        let mut stack = vec![PathBuf::new()];
+        while let Some(relative) = stack.pop() {
+            let entries =
+                std::fs::read_dir(dir.join(&relative)).map_err(read(&dir.join(&relative)))?;
+            let mut names: Vec<_> = entries
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<_, _>>()
+                .map_err(read(&dir.join(&relative)))?;
+            names.sort();
+            for name in names {
+                let path = relative.join(&name);
+                let text = path.to_string_lossy().replace('\\', "/");
+                let full = dir.join(&path);
+                let kind = std::fs::symlink_metadata(&full).map_err(read(&full))?;
+                let always =
+                    text == ".dockerignore" || self.inside.as_deref() == Some(text.as_str());
+                if !always && self.ignore.ignores(&text) {
+                    // An exception may bring back something below it.
+                    if !(kind.is_dir() && self.ignore.has_exceptions()) {
+                        continue;
+                    }
+                } else {
+                    builder
+                        .append_path_with_name(&full, &path)
+                        .map_err(read(&full))?;
+                    if !kind.is_dir() {
+                        files += 1;
+                    }
                 }
-            } else {
-                builder
-                    .append_path_with_name(&full, &path)
-                    .map_err(read(&full))?;
-                if !kind.is_dir() {
-                    files += 1;
+                if kind.is_dir() {
+                    stack.push(path);
                 }
-            }
-            if kind.is_dir() {
-                stack.push(path);
             }
         }
+        if self.inside.is_none() {
+            let text = std::fs::read(&self.file).map_err(read(&self.file))?;
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, OUTSIDE_DOCKERFILE, text.as_slice())
+                .map_err(read(&self.file))?;
+            files += 1;
+        }
+        builder.into_inner().map_err(read(dir))?;
+        Ok(files)
     }
-    let dockerfile = if let Some(inside) = inside {
-        inside
-    } else {
-        let text = std::fs::read(&file).map_err(read(&file))?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, OUTSIDE_DOCKERFILE, text.as_slice())
-            .map_err(read(&file))?;
-        files += 1;
-        OUTSIDE_DOCKERFILE.to_owned()
-    };
-    let archive = builder.into_inner().map_err(read(dir))?;
-    Ok(Context {
-        archive,
-        dockerfile,
-        files,
-    })
+}
+
+/// Archives `dir` for a build with `dockerfile` into memory (for tests).
+#[cfg(test)]
+fn archive(
+    dir: &Path,
+    dockerfile: Option<&Path>,
+) -> Result<(Context, Vec<u8>, usize), ContextError> {
+    let context = prepare(dir, dockerfile)?;
+    let mut bytes = Vec::new();
+    let files = context.write_to(&mut bytes)?;
+    Ok((context, bytes, files))
 }
 
 fn read(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + use<> {
@@ -167,10 +210,10 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        let context = archive(root, None).unwrap();
+        let (context, bytes, files) = archive(root, None).unwrap();
         assert_eq!(context.dockerfile, "Dockerfile");
         assert_eq!(
-            names(&context.archive),
+            names(&bytes),
             [
                 ".dockerignore",
                 "Dockerfile",
@@ -180,7 +223,23 @@ mod tests {
                 "src/main.sh"
             ]
         );
-        assert_eq!(context.files, 5);
+        assert_eq!(files, 5);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_archived_is_named_with_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("app.sock")).unwrap();
+        let error = archive(dir.path(), None).unwrap_err();
+        let shown = format!("{:#}", anyhow::Error::new(error));
+        let path = dir.path().join("app.sock");
+        assert!(
+            shown.starts_with(&format!("cannot read `{}` of the build context: ", path.display())),
+            "{shown}"
+        );
+        let cause = shown.rsplit(": ").next().unwrap();
+        assert_eq!(shown.matches(cause).count(), 1, "{shown}");
     }
 
     #[test]
@@ -190,9 +249,10 @@ mod tests {
         std::fs::create_dir(&context_dir).unwrap();
         std::fs::write(context_dir.join("a"), "a").unwrap();
         std::fs::write(dir.path().join("Dev.Dockerfile"), "FROM scratch\n").unwrap();
-        let context = archive(&context_dir, Some(Path::new("../Dev.Dockerfile"))).unwrap();
+        let (context, bytes, _) =
+            archive(&context_dir, Some(Path::new("../Dev.Dockerfile"))).unwrap();
         assert_eq!(context.dockerfile, OUTSIDE_DOCKERFILE);
-        assert_eq!(names(&context.archive), [OUTSIDE_DOCKERFILE, "a"]);
+        assert_eq!(names(&bytes), [OUTSIDE_DOCKERFILE, "a"]);
         let missing = archive(&context_dir, None).unwrap_err();
         assert_eq!(
             missing.to_string(),

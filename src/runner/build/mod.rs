@@ -197,39 +197,98 @@ fn output_prefixes(builds: &[Build]) -> Vec<String> {
 }
 
 /// Builds one image, handing each line of the builder's output to `output`.
+/// The context is archived in a thread of its own while it is sent, in
+/// pieces of [`CHUNK`] bytes, a few of them in flight.
 pub async fn build_one(
     engine: &Engine,
     build: &Build,
     output: impl FnMut(&str) + Send,
 ) -> Result<(), BuildError> {
     let dir = format!("`{}`", build.dir.display());
-    let context = {
-        let (path, dockerfile) = (build.dir.clone(), build.dockerfile.clone());
-        tokio::task::spawn_blocking(move || context::archive(&path, dockerfile.as_deref()))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-    }
-    .map_err(|source| BuildError::Context {
+    let context_error = |source| BuildError::Context {
         container: build.container.clone(),
         dir: dir.clone(),
         source,
-    })?;
-    tracing::debug!(container = %build.container, files = context.files, bytes = context.archive.len(), "build context");
+    };
+    let context =
+        context::prepare(&build.dir, build.dockerfile.as_deref()).map_err(context_error)?;
+    let dockerfile = context.dockerfile.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(CHUNK, ChannelWriter(sender.clone()));
+        let written = context.write_to(&mut out).and_then(|files| {
+            use std::io::Write as _;
+            out.flush()
+                .map(|()| files)
+                .map_err(|source| context::ContextError::Read {
+                    path: context_dir(&context),
+                    source,
+                })
+        });
+        if let Err(e) = &written {
+            // The engine then sees the upload fail; our error is the cause.
+            let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+        written
+    });
     let request = BuildRequest {
-        context: context.archive.into(),
-        dockerfile: context.dockerfile,
+        context: Box::pin(tokio_stream_of(receiver)),
+        dockerfile,
         tag: build.tag.clone(),
         args: build.args.clone(),
         labels: HashMap::from([(labels::ROLE.to_owned(), "build".to_owned())]),
     };
-    engine
-        .build_image(request, output)
+    let built = engine.build_image(request, output).await;
+    let archived = writer
         .await
-        .map_err(|source| BuildError::Failed {
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    match (built, archived) {
+        (Ok(()), Ok(files)) => {
+            tracing::debug!(container = %build.container, files, "build context sent");
+            Ok(())
+        }
+        // The context could not be read: that is why the upload failed.
+        (_, Err(source)) if !source.is_broken_pipe() => Err(context_error(source)),
+        // The engine stopped reading (the build failed): its error is the cause.
+        (Err(source), _) => Err(BuildError::Failed {
             container: build.container.clone(),
             dir,
             source,
-        })
+        }),
+        (Ok(()), Err(source)) => Err(context_error(source)),
+    }
+}
+
+/// The size of the pieces a context is sent in.
+const CHUNK: usize = 64 * 1024;
+
+/// The context's directory, for an error while it is written.
+fn context_dir(context: &context::Context) -> PathBuf {
+    context.dir().to_owned()
+}
+
+/// Hands what is written to a channel; a receiver that is gone (the build
+/// ended or was dropped) is a broken pipe, which ends the archiving.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(bytes::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The receiving end of the context channel as a stream.
+fn tokio_stream_of(
+    mut receiver: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
 
 #[cfg(test)]
