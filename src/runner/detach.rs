@@ -121,6 +121,20 @@ pub fn remove_orphaned_log(path: &str) {
     }
 }
 
+/// Every supervisor log file left in the temporary directory (`down
+/// --all`, once every supervisor has stopped): those of supervisors
+/// stopped or killed before their task had a container to name them.
+pub fn remove_every_log() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if is_our_log(&path) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 fn is_our_log(path: &std::path::Path) -> bool {
     let name = path
         .file_name()

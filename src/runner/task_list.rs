@@ -350,6 +350,9 @@ pub async fn down(engine: &Engine, all: bool) -> anyhow::Result<Removed> {
     for log in logs {
         super::detach::remove_orphaned_log(log);
     }
+    if all {
+        super::detach::remove_every_log();
+    }
     let mut removed = Removed {
         runs: runs.len() + stopped,
         agent: false,

@@ -378,3 +378,30 @@ fn ctrl_c_during_a_watch_rebuild_leaves_nothing_behind() {
     run.wait_for_stderr("slow-rebuild", Duration::from_secs(60));
     interrupt_and_find_nothing_left(run, &session);
 }
+
+#[test]
+fn watch_follows_a_directory_that_was_removed_and_made_again() {
+    let session = Session::new("watch-recreated");
+    let dir = versioned_app(&session, "1");
+    let app = built_container("app");
+    let task = session.write(&json!([app]), &json!({}));
+    let mut run = start(build_args(&task, "app", &dir, &["--watch"]));
+    run.wait_for("app | version 1", Duration::from_secs(60));
+    // As a checkout that replaces the directory does it.
+    let moved = dir.with_extension("old");
+    std::fs::rename(&dir, &moved).unwrap();
+    run.wait_for_stderr("--watch waits for it to come back", Duration::from_secs(30));
+    std::fs::create_dir(&dir).unwrap();
+    for name in ["Dockerfile", ".dockerignore", "run.sh"] {
+        std::fs::copy(moved.join(name), dir.join(name)).unwrap();
+    }
+    std::fs::write(dir.join("version.txt"), "2").unwrap();
+    run.wait_for("app | version 2", Duration::from_secs(60));
+    // And it goes on watching the new directory.
+    std::fs::write(dir.join("version.txt"), "3").unwrap();
+    run.wait_for("app | version 3", Duration::from_secs(60));
+    run.interrupt();
+    let ended = run.wait();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+}

@@ -310,3 +310,17 @@ fn a_net_admin_task_that_takes_another_tasks_address_gets_nothing_of_it() {
     assert_eq!(victim.leftovers(), Vec::<String>::new());
     assert_eq!(attacker.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn down_all_removes_the_status_file_of_a_supervisor_killed_before_its_task_started() {
+    let _alone = Session::exclusive("downlogs");
+    // What a supervisor killed before any container named its log leaves.
+    let left = std::env::temp_dir().join(format!(
+        "ecs-run-local-{}.log",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&left, "ecs-run-local: pulling\n").unwrap();
+    let out = start(["down", "--all"]).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(!left.exists(), "{} is still there", left.display());
+}

@@ -235,7 +235,10 @@ mod tests {
         let shown = format!("{:#}", anyhow::Error::new(error));
         let path = dir.path().join("app.sock");
         assert!(
-            shown.starts_with(&format!("cannot read `{}` of the build context: ", path.display())),
+            shown.starts_with(&format!(
+                "cannot read `{}` of the build context: ",
+                path.display()
+            )),
             "{shown}"
         );
         let cause = shown.rsplit(": ").next().unwrap();

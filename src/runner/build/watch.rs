@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use notify::event::{ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -56,8 +57,16 @@ pub fn start(
             reason: e.to_string(),
         })?;
         let (changes, changed) = unbounded_channel();
+        // The parent too, without recursion: a directory removed and made
+        // again (a `git checkout`, a tool that regenerates it) has lost its
+        // own watch and must get it back.
+        let parent = dir.parent().map(Path::to_path_buf);
         let mut watcher = notify::recommended_watcher(forward(dir.clone(), changes))
             .and_then(|mut w| w.watch(&dir, RecursiveMode::Recursive).map(|()| w))
+            .and_then(|mut w| match &parent {
+                Some(parent) => w.watch(parent, RecursiveMode::NonRecursive).map(|()| w),
+                None => Ok(w),
+            })
             .map_err(|e| WatchError {
                 dir: build.dir.clone(),
                 reason: e.to_string(),
@@ -66,15 +75,33 @@ pub fn start(
         let build = build.clone();
         let rebuilt = rebuilt.clone();
         watches.push(async move {
-            rebuild_on_change(&engine, &build, &dir, changed, &prefix, &rebuilt).await;
+            let watched = Watched {
+                dir: &dir,
+                watcher: &mut watcher,
+            };
+            rebuild_on_change(&engine, &build, watched, changed, &prefix, &rebuilt).await;
             // Watching ends with the future.
             let _ = watcher.unwatch(&dir);
+            if let Some(parent) = &parent {
+                let _ = watcher.unwatch(parent);
+            }
         });
     }
     Ok((watches, receiver))
 }
 
-/// notify's callback: the paths (relative to `dir`) of changes to content.
+/// What notify's callback sends for the watched directory itself.
+const DIR_REMOVED: &str = "\0removed";
+const DIR_CREATED: &str = "\0created";
+
+/// A build directory under watch, and the watcher that can watch it again.
+struct Watched<'a> {
+    dir: &'a Path,
+    watcher: &'a mut notify::RecommendedWatcher,
+}
+
+/// notify's callback: the paths (relative to `dir`) of changes to content,
+/// and [`DIR_REMOVED`] / [`DIR_CREATED`] for the directory itself.
 fn forward(
     dir: PathBuf,
     changes: UnboundedSender<String>,
@@ -87,8 +114,22 @@ fn forward(
         ) {
             return;
         }
-        for path in event.paths {
-            if let Ok(relative) = path.strip_prefix(&dir) {
+        let last = event.paths.len().saturating_sub(1);
+        for (i, path) in event.paths.into_iter().enumerate() {
+            if path == dir {
+                // A rename names the old path first and the new one last.
+                let said = match event.kind {
+                    EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                        DIR_CREATED
+                    }
+                    EventKind::Remove(_)
+                    | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => DIR_REMOVED,
+                    EventKind::Modify(ModifyKind::Name(_)) if i == last && i > 0 => DIR_CREATED,
+                    EventKind::Modify(ModifyKind::Name(_)) => DIR_REMOVED,
+                    _ => continue,
+                };
+                let _ = changes.send(said.to_owned());
+            } else if let Ok(relative) = path.strip_prefix(&dir) {
                 let _ = changes.send(relative.to_string_lossy().replace('\\', "/"));
             }
         }
@@ -98,18 +139,41 @@ fn forward(
 async fn rebuild_on_change(
     engine: &Engine,
     build: &Build,
-    dir: &Path,
+    watched: Watched<'_>,
     mut changed: UnboundedReceiver<String>,
     prefix: &str,
     rebuilt: &UnboundedSender<Rebuilt>,
 ) {
+    let dir = watched.dir;
     let mut ignore = load_ignore(dir);
     while let Some(path) = changed.recv().await {
-        if path == ".dockerignore" {
+        if path == DIR_REMOVED {
+            status(&format!(
+                "warning: {} was removed; --watch waits for it to come back",
+                build.dir.display()
+            ));
+            continue;
+        }
+        if path == DIR_CREATED {
+            if let Err(e) = watched.watcher.watch(dir, RecursiveMode::Recursive) {
+                status(&format!(
+                    "warning: cannot watch {} again: {e}",
+                    build.dir.display()
+                ));
+                continue;
+            }
+            ignore = load_ignore(dir);
+        } else if path == ".dockerignore" {
             ignore = load_ignore(dir);
         } else if path.is_empty() || ignore.ignores(&path) {
             continue;
         }
+        // The directory itself came back: everything in it is new.
+        let path = if path == DIR_CREATED {
+            ".".to_owned()
+        } else {
+            path
+        };
         let changed_at = Instant::now();
         // Let the burst of changes settle.
         loop {
