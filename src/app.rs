@@ -88,6 +88,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             &profile.into(),
         ),
         Command::Down { all } => commands::down::down(all),
+        Command::Completions { shell } => commands::print_document(&crate::cli::completions(shell)),
+        Command::Man => commands::print_document(
+            &crate::cli::man_page()
+                .map_err(|e| anyhow::Error::new(e).context("cannot write the manual page"))?,
+        ),
         Command::Agent {
             listen,
             loopback,

@@ -533,6 +533,21 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    ///
+    /// bash: `ecs-run-local completions bash > ~/.local/share/bash-completion/completions/ecs-run-local`;
+    /// zsh: `ecs-run-local completions zsh > "${fpath[1]}/_ecs-run-local"`;
+    /// fish: `ecs-run-local completions fish > ~/.config/fish/completions/ecs-run-local.fish`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff), generated from this help.
+    ///
+    /// `ecs-run-local man > ~/.local/share/man/man1/ecs-run-local.1`, then
+    /// `man ecs-run-local`.
+    Man,
     /// Serve the ECS agent endpoints (inside the agent container).
     #[command(hide = true)]
     Agent {
@@ -575,6 +590,66 @@ pub enum Command {
         #[arg(long, requires = "http_path")]
         status: Option<u16>,
     },
+}
+
+/// The shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+impl From<CompletionShell> for clap_complete::Shell {
+    fn from(shell: CompletionShell) -> Self {
+        match shell {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+            CompletionShell::Powershell => clap_complete::Shell::PowerShell,
+        }
+    }
+}
+
+/// The completion script for `shell`, for the program named `ecs-run-local`.
+#[must_use]
+pub fn completions(shell: CompletionShell) -> Vec<u8> {
+    let mut command = visible_command();
+    let mut out = Vec::new();
+    clap_complete::generate(
+        clap_complete::Shell::from(shell),
+        &mut command,
+        "ecs-run-local",
+        &mut out,
+    );
+    out
+}
+
+/// The manual page, in roff, from the same definition as `--help`.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(visible_command()).render(&mut out)?;
+    Ok(out)
+}
+
+/// The command line as a user sees it: without the hidden subcommands the
+/// CLI runs in its own containers (the generators would offer them).
+fn visible_command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let full = Cli::command();
+    let mut visible = clap::Command::new("ecs-run-local")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args_conflicts_with_subcommands(true);
+    if let Some(about) = full.get_about() {
+        visible = visible.about(about.clone());
+    }
+    if let Some(about) = full.get_long_about() {
+        visible = visible.long_about(about.clone());
+    }
+    visible
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|c| !c.is_hide_set()).cloned())
 }
 
 /// How the task is named and placed, as ECS would name it.

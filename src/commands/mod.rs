@@ -128,6 +128,12 @@ fn block_on(
 }
 
 /// Writes what the user asked for to stdout; a closed pipe is not an error.
+/// `completions` and `man`: a generated document, on stdout as it is.
+pub fn print_document(document: &[u8]) -> Result<ExitStatus, Failure> {
+    write_stdout(&String::from_utf8_lossy(document))?;
+    Ok(ExitStatus::Success)
+}
+
 fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

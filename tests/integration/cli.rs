@@ -281,3 +281,60 @@ fn help_lists_the_commands() {
     let out = ecs_run_local(["smoke", "--help"]).run();
     insta::assert_snapshot!("smoke-help", out.stdout);
 }
+
+#[test]
+fn completions_for_every_shell_offer_the_subcommands() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = ecs_run_local(["completions", shell]).run();
+        assert_eq!(out.code, Some(0), "{shell}: {out:?}");
+        for word in ["smoke", "validate", "render", "detach", "timeout"] {
+            assert!(out.stdout.contains(word), "{shell} completions lack {word}");
+        }
+        // The hidden subcommands the CLI runs in its own containers are not offered.
+        assert!(!out.stdout.contains("cgroup"), "{shell}");
+    }
+    // bash reads the script and completes a subcommand's flags from it.
+    let script = ecs_run_local(["completions", "bash"]).run().stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ecs-run-local.bash");
+    std::fs::write(&file, &script).unwrap();
+    let completed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(ecs-run-local smoke --ti); COMP_CWORD=2; _ecs-run-local ecs-run-local --ti smoke; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    let completed = String::from_utf8_lossy(&completed.stdout);
+    assert!(completed.lines().any(|l| l == "--timeout"), "{completed}");
+    assert_eq!(ecs_run_local(["completions", "tcsh"]).run().code, Some(2));
+}
+
+#[test]
+fn the_man_page_is_roff_that_man_renders() {
+    let out = ecs_run_local(["man"]).run();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.starts_with(".ie"), "{}", &out.stdout[..80]);
+    assert!(
+        out.stdout.contains(".TH ecs-run-local 1"),
+        "{}",
+        &out.stdout[..200]
+    );
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(out.stdout.contains(section), "no {section}");
+    }
+    // Rendered as a reader sees it, where groff is installed.
+    if std::path::Path::new("/usr/bin/groff").exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join("ecs-run-local.1");
+        std::fs::write(&page, &out.stdout).unwrap();
+        let shown = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(&page)
+            .output()
+            .unwrap();
+        assert!(shown.status.success(), "{shown:?}");
+        assert_eq!(String::from_utf8_lossy(&shown.stderr), "", "groff warned");
+    }
+}
