@@ -4,7 +4,6 @@
 use crate::cli::{Cli, Command};
 use crate::commands::{self, smoke::ReportSettings};
 use crate::exit::{ExitStatus, Failure};
-use crate::runner::smoke_test::SmokeSpec;
 
 /// Runs one command to its end.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
@@ -26,14 +25,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             junit,
             json,
         } => {
-            let execs = crate::cli::exec_checks(exec.exec)
+            let spec = crate::cli::smoke_spec(timeout, exec, http, tcp, expect_exit)
                 .map_err(|e| Failure::usage(anyhow::anyhow!(e), Vec::new()))?;
-            let spec = SmokeSpec {
-                timeout,
-                execs,
-                expect_exit: expect_exit.into_iter().collect(),
-                probes: http.into_iter().chain(tcp).collect(),
-            };
             let report = ReportSettings { junit, json };
             commands::smoke::smoke(&(*run).into(), &spec, &report)
         }

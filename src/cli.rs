@@ -317,6 +317,23 @@ impl clap::FromArgMatches for ExecArgs {
 }
 
 /// The checks of `smoke --exec`, from the words clap collected for each:
+/// `smoke`'s checks as the runner takes them: the timeout, the `--exec`
+/// commands, the probes and the expected exit codes.
+pub fn smoke_spec(
+    timeout: std::time::Duration,
+    exec: ExecArgs,
+    http: Vec<crate::runner::probe::Probe>,
+    tcp: Vec<crate::runner::probe::Probe>,
+    expect_exit: Vec<(String, i64)>,
+) -> Result<crate::runner::smoke_test::SmokeSpec, String> {
+    Ok(crate::runner::smoke_test::SmokeSpec {
+        timeout,
+        execs: exec_checks(exec.exec)?,
+        expect_exit: expect_exit.into_iter().collect(),
+        probes: http.into_iter().chain(tcp).collect(),
+    })
+}
+
 /// `CONTAINER -- CMD ARGS…` (every word after `--` is the command, whatever it
 /// looks like) or one `CONTAINER=SHELL-COMMAND` word, run with `sh -c` as a
 /// `CMD-SHELL` health check is.
@@ -366,12 +383,15 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let value: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a duration like 900, 15m or 1h"))?;
-    let seconds = match unit {
-        "s" => value,
-        "m" => value * 60,
-        "h" => value * 3600,
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(format!("`{text}` is not a duration like 900, 15m or 1h")),
     };
+    let seconds = value
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is longer than a duration can be"))?;
     Ok(std::time::Duration::from_secs(seconds))
 }
 
@@ -804,6 +824,27 @@ mod tests {
             container: container.to_owned(),
             command: command.iter().map(|&w| w.to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn durations_read_as_documented_and_never_overflow() {
+        assert_eq!(
+            parse_duration("900"),
+            Ok(std::time::Duration::from_secs(900))
+        );
+        assert_eq!(
+            parse_duration("15m"),
+            Ok(std::time::Duration::from_secs(900))
+        );
+        assert_eq!(
+            parse_duration("2h"),
+            Ok(std::time::Duration::from_secs(7200))
+        );
+        assert_eq!(
+            parse_duration("18446744073709551615h"),
+            Err("`18446744073709551615h` is longer than a duration can be".to_owned())
+        );
+        assert!(parse_duration("5d").is_err() && parse_duration("m").is_err());
     }
 
     #[test]

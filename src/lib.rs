@@ -36,7 +36,9 @@
 //!   starting a plan's containers in `dependsOn` order; supervision
 //!   (essential exits, restart policies, Ctrl-C); smoke tests and their
 //!   report; the detached supervisor; the task list behind `ps`/`logs`/`stop`;
-//!   a teardown by label on every path. Its errors are [`runner::RunError`].
+//!   a teardown by label on every path. It returns `anyhow` errors with their
+//!   context; [`runner::RunError`] names the failures of a run itself (a start
+//!   timeout, a dependency never reached, an image of another architecture).
 //! - [`commands`]: one module per subcommand, each a short sequence of calls
 //!   into the layers below, taking plain settings.
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.

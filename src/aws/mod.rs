@@ -17,9 +17,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use tokio::sync::OnceCell;
 
-/// `--aws-timeout`'s default: how long one AWS call may take, retries included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The longest wait for a connection to an AWS endpoint.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -169,7 +169,11 @@ struct RawBody(Arc<Mutex<Option<String>>>);
 
 impl RawBody {
     fn take(&self) -> Option<String> {
-        self.0.lock().expect("raw body lock").take()
+        // A poisoned lock still holds the body: a panic elsewhere cannot lose it.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 }
 
@@ -186,7 +190,10 @@ impl Intercept for RawBody {
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         // Non-streaming bodies are read into memory before deserialization.
         if let Some(bytes) = context.response().body().bytes() {
-            *self.0.lock().expect("raw body lock") =
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
                 Some(String::from_utf8_lossy(bytes).into_owned());
         }
         Ok(())

@@ -16,9 +16,16 @@ pub fn status(message: &str) {
 /// heading), without trailing blanks: `ps` and the smoke summary.
 #[must_use]
 pub fn columns(rows: &[Vec<String>]) -> String {
-    let count = rows.first().map_or(0, Vec::len);
+    // The widest row sets the columns; a shorter row just ends early.
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..count)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -31,4 +38,20 @@ pub fn columns(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::columns;
+
+    #[test]
+    fn columns_take_rows_of_any_length() {
+        let rows = vec![
+            vec!["TASK".to_owned(), "PORTS".to_owned()],
+            vec!["a".to_owned()],
+            vec!["bbb".to_owned(), "80".to_owned(), "extra".to_owned()],
+        ];
+        assert_eq!(columns(&rows), "TASK  PORTS\na\nbbb   80     extra\n");
+        assert_eq!(columns(&[]), "");
+    }
 }

@@ -22,8 +22,7 @@ use wire::Time;
 /// (a compose file's agent, which takes no registrations).
 pub const TASK_ENV: &str = "ECS_RUN_LOCAL_TASK";
 
-/// Every admin route lives under this prefix.
-pub const PREFIX: &str = "/ecs-run-local";
+// Every admin route lives under `/ecs-run-local`.
 /// `GET`: the agent's version and state sizes (see [`Health`]).
 pub const HEALTH_PATH: &str = "/ecs-run-local/health";
 /// `PUT /ecs-run-local/tasks/<task-id>` registers, `DELETE` deregisters.
