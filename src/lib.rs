@@ -11,6 +11,11 @@
 //!   shapes users have (register input, describe output, a bare container
 //!   array), validation that reports every problem with its JSON path (one
 //!   file per area), and `run-task` style overrides.
+//! - [`source`]: where a definition really lives: CloudFormation and SAM
+//!   templates (JSON or YAML with short-form tags), CDK cloud assemblies and
+//!   `terraform show -json` output, read into the definition with every path
+//!   remembering its place in the user's file; intrinsics evaluated from a
+//!   context of values fetched beforehand, so it stays pure.
 //! - [`exit`]: the exit status and the failure every command returns.
 //! - [`plan`]: a pure function from a validated definition and run options to
 //!   the Docker objects to create: networks, the pause container, every
@@ -53,6 +58,7 @@ pub mod output;
 pub mod plan;
 pub mod protocol;
 pub mod runner;
+pub mod source;
 pub mod taskdef;
 
 pub use app::run;

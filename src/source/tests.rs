@@ -1,0 +1,1 @@
+#![allow(clippy::too_many_lines)]
