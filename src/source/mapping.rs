@@ -19,6 +19,13 @@ pub enum Kind {
     Text,
     /// A list of scalars.
     Scalars,
+    /// An integer, also when written as a string (`Memory: "512"`, `!Ref Port`),
+    /// as CloudFormation converts it.
+    Int,
+    /// A list of integers.
+    Ints,
+    /// A boolean, also when written as `"true"`/`"false"`.
+    Bool,
     /// A map whose keys are the user's (log options, labels), kept as written.
     Map,
     Object(&'static [Field]),
@@ -38,14 +45,17 @@ const fn f(cfn: &'static str, json: &'static str, kind: Kind) -> Field {
     Field { cfn, json, kind }
 }
 
-use Kind::{Map as M, Object as O, Objects as L, Scalar as S, Scalars as SS, Text as T};
+use Kind::{
+    Bool as B, Int as I, Ints as IS, Map as M, Object as O, Objects as L, Scalar as S,
+    Scalars as SS, Text as T,
+};
 
 const KEY_VALUE: &[Field] = &[f("Name", "name", S), f("Value", "value", S)];
 const SECRET: &[Field] = &[f("Name", "name", S), f("ValueFrom", "valueFrom", S)];
 
 const CONTAINER: &[Field] = &[
     f("Command", "command", SS),
-    f("Cpu", "cpu", S),
+    f("Cpu", "cpu", I),
     f("CredentialSpecs", "credentialSpecs", SS),
     f(
         "DependsOn",
@@ -55,7 +65,7 @@ const CONTAINER: &[Field] = &[
             f("ContainerName", "containerName", S),
         ]),
     ),
-    f("DisableNetworking", "disableNetworking", S),
+    f("DisableNetworking", "disableNetworking", B),
     f("DnsSearchDomains", "dnsSearchDomains", SS),
     f("DnsServers", "dnsServers", SS),
     f("DockerLabels", "dockerLabels", M),
@@ -67,7 +77,7 @@ const CONTAINER: &[Field] = &[
         "environmentFiles",
         L(&[f("Type", "type", S), f("Value", "value", S)]),
     ),
-    f("Essential", "essential", S),
+    f("Essential", "essential", B),
     f(
         "ExtraHosts",
         "extraHosts",
@@ -83,15 +93,15 @@ const CONTAINER: &[Field] = &[
         "healthCheck",
         O(&[
             f("Command", "command", SS),
-            f("Interval", "interval", S),
-            f("Retries", "retries", S),
-            f("StartPeriod", "startPeriod", S),
-            f("Timeout", "timeout", S),
+            f("Interval", "interval", I),
+            f("Retries", "retries", I),
+            f("StartPeriod", "startPeriod", I),
+            f("Timeout", "timeout", I),
         ]),
     ),
     f("Hostname", "hostname", S),
     f("Image", "image", S),
-    f("Interactive", "interactive", S),
+    f("Interactive", "interactive", B),
     f("Links", "links", SS),
     f(
         "LinuxParameters",
@@ -111,17 +121,17 @@ const CONTAINER: &[Field] = &[
                     f("Permissions", "permissions", SS),
                 ]),
             ),
-            f("InitProcessEnabled", "initProcessEnabled", S),
-            f("MaxSwap", "maxSwap", S),
-            f("SharedMemorySize", "sharedMemorySize", S),
-            f("Swappiness", "swappiness", S),
+            f("InitProcessEnabled", "initProcessEnabled", B),
+            f("MaxSwap", "maxSwap", I),
+            f("SharedMemorySize", "sharedMemorySize", I),
+            f("Swappiness", "swappiness", I),
             f(
                 "Tmpfs",
                 "tmpfs",
                 L(&[
                     f("ContainerPath", "containerPath", S),
                     f("MountOptions", "mountOptions", SS),
-                    f("Size", "size", S),
+                    f("Size", "size", I),
                 ]),
             ),
         ]),
@@ -135,14 +145,14 @@ const CONTAINER: &[Field] = &[
             f("SecretOptions", "secretOptions", L(SECRET)),
         ]),
     ),
-    f("Memory", "memory", S),
-    f("MemoryReservation", "memoryReservation", S),
+    f("Memory", "memory", I),
+    f("MemoryReservation", "memoryReservation", I),
     f(
         "MountPoints",
         "mountPoints",
         L(&[
             f("ContainerPath", "containerPath", S),
-            f("ReadOnly", "readOnly", S),
+            f("ReadOnly", "readOnly", B),
             f("SourceVolume", "sourceVolume", S),
         ]),
     ),
@@ -152,17 +162,17 @@ const CONTAINER: &[Field] = &[
         "portMappings",
         L(&[
             f("AppProtocol", "appProtocol", S),
-            f("ContainerPort", "containerPort", S),
+            f("ContainerPort", "containerPort", I),
             f("ContainerPortRange", "containerPortRange", S),
             f("HostIp", "hostIp", S),
-            f("HostPort", "hostPort", S),
+            f("HostPort", "hostPort", I),
             f("Name", "name", S),
             f("Protocol", "protocol", S),
         ]),
     ),
-    f("Privileged", "privileged", S),
-    f("PseudoTerminal", "pseudoTerminal", S),
-    f("ReadonlyRootFilesystem", "readonlyRootFilesystem", S),
+    f("Privileged", "privileged", B),
+    f("PseudoTerminal", "pseudoTerminal", B),
+    f("ReadonlyRootFilesystem", "readonlyRootFilesystem", B),
     f(
         "RepositoryCredentials",
         "repositoryCredentials",
@@ -177,14 +187,14 @@ const CONTAINER: &[Field] = &[
         "RestartPolicy",
         "restartPolicy",
         O(&[
-            f("Enabled", "enabled", S),
-            f("IgnoredExitCodes", "ignoredExitCodes", SS),
-            f("RestartAttemptPeriod", "restartAttemptPeriod", S),
+            f("Enabled", "enabled", B),
+            f("IgnoredExitCodes", "ignoredExitCodes", IS),
+            f("RestartAttemptPeriod", "restartAttemptPeriod", I),
         ]),
     ),
     f("Secrets", "secrets", L(SECRET)),
-    f("StartTimeout", "startTimeout", S),
-    f("StopTimeout", "stopTimeout", S),
+    f("StartTimeout", "startTimeout", I),
+    f("StopTimeout", "stopTimeout", I),
     f(
         "SystemControls",
         "systemControls",
@@ -194,9 +204,9 @@ const CONTAINER: &[Field] = &[
         "Ulimits",
         "ulimits",
         L(&[
-            f("HardLimit", "hardLimit", S),
+            f("HardLimit", "hardLimit", I),
             f("Name", "name", S),
-            f("SoftLimit", "softLimit", S),
+            f("SoftLimit", "softLimit", I),
         ]),
     ),
     f("User", "user", S),
@@ -205,7 +215,7 @@ const CONTAINER: &[Field] = &[
         "VolumesFrom",
         "volumesFrom",
         L(&[
-            f("ReadOnly", "readOnly", S),
+            f("ReadOnly", "readOnly", B),
             f("SourceContainer", "sourceContainer", S),
         ]),
     ),
@@ -213,12 +223,12 @@ const CONTAINER: &[Field] = &[
 ];
 
 const VOLUME: &[Field] = &[
-    f("ConfiguredAtLaunch", "configuredAtLaunch", S),
+    f("ConfiguredAtLaunch", "configuredAtLaunch", B),
     f(
         "DockerVolumeConfiguration",
         "dockerVolumeConfiguration",
         O(&[
-            f("Autoprovision", "autoprovision", S),
+            f("Autoprovision", "autoprovision", B),
             f("Driver", "driver", S),
             f("DriverOpts", "driverOpts", M),
             f("Labels", "labels", M),
@@ -237,7 +247,7 @@ const VOLUME: &[Field] = &[
             f("FilesystemId", "fileSystemId", S),
             f("RootDirectory", "rootDirectory", S),
             f("TransitEncryption", "transitEncryption", S),
-            f("TransitEncryptionPort", "transitEncryptionPort", S),
+            f("TransitEncryptionPort", "transitEncryptionPort", I),
         ]),
     ),
     f(
@@ -264,11 +274,11 @@ const VOLUME: &[Field] = &[
 pub const TASK_DEFINITION: &[Field] = &[
     f("ContainerDefinitions", "containerDefinitions", L(CONTAINER)),
     f("Cpu", "cpu", T),
-    f("EnableFaultInjection", "enableFaultInjection", S),
+    f("EnableFaultInjection", "enableFaultInjection", B),
     f(
         "EphemeralStorage",
         "ephemeralStorage",
-        O(&[f("SizeInGiB", "sizeInGiB", S)]),
+        O(&[f("SizeInGiB", "sizeInGiB", I)]),
     ),
     f("ExecutionRoleArn", "executionRoleArn", S),
     f("Family", "family", S),
@@ -337,15 +347,18 @@ pub const REFUSED: &[(&str, &str)] = &[
 /// properties included, for the coverage test.
 #[must_use]
 pub fn mapped_paths() -> Vec<String> {
-    fn walk(fields: &[Field], prefix: &str, out: &mut Vec<String>) {
+    mapped_kinds().into_iter().map(|(path, _)| path).collect()
+}
+
+/// [`mapped_paths`] with each one's kind.
+#[must_use]
+pub fn mapped_kinds() -> Vec<(String, Kind)> {
+    fn walk(fields: &[Field], prefix: &str, out: &mut Vec<(String, Kind)>) {
         for field in fields {
             let path = format!("{prefix}{}", field.cfn);
-            match field.kind {
-                Kind::Object(inner) | Kind::Objects(inner) => {
-                    out.push(path.clone());
-                    walk(inner, &format!("{path}."), out);
-                }
-                _ => out.push(path),
+            out.push((path.clone(), field.kind));
+            if let Kind::Object(inner) | Kind::Objects(inner) = field.kind {
+                walk(inner, &format!("{path}."), out);
             }
         }
     }
@@ -456,7 +469,7 @@ impl Mapper<'_, '_> {
                 }
                 Some(Value::Array(out))
             }
-            Kind::Scalars => {
+            Kind::Scalars | Kind::Ints => {
                 let (value, list_at) = match self.evaluator.node(value, at)? {
                     Node::Absent => return Ok(None),
                     Node::At(v, a) => (std::borrow::Cow::Borrowed(v), a),
@@ -471,6 +484,11 @@ impl Mapper<'_, '_> {
                     let item_at = format!("{list_at}[{i}]");
                     let node_at = self.node_path(item, &item_at)?;
                     let evaluated = self.evaluator.eval(item, &item_at)?;
+                    let evaluated = if matches!(kind, Kind::Ints) {
+                        evaluated.map(coerce_int)
+                    } else {
+                        evaluated
+                    };
                     if let Some(v) = evaluated {
                         self.origins
                             .insert(format!("{path}[{}]", out.len()), node_at);
@@ -483,6 +501,17 @@ impl Mapper<'_, '_> {
                 let node_at = self.node_path(value, at)?;
                 self.origins.insert(path, node_at);
                 self.evaluator.eval(value, at)?
+            }
+            Kind::Int | Kind::Bool => {
+                let node_at = self.node_path(value, at)?;
+                self.origins.insert(path, node_at);
+                self.evaluator.eval(value, at)?.map(|v| {
+                    if matches!(kind, Kind::Int) {
+                        coerce_int(v)
+                    } else {
+                        coerce_bool(v)
+                    }
+                })
             }
             Kind::Text => {
                 let node_at = self.node_path(value, at)?;
@@ -505,6 +534,27 @@ impl Mapper<'_, '_> {
             }
         }
         Ok(at.to_owned())
+    }
+}
+
+/// `"512"` → `512`, as CloudFormation reads an integer property; anything
+/// else is left for the loader to report.
+fn coerce_int(value: Value) -> Value {
+    match &value {
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_or(value, |n| Value::Number(n.into())),
+        _ => value,
+    }
+}
+
+/// `"true"`/`"false"` → booleans, as CloudFormation reads a boolean property.
+fn coerce_bool(value: Value) -> Value {
+    match &value {
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
+        _ => value,
     }
 }
 
@@ -548,6 +598,41 @@ mod tests {
         out
     }
 
+    /// Each leaf property's JSON type (an array's item type), by path.
+    fn schema_types(schema: &Value) -> Vec<(String, String)> {
+        fn walk(
+            properties: &Map<String, Value>,
+            defs: &Value,
+            prefix: &str,
+            out: &mut Vec<(String, String)>,
+            depth: usize,
+        ) {
+            for (name, property) in properties {
+                let path = format!("{prefix}{name}");
+                let target = property.get("items").unwrap_or(property);
+                let resolved = target
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.rsplit('/').next())
+                    .and_then(|name| defs.get(name))
+                    .unwrap_or(target);
+                if let Some(Value::Object(inner)) = resolved.get("properties") {
+                    if depth < 8 {
+                        walk(inner, defs, &format!("{path}."), out, depth + 1);
+                    }
+                } else if let Some(ty) = resolved.get("type").and_then(Value::as_str) {
+                    out.push((path, ty.to_owned()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let defs = schema.get("definitions").cloned().unwrap_or(Value::Null);
+        if let Some(Value::Object(properties)) = schema.get("properties") {
+            walk(properties, &defs, "", &mut out, 0);
+        }
+        out
+    }
+
     #[test]
     fn every_schema_property_is_mapped_or_refused() {
         let Some(path) = std::env::var_os("ECS_RUN_LOCAL_CFN_SCHEMA").filter(|p| !p.is_empty())
@@ -582,6 +667,25 @@ mod tests {
         assert!(
             missing.is_empty(),
             "schema properties neither mapped nor refused: {missing:?}"
+        );
+        let kinds: std::collections::BTreeMap<String, Kind> = mapped_kinds().into_iter().collect();
+        let mut wrong = Vec::new();
+        for (path, ty) in schema_types(&schema) {
+            let Some(kind) = kinds.get(&path) else {
+                continue;
+            };
+            let agrees = match ty.as_str() {
+                "integer" => matches!(kind, Kind::Int | Kind::Ints),
+                "boolean" => matches!(kind, Kind::Bool),
+                _ => !matches!(kind, Kind::Int | Kind::Ints | Kind::Bool),
+            };
+            if !agrees {
+                wrong.push(format!("{path}: {ty} read as {kind:?}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "types that disagree with the schema: {wrong:?}"
         );
     }
 

@@ -107,6 +107,27 @@ impl SourceError {
     }
 }
 
+/// `--parameter KEY=VALUE`: a template parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterValue {
+    pub key: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for ParameterValue {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok(ParameterValue {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            }),
+            _ => Err(format!("`{text}` is not KEY=VALUE")),
+        }
+    }
+}
+
 /// What the user chose about the source.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
