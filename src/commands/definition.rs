@@ -154,7 +154,7 @@ pub(super) fn all_findings(loaded: &Loaded) -> Vec<Diagnostic> {
             format!(
                 "`{}` is known only once deployed; {}",
                 p.text,
-                source::way_out(&p.path)
+                source::way_out(&p.path, &p.text)
             ),
         )
     }));
@@ -186,7 +186,7 @@ pub(super) fn reject_placeholders(loaded: &Loaded) -> Result<(), Failure> {
                 format!(
                     "`{}` is known only once deployed; {}",
                     p.text,
-                    source::way_out(&p.path)
+                    source::way_out(&p.path, &p.text)
                 ),
             )
         })
@@ -219,8 +219,9 @@ pub(super) fn settle_placeholders_for_run(
                 &Diagnostic::warning(
                     loaded.locate("taskRoleArn"),
                     format!(
-                        "`{}` is known only once deployed; the task runs with no role (pass `--stack` or `--task-role-arn`)",
-                        role.text
+                        "`{}` is known only once deployed; the task runs with no role ({})",
+                        role.text,
+                        source::way_out("taskRoleArn", &role.text)
                     ),
                 ),
             );
@@ -235,7 +236,7 @@ pub(super) fn settle_placeholders_for_run(
                 format!(
                     "`{}` is known only once deployed and the run needs it; {}",
                     p.text,
-                    source::way_out(&p.path)
+                    source::way_out(&p.path, &p.text)
                 ),
             )
         })

@@ -328,15 +328,21 @@ fn locate_placeholders(definition: &Value, texts: &[String]) -> Vec<Placeholder>
     found
 }
 
-/// How a placeholder's value can be given, by where it sits.
+/// How a placeholder's value can be given, by where it sits and what it
+/// stands for (a template's resource, or a Terraform value known after apply).
 #[must_use]
-pub fn way_out(path: &str) -> &'static str {
-    if path.rsplit('.').next() == Some("image") {
-        "give the image with `--image`, or deploy and pass `--stack`"
-    } else if path == "taskRoleArn" {
-        "pass `--stack` or `--task-role-arn`"
-    } else {
-        "pass `--stack` (or `--parameter` for a parameter)"
+pub fn way_out(path: &str, text: &str) -> &'static str {
+    let terraform = text.ends_with("known after apply>");
+    let image = path.rsplit('.').next() == Some("image");
+    match (terraform, image, path) {
+        (true, true, _) => "give the image with `--image`",
+        (true, false, "taskRoleArn") => "give the role with `--task-role-arn`",
+        (true, false, _) => "apply first and read the state (`terraform show -json`)",
+        (false, true, _) => {
+            "give the image with `--image`, or pass `--stack` for the deployed stack"
+        }
+        (false, false, "taskRoleArn") => "pass `--stack` or `--task-role-arn`",
+        (false, false, _) => "pass `--stack` for the deployed stack",
     }
 }
 

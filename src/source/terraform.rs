@@ -233,7 +233,7 @@ impl Walk<'_> {
                 continue;
             };
             let unknown_here = unknown.get(name).unwrap_or(&Value::Null);
-            if unknown_here == &Value::Bool(true) {
+            if unknown_here == &Value::Bool(true) && !matches!(attr, I) {
                 if let F(json) = attr {
                     let text = format!("<{item_at}: known after apply>");
                     self.placeholders.push(text.clone());

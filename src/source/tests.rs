@@ -150,14 +150,14 @@ fn several_task_definitions_need_a_resource() {
     assert_eq!(
         err.to_string(),
         format!(
-            "`{}` holds 2 task definitions; pick one with `--resource`: `Api`, `Worker`",
+            "`{}` holds 3 task definitions; pick one with `--resource`: `Api`, `Worker`, `Broken`",
             fixture("two-task-definitions.template.json").display()
         )
     );
     let err = read("two-task-definitions.template.json", &options(Some("Nope"))).unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("has no task definition `Nope`; it has `Api`, `Worker`"),
+            .ends_with("has no task definition `Nope`; it has `Api`, `Worker`, `Broken`"),
         "{err}"
     );
     let api = read("two-task-definitions.template.json", &options(Some("Api"))).unwrap();
@@ -168,13 +168,13 @@ fn several_task_definitions_need_a_resource() {
 fn type_errors_name_the_template_path() {
     let err = read(
         "two-task-definitions.template.json",
-        &options(Some("Worker")),
+        &options(Some("Broken")),
     )
     .unwrap_err();
     let paths: Vec<&str> = err.problems().iter().map(|d| d.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["Resources.Worker.Properties.ContainerDefinitions[0].Cpu"]
+        ["Resources.Broken.Properties.ContainerDefinitions[0].Cpu"]
     );
 }
 
@@ -346,12 +346,23 @@ fn bad_templates_are_one_line_each() {
 
 #[test]
 fn run_needs_images_secrets_and_the_roles_they_need() {
-    let loaded = read(
+    let worker = read(
         "two-task-definitions.template.json",
         &options(Some("Worker")),
+    )
+    .unwrap()
+    .loaded;
+    assert_eq!(
+        placeholders(&worker),
+        [
+            (
+                "containerDefinitions[0].secrets[0].valueFrom".to_owned(),
+                "<Token>".to_owned()
+            ),
+            ("executionRoleArn".to_owned(), "<ExecRole.Arn>".to_owned()),
+        ]
     );
-    // Worker does not load (its cpu); the rule itself:
-    assert!(loaded.is_err());
+    assert!(run_needs("executionRoleArn", &worker.definition));
     let mut d = crate::taskdef::TaskDefinition::default();
     assert!(run_needs("containerDefinitions[0].image", &d));
     assert!(run_needs(

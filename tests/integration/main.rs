@@ -16,4 +16,5 @@ mod reach;
 mod registry;
 mod run;
 mod signals;
+mod sources;
 mod tasks;
