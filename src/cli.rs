@@ -127,6 +127,12 @@ pub struct DefinitionArgs {
     pub service: Option<String>,
     #[command(flatten)]
     pub template: TemplateArgs,
+    /// Resolve what a template's task definition refers to from this
+    /// deployed CloudFormation stack: its resources' physical ids (a role's
+    /// `Arn` derived from them), parameters, outputs and the account's
+    /// exports, so the task runs with the roles and secrets really deployed.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
 }
 
 /// Which resource of a template, a CDK cloud assembly or a Terraform plan,
@@ -603,7 +609,10 @@ impl From<DefinitionArgs> for commands::DefinitionSource {
             revision: args.revision,
             task_def_arn: args.task_def_arn,
             service: args.service,
-            template: args.template.into(),
+            template: commands::TemplateSettings {
+                stack: args.stack,
+                ..args.template.into()
+            },
         }
     }
 }
@@ -617,6 +626,7 @@ impl From<TemplateArgs> for commands::TemplateSettings {
                 .into_iter()
                 .map(|p| (p.key, p.value))
                 .collect(),
+            stack: None,
         }
     }
 }

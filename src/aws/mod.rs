@@ -9,6 +9,7 @@ pub mod registry;
 pub mod remote;
 pub mod secrets;
 pub mod sessions;
+pub mod stacks;
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub enum Service {
     S3,
     Ecs,
     Ecr,
+    CloudFormation,
 }
 
 impl Service {
@@ -46,6 +48,7 @@ impl Service {
             Service::S3 => "S3",
             Service::Ecs => "ECS",
             Service::Ecr => "ECR",
+            Service::CloudFormation => "CloudFormation",
         }
     }
 
@@ -58,6 +61,7 @@ impl Service {
             Service::S3 => ("S3", "s3"),
             Service::Ecs => ("ECS", "ecs"),
             Service::Ecr => ("ECR", "api.ecr"),
+            Service::CloudFormation => ("CLOUDFORMATION", "cloudformation"),
         }
     }
 }

@@ -41,6 +41,65 @@ pub(super) fn load_file(
     source::load(path, &source_options(template, region)).map_err(source_failure)
 }
 
+/// A definition file evaluated with what AWS knows: with `--stack`, the
+/// deployed stack's values; then the SSM parameters and secrets its dynamic
+/// references and SSM-typed parameters name, when it has any (a source
+/// that needs none makes no AWS call).
+async fn load_deployed(
+    path: &std::path::Path,
+    template: &TemplateSettings,
+    task: &TaskSettings,
+    aws: &LazyAws,
+) -> Result<Sourced, Failure> {
+    let input = source::Input::read(path).map_err(source_failure)?;
+    let region = match &task.region {
+        Some(region) => Some(region.clone()),
+        None => aws.profile_region().await,
+    };
+    let mut options = source_options(template, region.as_deref());
+    if let Some(stack) = &template.stack {
+        let client = aws.get().await.map_err(anyhow::Error::new)?;
+        let deployed = crate::aws::stacks::describe(client, stack)
+            .await
+            .map_err(stack_failure)?;
+        let context = &mut options.context;
+        for (key, value) in deployed.parameters {
+            context.parameters.entry(key).or_insert(value);
+        }
+        context.ssm.extend(deployed.resolved);
+        context.physical_ids = deployed.physical_ids;
+        context.exports = deployed.exports;
+        context.stack_name = Some(deployed.name);
+        context.stack_id = Some(deployed.id);
+        context.region = deployed.region.or(context.region.take());
+        context.account_id = deployed.account;
+    }
+    let sourced = input.load(&options).map_err(source_failure)?;
+    let (ssm, dynamic) = source::wanted(&sourced.loaded);
+    if ssm.is_empty() && dynamic.is_empty() {
+        return Ok(sourced);
+    }
+    let client = aws.get().await.map_err(anyhow::Error::new)?;
+    let fetched = crate::aws::stacks::ssm_parameters(client, &ssm)
+        .await
+        .map_err(stack_failure)?;
+    options.context.ssm.extend(fetched);
+    let fetched = crate::aws::stacks::secrets(client, &dynamic)
+        .await
+        .map_err(stack_failure)?;
+    options.context.dynamic.extend(fetched);
+    input.load(&options).map_err(source_failure)
+}
+
+/// A stack that is not there is bad input (exit 2); AWS failing, exit 1.
+fn stack_failure(error: crate::aws::stacks::StackError) -> Failure {
+    if error.is_not_found() {
+        Failure::usage(error, Vec::new())
+    } else {
+        Failure::from(anyhow::Error::new(error))
+    }
+}
+
 /// A source that cannot be read: bad input, exit 2, its problems listed.
 pub(super) fn source_failure(error: source::SourceError) -> Failure {
     if let source::SourceError::Read { .. } = error {
@@ -70,7 +129,7 @@ pub(super) async fn load(
             service: service.clone(),
         }
     } else if let Some(path) = &definition.taskdef {
-        return load_file(path, &definition.template, task.region.as_deref());
+        return load_deployed(path, &definition.template, task, aws).await;
     } else {
         return Err(Failure::usage(
             anyhow::anyhow!("no task definition given; see `ecs-run-local --help`"),

@@ -49,6 +49,8 @@ pub struct TemplateSettings {
     pub resource: Option<String>,
     /// `--parameter KEY=VALUE`, in order (a later one wins).
     pub parameters: Vec<(String, String)>,
+    /// `--stack`: the deployed stack to resolve references from.
+    pub stack: Option<String>,
 }
 
 /// How the task is named and placed, as ECS would name it.

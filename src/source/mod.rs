@@ -176,28 +176,89 @@ pub struct Mapped {
     pub family: String,
 }
 
+/// A source as read once (standard input cannot be read twice), to be
+/// evaluated again once the values it refers to are fetched.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Text {
+        text: String,
+        source_name: String,
+        stem: String,
+    },
+    /// A CDK cloud assembly's directory.
+    Assembly(PathBuf),
+}
+
+impl Input {
+    /// Reads `path` (`-`: standard input; a directory: a CDK cloud assembly).
+    pub fn read(path: &Path) -> Result<Input, SourceError> {
+        if path.is_dir() {
+            return Ok(Input::Assembly(path.to_owned()));
+        }
+        let source_name = path.display().to_string();
+        let read = if source_name == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read_to_string(path)
+        };
+        let text = read.map_err(|source| SourceError::Read {
+            source_name: source_name.clone(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| *s != "-")
+            .unwrap_or("task")
+            .to_owned();
+        Ok(Input::Text {
+            text,
+            source_name,
+            stem,
+        })
+    }
+
+    /// The definition it holds, evaluated with `options`.
+    pub fn load(&self, options: &Options) -> Result<Sourced, SourceError> {
+        match self {
+            Input::Text {
+                text,
+                source_name,
+                stem,
+            } => load_text(text, source_name, stem, options),
+            Input::Assembly(dir) => cdk::load(dir, options),
+        }
+    }
+}
+
 /// Reads the definition at `path` (`-`: standard input; a directory: a CDK
 /// cloud assembly).
 pub fn load(path: &Path, options: &Options) -> Result<Sourced, SourceError> {
-    let source_name = path.display().to_string();
-    if path.is_dir() {
-        return cdk::load(path, options);
+    Input::read(path)?.load(options)
+}
+
+/// What a loaded definition's placeholders ask to fetch: SSM parameters by
+/// name (SSM-typed parameters, `{{resolve:ssm:…}}`), and other dynamic
+/// references (`resolve:secretsmanager:…`).
+#[must_use]
+pub fn wanted(loaded: &Loaded) -> (Vec<String>, Vec<String>) {
+    let mut ssm = BTreeSet::new();
+    let mut dynamic = BTreeSet::new();
+    for p in &loaded.placeholders {
+        let inner = p.text.trim_start_matches('<').trim_end_matches('>');
+        if let Some(name) = inner.strip_prefix("ssm:") {
+            ssm.insert(name.to_owned());
+        } else if let Some(name) = inner.strip_prefix("resolve:ssm:") {
+            let name = name
+                .rsplit_once(':')
+                .filter(|(_, v)| v.parse::<u64>().is_ok())
+                .map_or(name, |(n, _)| n);
+            ssm.insert(name.to_owned());
+        } else if inner.starts_with("resolve:") {
+            dynamic.insert(inner.to_owned());
+        }
     }
-    let read = if source_name == "-" {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(path)
-    };
-    let text = read.map_err(|source| SourceError::Read {
-        source_name: source_name.clone(),
-        source,
-    })?;
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .filter(|s| *s != "-")
-        .unwrap_or("task");
-    load_text(&text, &source_name, stem, options)
+    (ssm.into_iter().collect(), dynamic.into_iter().collect())
 }
 
 /// Reads a definition from text of any source.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::docker_harness::{BUSYBOX, Session, the_error_line};
+use crate::docker_harness::{BUSYBOX, Moto, Session, block, start_with_env, the_error_line};
 use crate::harness::{ecs_run_local, fixtures};
 
 fn source(name: &str) -> String {
@@ -291,4 +291,93 @@ fn a_synthesized_never_deployed_cdk_app_builds_its_asset_and_runs_with_no_flag()
     ])
     .run();
     assert_eq!(plan.code, Some(0), "{plan:?}");
+}
+
+/// Deploys `template` to moto's CloudFormation as stack `name`.
+fn deploy(moto: &Moto, name: &str, template: &Value) -> String {
+    let client = aws_sdk_cloudformation::Client::new(&moto.sdk_config());
+    block(
+        client
+            .create_stack()
+            .stack_name(name)
+            .template_body(template.to_string())
+            .send(),
+    )
+    .expect("moto creates the stack")
+    .stack_id
+    .unwrap_or_default()
+}
+
+#[test]
+fn a_deployed_stack_gives_the_task_its_real_role() {
+    let moto = Moto::start();
+    let session = Session::new("stack");
+    let print = "wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI | \
+        sed -n 's/.*\"RoleArn\":\"\\([^\"]*\\)\".*/ROLE \\1/p'";
+    let template = json!({
+        "Parameters": {"Greeting": {"Type": "String", "Default": "hello"}},
+        "Resources": {
+            "TaskRole": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]}}},
+            "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "Family": session.family,
+                "NetworkMode": "bridge",
+                "TaskRoleArn": {"Fn::GetAtt": ["TaskRole", "Arn"]},
+                "ContainerDefinitions": [{
+                    "Name": "app", "Image": BUSYBOX, "Memory": 64, "Essential": true,
+                    "EntryPoint": ["sh", "-c"], "Command": [print],
+                    "Environment": [{"Name": "GREETING", "Value": {"Ref": "Greeting"}}]
+                }]
+            }}
+        }
+    });
+    let stack = format!("{}-stack", session.family);
+    deploy(&moto, &stack, &template);
+    let path = session.path("template.json");
+    std::fs::write(&path, template.to_string()).unwrap();
+    let path = path.display().to_string();
+
+    // Without the stack: no role, one warning naming the ways out.
+    let plain = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(plain.code, Some(0), "{plain:?}");
+    assert_eq!(
+        plain
+            .stderr
+            .matches("`<TaskRole.Arn>` is known only once deployed; the task runs with no role (pass `--stack` or `--task-role-arn`)")
+            .count(),
+        1,
+        "{}",
+        plain.stderr
+    );
+
+    // With it: the role CloudFormation created, assumed and served.
+    let out = start_with_env([path.as_str(), "--stack", stack.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let role = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("app | ROLE "))
+        .unwrap_or_else(|| panic!("no role served: {out:?}"))
+        .trim()
+        .to_owned();
+    assert!(
+        role.starts_with(&format!("arn:aws:iam::123456789012:role/{stack}-TaskRole")),
+        "{role}"
+    );
+    assert!(
+        !out.stderr.contains("known only once deployed"),
+        "{}",
+        out.stderr
+    );
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+
+    // A stack that is not there: one line, nothing started.
+    let missing = start_with_env([path.as_str(), "--stack", "no-such-stack"], &moto.env()).wait();
+    assert_eq!(missing.code, Some(2), "{missing:?}");
+    assert_eq!(
+        the_error_line(&missing.stderr),
+        "ecs-run-local: error: stack `no-such-stack` does not exist in `us-east-1` (`--stack`)"
+    );
 }
