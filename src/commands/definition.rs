@@ -102,9 +102,6 @@ fn stack_failure(error: crate::aws::stacks::StackError) -> Failure {
 
 /// A source that cannot be read: bad input, exit 2, its problems listed.
 pub(super) fn source_failure(error: source::SourceError) -> Failure {
-    if let source::SourceError::Read { .. } = error {
-        return Failure::from(anyhow::Error::new(error));
-    }
     let details = error.problems().to_vec();
     Failure::usage(error, details)
 }

@@ -34,8 +34,8 @@ pub struct Context {
 
 /// The region evaluated when neither the run nor the stack names one.
 pub const PLACEHOLDER_REGION: &str = "us-east-1";
-/// The account evaluated when no stack names one (the documentation's example account).
-pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
+/// The account evaluated when no stack names one, as for the other ARNs made up offline.
+pub const PLACEHOLDER_ACCOUNT: &str = "000000000000";
 
 impl Context {
     #[must_use]
@@ -950,7 +950,7 @@ mod tests {
                 "us-east-1",
                 "aws",
                 "amazonaws.com",
-                "123456789012",
+                "000000000000",
                 ["a", "b"]
             ])
         );
