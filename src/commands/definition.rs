@@ -79,15 +79,30 @@ async fn load_deployed(
     if ssm.is_empty() && dynamic.is_empty() {
         return Ok(sourced);
     }
-    let client = aws.get().await.map_err(anyhow::Error::new)?;
-    let fetched = crate::aws::stacks::ssm_parameters(client, &ssm)
-        .await
-        .map_err(stack_failure)?;
-    options.context.ssm.extend(fetched);
-    let fetched = crate::aws::stacks::secrets(client, &dynamic)
-        .await
-        .map_err(stack_failure)?;
-    options.context.dynamic.extend(fetched);
+    // What cannot be read stays a placeholder: the run decides whether it
+    // can do without it (an `--image` may replace it).
+    let source_name = sourced.loaded.source_name.clone();
+    let unread = |e: &dyn std::fmt::Display| {
+        output::diagnostics::warn(
+            &source_name,
+            &Diagnostic::warning("", format!("{e}; it stays a placeholder")),
+        );
+    };
+    let client = match aws.get().await {
+        Ok(client) => client,
+        Err(e) => {
+            unread(&e);
+            return Ok(sourced);
+        }
+    };
+    match crate::aws::stacks::ssm_parameters(client, &ssm).await {
+        Ok(fetched) => options.context.ssm.extend(fetched),
+        Err(e) => unread(&e),
+    }
+    match crate::aws::stacks::secrets(client, &dynamic).await {
+        Ok(fetched) => options.context.dynamic.extend(fetched),
+        Err(e) => unread(&e),
+    }
     input.load(&options).map_err(source_failure)
 }
 
@@ -196,15 +211,22 @@ pub(super) async fn load_and_plan(
 
 /// Load warnings and validation findings, every path located in the user's document.
 pub(super) fn all_findings(loaded: &Loaded) -> Vec<Diagnostic> {
+    let open = open_placeholders(loaded);
     let mut findings: Vec<Diagnostic> = taskdef::validate(&loaded.definition)
         .into_iter()
+        // A source's placeholder is said once, below, with its way out.
+        .filter(|d| {
+            !open
+                .iter()
+                .any(|p| p.path == d.path && d.message.contains(&p.text))
+        })
         .map(|d| Diagnostic {
             path: loaded.locate(&d.path),
             ..d
         })
         .collect();
     findings.extend(loaded.warnings.iter().cloned());
-    findings.extend(open_placeholders(loaded).into_iter().map(|p| {
+    findings.extend(open.into_iter().map(|p| {
         Diagnostic::warning(
             loaded.locate(&p.path),
             format!(

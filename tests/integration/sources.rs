@@ -312,8 +312,12 @@ fn deploy(moto: &Moto, name: &str, template: &Value) -> String {
 fn a_deployed_stack_gives_the_task_its_real_role() {
     let moto = Moto::start();
     let session = Session::new("stack");
-    let print = "wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI | \
-        sed -n 's/.*\"RoleArn\":\"\\([^\"]*\\)\".*/ROLE \\1/p'";
+    // Asked until it answers; the pause lets the log stream catch up.
+    let print = "[ -z \"$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI\" ] && { echo 'ROLE none'; sleep 1; exit 0; }; \
+        for i in $(seq 1 20); do \
+        R=$(wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI | \
+          sed -n 's/.*\"RoleArn\":\"\\([^\"]*\\)\".*/ROLE \\1/p'); \
+        [ -n \"$R\" ] && break; sleep 0.5; done; echo \"${R:-ROLE none}\"; sleep 1";
     let template = json!({
         "Parameters": {"Greeting": {"Type": "String", "Default": "hello"}},
         "Resources": {
@@ -379,5 +383,55 @@ fn a_deployed_stack_gives_the_task_its_real_role() {
     assert_eq!(
         the_error_line(&missing.stderr),
         "ecs-run-local: error: stack `no-such-stack` does not exist in `us-east-1` (`--stack`)"
+    );
+}
+
+#[test]
+fn ssm_typed_parameters_and_dynamic_references_are_read_from_ssm() {
+    let moto = Moto::start();
+    let session = Session::new("ssm");
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config());
+    for (name, value) in [
+        (format!("/{}/image", session.family), BUSYBOX.to_owned()),
+        (
+            format!("/{}/greeting", session.family),
+            "hello-from-ssm".to_owned(),
+        ),
+    ] {
+        block(
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .send(),
+        )
+        .expect("moto stores the parameter");
+    }
+    let template = format!(
+        "Parameters:\n  Image:\n    Type: AWS::SSM::Parameter::Value<String>\n    Default: /{family}/image\n\
+         Resources:\n  TaskDef:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Family: {family}\n      NetworkMode: bridge\n\
+         \x20     ContainerDefinitions:\n        - Name: app\n          Image: !Ref Image\n          Memory: 64\n\
+         \x20         EntryPoint: [sh, -c]\n          Command: ['echo \"$GREETING\"']\n\
+         \x20         Environment:\n            - Name: GREETING\n              Value: '{{{{resolve:ssm:/{family}/greeting}}}}'\n",
+        family = session.family
+    );
+    let path = session.path("template.yaml");
+    std::fs::write(&path, template).unwrap();
+    let path = path.display().to_string();
+    let out = start_with_env([path.as_str()], &moto.env()).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("app | hello-from-ssm"), "{out:?}");
+    assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
+
+    // Without AWS, validate still reads it, the values as placeholders.
+    let offline = ecs_run_local(["validate", path.as_str()]).run();
+    assert_eq!(offline.code, Some(0), "{offline:?}");
+    assert!(
+        offline.stderr.contains(&format!(
+            "Resources.TaskDef.Properties.ContainerDefinitions[0].Image: `<ssm:/{}/image>` is known only once deployed",
+            session.family
+        )),
+        "{}",
+        offline.stderr
     );
 }
