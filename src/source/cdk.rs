@@ -33,38 +33,69 @@ pub fn load(dir: &Path, options: &Options) -> Result<Sourced, SourceError> {
             "a directory, but not a CDK cloud assembly (it has no `manifest.json`)".into(),
         ));
     }
-    let manifest = read_json(&manifest_path)?;
-    let artifacts = manifest
-        .get("artifacts")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    // (stack, template file, its document, its task definitions)
+    // (stack, its assembly's directory, template file, document, task definitions, environment)
     let mut stacks = Vec::new();
-    for (name, artifact) in &artifacts {
-        if artifact.get("type").and_then(Value::as_str) != Some("aws:cloudformation:stack") {
-            continue;
+    let mut assemblies = vec![dir.to_owned()];
+    while let Some(assembly) = assemblies.pop() {
+        let manifest = read_json(&assembly.join("manifest.json"))?;
+        let artifacts = manifest
+            .get("artifacts")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (name, artifact) in &artifacts {
+            match artifact.get("type").and_then(Value::as_str) {
+                // A stage's stacks live in a nested assembly.
+                Some("cdk:cloud-assembly") => {
+                    if let Some(nested) = artifact
+                        .pointer("/properties/directoryName")
+                        .and_then(Value::as_str)
+                    {
+                        assemblies.push(assembly.join(nested));
+                    }
+                }
+                Some("aws:cloudformation:stack") => {
+                    let Some(file) = artifact
+                        .pointer("/properties/templateFile")
+                        .and_then(Value::as_str)
+                    else {
+                        continue;
+                    };
+                    let document = read_json(&assembly.join(file))?;
+                    let found = template::candidates(&document);
+                    let environment = artifact
+                        .get("environment")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    stacks.push(Stack {
+                        name: name.clone(),
+                        assembly: assembly.clone(),
+                        file: file.to_owned(),
+                        document,
+                        found,
+                        environment,
+                        assets_file: artifacts
+                            .get(&format!("{name}.assets"))
+                            .and_then(|a| a.pointer("/properties/file"))
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                    });
+                }
+                _ => {}
+            }
         }
-        let Some(file) = artifact
-            .pointer("/properties/templateFile")
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        let document = read_json(&dir.join(file))?;
-        let found = template::candidates(&document);
-        stacks.push((name.clone(), file.to_owned(), document, found));
     }
     let listing = || {
         stacks
             .iter()
-            .flat_map(|(_, _, _, found)| found.iter().map(Candidate::describe))
+            .flat_map(|stack| stack.found.iter().map(Candidate::describe))
             .collect::<Vec<_>>()
             .join(", ")
     };
     let mut matching: Vec<(usize, Candidate)> = Vec::new();
-    for (i, (name, _, _, found)) in stacks.iter().enumerate() {
-        for candidate in found {
+    for (i, stack) in stacks.iter().enumerate() {
+        let name = &stack.name;
+        for candidate in &stack.found {
             let picked = match options.resource.as_deref() {
                 None => true,
                 Some(wanted) => {
@@ -108,10 +139,29 @@ pub fn load(dir: &Path, options: &Options) -> Result<Sourced, SourceError> {
             });
         }
     };
-    let (stack, file, document, _) = &stacks[index];
-    let template_name = dir.join(file).display().to_string();
-    let mapped = template::map(document, &candidate, &options.context, &template_name)?;
-    let assets = image_assets(dir, &artifacts, stack, &mapped.definition)?;
+    let stack = &stacks[index];
+    let template_name = stack.assembly.join(&stack.file).display().to_string();
+    // A stack synthesized for an environment names its account and region.
+    let mut context = options.context.clone();
+    if let Some((account, region)) = stack
+        .environment
+        .as_deref()
+        .and_then(|e| e.strip_prefix("aws://"))
+        .and_then(|e| e.split_once('/'))
+    {
+        if context.account_id.is_none() && !account.starts_with("unknown-") {
+            context.account_id = Some(account.to_owned());
+        }
+        if context.region.is_none() && !region.starts_with("unknown-") {
+            context.region = Some(region.to_owned());
+        }
+    }
+    let mapped = template::map(&stack.document, &candidate, &context, &template_name)?;
+    let assets_file = stack
+        .assets_file
+        .clone()
+        .unwrap_or_else(|| format!("{}.assets.json", stack.name));
+    let assets = image_assets(&stack.assembly, &assets_file, &mapped.definition)?;
     let loaded = super::finish(mapped, &template_name)?;
     Ok(Sourced {
         loaded,
@@ -120,18 +170,26 @@ pub fn load(dir: &Path, options: &Options) -> Result<Sourced, SourceError> {
     })
 }
 
+/// A stack of the assembly (or of a nested one).
+struct Stack {
+    name: String,
+    /// The directory of the assembly that lists it.
+    assembly: std::path::PathBuf,
+    file: String,
+    document: Value,
+    found: Vec<Candidate>,
+    /// `aws://ACCOUNT/REGION`, `unknown-…` when environment-agnostic.
+    environment: Option<String>,
+    /// Its asset manifest, as the assembly names it.
+    assets_file: Option<String>,
+}
+
 /// The containers whose image is one of the stack's container assets.
 fn image_assets(
     dir: &Path,
-    artifacts: &serde_json::Map<String, Value>,
-    stack: &str,
+    file: &str,
     definition: &Value,
 ) -> Result<Vec<ImageAsset>, SourceError> {
-    let file = artifacts
-        .get(&format!("{stack}.assets"))
-        .and_then(|a| a.pointer("/properties/file"))
-        .and_then(Value::as_str)
-        .map_or_else(|| format!("{stack}.assets.json"), str::to_owned);
     let Ok(text) = std::fs::read_to_string(dir.join(&file)) else {
         return Ok(Vec::new());
     };

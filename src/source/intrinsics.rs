@@ -585,6 +585,12 @@ impl<'t> Evaluator<'t> {
         )
     }
 
+    /// Whether the template's condition `name` holds (a resource's
+    /// `Condition`), `path` naming where it is asked.
+    pub fn holds(&mut self, name: &str, path: &str) -> Result<bool, EvalError> {
+        self.condition(name, path)
+    }
+
     fn condition(&mut self, name: &str, path: &str) -> Result<bool, EvalError> {
         if let Some(known) = self.conditions.get(name) {
             return Ok(*known);

@@ -147,15 +147,30 @@ pub fn map(
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
     let mut evaluator = Evaluator::new(&template, context, id);
-    let mut mapper = Mapper {
-        evaluator: &mut evaluator,
-        origins: crate::taskdef::Origins::default(),
-        warnings: Vec::new(),
-    };
     let intrinsic = |e: super::intrinsics::EvalError| SourceError::Intrinsic {
         source_name: source_name.to_owned(),
         path: e.path,
         message: e.message,
+    };
+    // A resource under a condition that does not hold is not created.
+    if let Some(Value::String(condition)) =
+        document.pointer(&format!("/Resources/{}/Condition", pointer_escape(id)))
+    {
+        let at = format!("Resources.{id}.Condition");
+        if !evaluator.holds(condition, &at).map_err(intrinsic)? {
+            return Err(SourceError::Intrinsic {
+                source_name: source_name.to_owned(),
+                path: at,
+                message: format!(
+                    "`{id}` is not created: condition `{condition}` is false with these parameters"
+                ),
+            });
+        }
+    }
+    let mut mapper = Mapper {
+        evaluator: &mut evaluator,
+        origins: crate::taskdef::Origins::default(),
+        warnings: Vec::new(),
     };
     let mut definition = mapper.properties(&properties, &at).map_err(intrinsic)?;
     let (origins, warnings) = (mapper.origins, mapper.warnings);

@@ -334,6 +334,10 @@ fn bad_templates_are_one_line_each() {
             "`t.yaml`: Resources.T.Properties.Family.Fn::Join: `Fn::Join` takes 2 arguments, got 1",
         ),
         (
+            "Conditions:\n  No: !Equals [a, b]\nResources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Condition: No\n",
+            "`t.yaml`: Resources.T.Condition: `T` is not created: condition `No` is false with these parameters",
+        ),
+        (
             "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Family: !Bogus a\n",
             "`t.yaml` uses the tag `!Bogus`, which is not a CloudFormation intrinsic function",
         ),
@@ -410,4 +414,57 @@ fn a_large_template_loads_quickly() {
     eprintln!("{} bytes, 200 containers: {elapsed:?}", text.len());
     assert_eq!(sourced.loaded.definition.container_definitions.len(), 200);
     assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[test]
+fn a_stage_s_nested_assembly_and_its_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let nested = root.join("assembly-Prod");
+    std::fs::create_dir_all(&nested).unwrap();
+    let write = |path: PathBuf, value: Value| {
+        std::fs::write(path, serde_json::to_vec(&value).unwrap()).unwrap();
+    };
+    write(
+        root.join("manifest.json"),
+        json!({"version": "36.0.0", "artifacts": {
+            "assembly-Prod": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Prod", "displayName": "Prod"}}
+        }}),
+    );
+    write(
+        nested.join("manifest.json"),
+        json!({"version": "36.0.0", "artifacts": {
+            "ProdApi": {"type": "aws:cloudformation:stack", "environment": "aws://111122223333/eu-west-1",
+                "properties": {"templateFile": "ProdApi.template.json"}}
+        }}),
+    );
+    write(
+        nested.join("ProdApi.template.json"),
+        json!({"Resources": {"TaskDef": {"Type": "AWS::ECS::TaskDefinition",
+            "Metadata": {"aws:cdk:path": "Prod/Api/TaskDef/Resource"},
+            "Properties": {"ContainerDefinitions": [{"Name": "a", "Image": "busybox", "Memory": 64,
+                "Environment": [{"Name": "WHERE", "Value": {"Fn::Sub": "${AWS::AccountId}/${AWS::Region}"}}]}]}}}}),
+    );
+    let sourced = load(root, &options(Some("Api/TaskDef"))).unwrap();
+    let c = &sourced.loaded.definition.container_definitions[0];
+    assert_eq!(
+        c.environment[0].value.as_deref(),
+        Some("111122223333/eu-west-1")
+    );
+    assert!(
+        sourced
+            .loaded
+            .source_name
+            .ends_with("assembly-Prod/ProdApi.template.json")
+    );
+    // A directory that is no assembly.
+    let err = load(&nested.join("nothing"), &options(None));
+    assert!(err.is_err());
+    let empty = tempfile::tempdir().unwrap();
+    let err = load(empty.path(), &options(None)).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("a directory, but not a CDK cloud assembly (it has no `manifest.json`)"),
+        "{err}"
+    );
 }
