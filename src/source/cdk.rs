@@ -190,11 +190,11 @@ fn image_assets(
     file: &str,
     definition: &Value,
 ) -> Result<Vec<ImageAsset>, SourceError> {
-    let Ok(text) = std::fs::read_to_string(dir.join(&file)) else {
+    let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
         return Ok(Vec::new());
     };
     let manifest: Value = serde_json::from_str(&text).map_err(|e| SourceError::Assembly {
-        source_name: dir.join(&file).display().to_string(),
+        source_name: dir.join(file).display().to_string(),
         message: format!("not valid JSON: {e}"),
     })?;
     let Some(images) = manifest.get("dockerImages").and_then(Value::as_object) else {
