@@ -415,10 +415,18 @@ pub fn run_needs(path: &str, definition: &taskdef::TaskDefinition) -> bool {
     let container_field =
         |suffix: &str| path.starts_with("containerDefinitions[") && path.contains(suffix);
     if path == "executionRoleArn" {
-        return definition
-            .container_definitions
-            .iter()
-            .any(|c| !c.secrets.is_empty() || c.repository_credentials.is_some());
+        // What ECS reads with the execution role: secrets (also the log
+        // driver's), registry credentials, a private (ECR) image, S3
+        // environment files.
+        return definition.container_definitions.iter().any(|c| {
+            !c.secrets.is_empty()
+                || c.repository_credentials.is_some()
+                || !c.environment_files.is_empty()
+                || c.log_configuration
+                    .as_ref()
+                    .is_some_and(|l| !l.secret_options.is_empty())
+                || c.image.as_deref().is_some_and(|i| i.contains(".dkr.ecr."))
+        });
     }
     path.starts_with("containerDefinitions[") && path.rsplit('.').next() == Some("image")
         || container_field(".secrets[")

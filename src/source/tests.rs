@@ -388,6 +388,15 @@ fn run_needs_images_secrets_and_the_roles_they_need() {
             .unwrap();
     d.container_definitions.push(c);
     assert!(run_needs("executionRoleArn", &d));
+    let private: crate::taskdef::model::ContainerDefinition = serde_json::from_value(
+        json!({"name": "p", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:1"}),
+    )
+    .unwrap();
+    let d = crate::taskdef::TaskDefinition {
+        container_definitions: vec![private],
+        ..Default::default()
+    };
+    assert!(run_needs("executionRoleArn", &d));
 }
 
 /// How long the biggest template here takes, mapped a thousand times over

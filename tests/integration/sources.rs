@@ -247,11 +247,15 @@ fn cloud_assembly(session: &Session) -> PathBuf {
         json!({"Resources": {
             "TaskRole": {"Type": "AWS::IAM::Role", "Metadata": {"aws:cdk:path": "Stack/Api/TaskDef/TaskRole/Resource"}},
             "Logs": {"Type": "AWS::Logs::LogGroup"},
+            "ExecutionRole": {"Type": "AWS::IAM::Role", "Metadata": {"aws:cdk:path": "Stack/Api/TaskDef/ExecutionRole/Resource"}},
             "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Metadata": {"aws:cdk:path": "Stack/Api/TaskDef/Resource"},
                 "Properties": {
                     "Family": session.family,
                     "NetworkMode": "bridge",
                     "TaskRoleArn": {"Fn::GetAtt": ["TaskRole", "Arn"]},
+                    // CDK gives an asset's task an execution role to pull it
+                    // from ECR; built locally, the run needs none.
+                    "ExecutionRoleArn": {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
                     "ContainerDefinitions": [{
                         "Name": "web", "Essential": true, "Memory": 64,
                         "Image": {"Fn::Sub": format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/cdk-hnb659fds-container-assets-${{AWS::AccountId}}-${{AWS::Region}}:{hash}")},
