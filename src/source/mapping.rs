@@ -386,6 +386,15 @@ impl Mapper<'_, '_> {
     /// `properties` at template path `at`, as a definition object.
     pub fn properties(&mut self, properties: &Value, at: &str) -> Result<Value, EvalError> {
         self.origins.insert("", at);
+        fn names(fields: &[Field], origins: &mut Origins) {
+            for field in fields {
+                origins.name(field.json, field.cfn);
+                if let Kind::Object(inner) | Kind::Objects(inner) = field.kind {
+                    names(inner, origins);
+                }
+            }
+        }
+        names(TASK_DEFINITION, &mut self.origins);
         Ok(self
             .object(properties, at, "", TASK_DEFINITION, "")?
             .unwrap_or_else(|| Value::Object(Map::new())))

@@ -134,31 +134,70 @@ pub struct Placeholder {
 
 /// Definition paths and the document paths they were mapped from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origins(std::collections::BTreeMap<String, String>);
+pub struct Origins {
+    paths: std::collections::BTreeMap<String, String>,
+    /// How the document names a field the definition names (`memory` →
+    /// `Memory`), for the part of a path below its recorded prefix (a field
+    /// the document does not have).
+    names: std::collections::BTreeMap<String, String>,
+}
 
 impl Origins {
     /// Records that the definition's `path` came from `origin`.
     pub fn insert(&mut self, path: impl Into<String>, origin: impl Into<String>) {
-        self.0.insert(path.into(), origin.into());
+        self.paths.insert(path.into(), origin.into());
+    }
+
+    /// Records how the document names the definition's field `name`.
+    pub fn name(&mut self, name: impl Into<String>, in_document: impl Into<String>) {
+        self.names
+            .entry(name.into())
+            .or_insert_with(|| in_document.into());
     }
 
     /// The document path of `path`: the origin of its longest recorded
-    /// prefix, with the rest of the path appended as written.
+    /// prefix, with the rest of the path appended in the document's names.
     #[must_use]
     pub fn locate(&self, path: &str) -> Option<String> {
         let mut end = path.len();
         loop {
             let prefix = &path[..end];
-            if let Some(origin) = self.0.get(prefix) {
-                return Some(format!("{origin}{}", &path[end..]));
+            if let Some(origin) = self.paths.get(prefix) {
+                let rest = self.rename(&path[end..]);
+                let dot = if origin.is_empty() || rest.is_empty() || rest.starts_with(['.', '[']) {
+                    ""
+                } else {
+                    "."
+                };
+                return Some(format!("{origin}{dot}{rest}"));
             }
-            end = path[..end].rfind(['.', '['])?;
+            end = match path[..end].rfind(['.', '[']) {
+                Some(at) => at,
+                None if end > 0 => 0,
+                None => return None,
+            };
         }
+    }
+
+    fn rename(&self, rest: &str) -> String {
+        if self.names.is_empty() {
+            return rest.to_owned();
+        }
+        rest.split('.')
+            .map(|segment| {
+                let (name, index) = segment
+                    .find('[')
+                    .map_or((segment, ""), |at| segment.split_at(at));
+                let name = self.names.get(name).map_or(name, String::as_str);
+                format!("{name}{index}")
+            })
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.paths.is_empty()
     }
 }
 
@@ -636,6 +675,16 @@ mod tests {
             Some("R.Properties.ContainerDefinitions[2].logConfiguration.options.x")
         );
         assert_eq!(origins.locate("family"), None);
+        origins.insert("", "R.Properties");
+        origins.name("memory", "Memory");
+        assert_eq!(
+            origins.locate("containerDefinitions[0].memory").as_deref(),
+            Some("R.Properties.ContainerDefinitions[2].Memory")
+        );
+        assert_eq!(
+            origins.locate("family").as_deref(),
+            Some("R.Properties.family")
+        );
     }
 
     #[test]
