@@ -374,6 +374,16 @@ pub struct Mapper<'e, 't> {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Teaches `origins` the template's name of every field of the table.
+fn names(fields: &[Field], origins: &mut Origins) {
+    for field in fields {
+        origins.name(field.json, field.cfn);
+        if let Kind::Object(inner) | Kind::Objects(inner) = field.kind {
+            names(inner, origins);
+        }
+    }
+}
+
 fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -386,14 +396,6 @@ impl Mapper<'_, '_> {
     /// `properties` at template path `at`, as a definition object.
     pub fn properties(&mut self, properties: &Value, at: &str) -> Result<Value, EvalError> {
         self.origins.insert("", at);
-        fn names(fields: &[Field], origins: &mut Origins) {
-            for field in fields {
-                origins.name(field.json, field.cfn);
-                if let Kind::Object(inner) | Kind::Objects(inner) = field.kind {
-                    names(inner, origins);
-                }
-            }
-        }
         names(TASK_DEFINITION, &mut self.origins);
         Ok(self
             .object(properties, at, "", TASK_DEFINITION, "")?
