@@ -29,7 +29,8 @@
 //! - [`aws`]: one `SdkConfig` for everything AWS-facing: role sessions
 //!   assumed with STS and refreshed, secrets, S3 environment files, registry
 //!   logins (ECR, `repositoryCredentials`) and task definitions read from ECS;
-//!   MFA profiles' sessions, shared with the AWS CLI's cache.
+//!   MFA profiles' sessions, shared with the AWS CLI's cache; a deployed
+//!   stack's values for `--stack` (`aws::stacks`).
 //! - [`output`]: how findings, plans, logs, progress and the compose export
 //!   are shown to a person.
 //! - [`agent`]: the hidden `agent` and `pause` subcommands that run inside the

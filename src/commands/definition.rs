@@ -57,6 +57,17 @@ async fn load_deployed(
         None => aws.profile_region().await,
     };
     let mut options = source_options(template, region.as_deref());
+    if let Some(stack) = &template.stack
+        && !input.is_cloudformation()
+    {
+        return Err(Failure::usage(
+            anyhow::anyhow!(
+                "`--stack {stack}` resolves what a CloudFormation template or a CDK app refers to, and `{}` is neither",
+                path.display()
+            ),
+            Vec::new(),
+        ));
+    }
     if let Some(stack) = &template.stack {
         let client = aws.get().await.map_err(anyhow::Error::new)?;
         let deployed = crate::aws::stacks::describe(client, stack)

@@ -218,6 +218,21 @@ impl Input {
         })
     }
 
+    /// Whether it is a CloudFormation template or a CDK cloud assembly, the
+    /// sources a deployed stack can resolve.
+    #[must_use]
+    pub fn is_cloudformation(&self) -> bool {
+        match self {
+            Input::Assembly(_) => true,
+            Input::Text {
+                text, source_name, ..
+            } => taskdef::load::parse(text, source_name)
+                .ok()
+                .or_else(|| yaml::parse(text, source_name).ok())
+                .is_some_and(|document| template::is_template(&document)),
+        }
+    }
+
     /// The definition it holds, evaluated with `options`.
     pub fn load(&self, options: &Options) -> Result<Sourced, SourceError> {
         match self {

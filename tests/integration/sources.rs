@@ -100,6 +100,11 @@ fn bad_sources_are_one_line_and_exit_2() {
             "`-`: Resources.T.Properties.Family.Ref: parameter `Tag` has no value and no default; give one with `--parameter Tag=VALUE`".into(),
         ),
         (
+            vec!["plan".into(), "-".into(), "--stack".into(), "s".into()],
+            Some(r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":64}]}"#),
+            "`--stack s` resolves what a CloudFormation template or a CDK app refers to, and `-` is neither".into(),
+        ),
+        (
             vec!["validate".into(), "-".into()],
             Some("Resources:\n  R:\n    Type: AWS::IAM::Role\n"),
             "`-` has no `AWS::ECS::TaskDefinition` resource".into(),
