@@ -62,7 +62,34 @@ pub fn load(dir: &Path, options: &Options) -> Result<Sourced, SourceError> {
                         continue;
                     };
                     let document = read_json(&assembly.join(file))?;
-                    let found = template::candidates(&document);
+                    let stack_path = artifact
+                        .get("displayName")
+                        .and_then(Value::as_str)
+                        .unwrap_or(name)
+                        .to_owned();
+                    // Construct paths: the template's `aws:cdk:path`, else
+                    // the assembly's `aws:cdk:logicalId` metadata (inline, or
+                    // in the stack's metadata file), which `cdk synth` and
+                    // `app.synth()` both write.
+                    let mut metadata = artifact.get("metadata").cloned().unwrap_or(Value::Null);
+                    if let Some(file) = artifact
+                        .get("additionalMetadataFile")
+                        .and_then(Value::as_str)
+                        && let Ok(more) = read_json(&assembly.join(file))
+                    {
+                        metadata = more;
+                    }
+                    let paths = logical_id_paths(&metadata);
+                    let found = template::candidates(&document)
+                        .into_iter()
+                        .map(|mut c| {
+                            if c.construct_path.is_none() {
+                                c.construct_path = paths.get(&c.logical_id).cloned();
+                            }
+                            c.stack_path = Some(stack_path.clone());
+                            c
+                        })
+                        .collect();
                     let environment = artifact
                         .get("environment")
                         .and_then(Value::as_str)
@@ -168,6 +195,26 @@ pub fn load(dir: &Path, options: &Options) -> Result<Sourced, SourceError> {
         kind: Kind::CloudAssembly,
         assets,
     })
+}
+
+/// Logical id → construct path (without its leading `/`), from an
+/// artifact's metadata: `{"/Stack/TaskDef/Resource": [{"type":
+/// "aws:cdk:logicalId", "data": "TaskDef54694570"}]}`.
+fn logical_id_paths(metadata: &Value) -> std::collections::BTreeMap<String, String> {
+    let mut paths = std::collections::BTreeMap::new();
+    let Some(entries) = metadata.as_object() else {
+        return paths;
+    };
+    for (path, items) in entries {
+        for item in items.as_array().into_iter().flatten() {
+            if item.get("type").and_then(Value::as_str) == Some("aws:cdk:logicalId")
+                && let Some(id) = item.get("data").and_then(Value::as_str)
+            {
+                paths.insert(id.to_owned(), path.trim_start_matches('/').to_owned());
+            }
+        }
+    }
+    paths
 }
 
 /// A stack of the assembly (or of a nested one).

@@ -30,15 +30,24 @@ pub fn is_template(document: &Value) -> bool {
 pub struct Candidate {
     pub logical_id: String,
     pub construct_path: Option<String>,
+    /// In a cloud assembly: the construct path of its stack (`Prod/Api`).
+    pub stack_path: Option<String>,
 }
 
 impl Candidate {
-    /// How a listing names it: `TaskDef` or `TaskDef (Api/TaskDef)`.
+    /// How a listing names it: `TaskDef` or `TaskDef (Api/TaskDef)`; in a
+    /// cloud assembly, with its stack.
     #[must_use]
     pub fn describe(&self) -> String {
-        match &self.construct_path {
-            Some(path) => format!("`{}` (`{}`)", self.logical_id, cdk_short(path)),
-            None => format!("`{}`", self.logical_id),
+        match (&self.construct_path, &self.stack_path) {
+            (Some(path), Some(_)) => format!(
+                "`{}` (`{}`)",
+                self.logical_id,
+                path.trim_end_matches("/Resource")
+            ),
+            (Some(path), None) => format!("`{}` (`{}`)", self.logical_id, cdk_short(path)),
+            (None, Some(stack)) => format!("`{}` (stack `{stack}`)", self.logical_id),
+            (None, None) => format!("`{}`", self.logical_id),
         }
     }
 
@@ -54,12 +63,21 @@ impl Candidate {
         };
         let wanted = wanted.trim_matches('/');
         let full = path.as_str();
-        let short = cdk_short(path);
+        // Below its stack: `Prod/Api/TaskDef/Resource` → `TaskDef/Resource`.
+        let short = self
+            .stack_path
+            .as_deref()
+            .and_then(|stack| full.strip_prefix(stack))
+            .and_then(|rest| rest.strip_prefix('/'))
+            .map_or_else(|| cdk_short(path), str::to_owned);
+        let shortest = cdk_short(path);
         [
             full,
             full.trim_end_matches("/Resource"),
             short.as_str(),
             short.trim_end_matches("/Resource"),
+            shortest.as_str(),
+            shortest.trim_end_matches("/Resource"),
         ]
         .contains(&wanted)
     }
@@ -86,7 +104,8 @@ pub fn candidates(document: &Value) -> Vec<Candidate> {
             construct_path: r
                 .pointer("/Metadata/aws:cdk:path")
                 .and_then(Value::as_str)
-                .map(str::to_owned),
+                .map(|p| p.trim_start_matches('/').to_owned()),
+            stack_path: None,
         })
         .collect()
 }

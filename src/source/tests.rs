@@ -217,7 +217,7 @@ fn a_cloud_assembly_with_an_image_asset() {
     let err = read("cdk.out", &options(Some("Api/Other"))).unwrap_err();
     assert!(
         err.to_string().contains(
-            "no task definition `Api/Other`; it has `ApiTaskDef5E6F7A8B` (`Api/TaskDef/Resource`)"
+            "no task definition `Api/Other`; it has `ApiTaskDef5E6F7A8B` (`App/Api/TaskDef`)"
         ),
         "{err}"
     );
@@ -444,16 +444,25 @@ fn a_stage_s_nested_assembly_and_its_environment() {
         nested.join("manifest.json"),
         json!({"version": "36.0.0", "artifacts": {
             "ProdApi": {"type": "aws:cloudformation:stack", "environment": "aws://111122223333/eu-west-1",
+                "displayName": "Prod/Api", "additionalMetadataFile": "ProdApi.metadata.json",
                 "properties": {"templateFile": "ProdApi.template.json"}}
         }}),
     );
     write(
         nested.join("ProdApi.template.json"),
-        json!({"Resources": {"TaskDef": {"Type": "AWS::ECS::TaskDefinition",
-            "Metadata": {"aws:cdk:path": "Prod/Api/TaskDef/Resource"},
+        json!({"Resources": {"TaskDef54694570": {"Type": "AWS::ECS::TaskDefinition",
             "Properties": {"ContainerDefinitions": [{"Name": "a", "Image": "busybox", "Memory": 64,
                 "Environment": [{"Name": "WHERE", "Value": {"Fn::Sub": "${AWS::AccountId}/${AWS::Region}"}}]}]}}}}),
     );
+    // As `app.synth()` writes it: no `aws:cdk:path` in the template, the
+    // construct paths in the stack's metadata file.
+    write(
+        nested.join("ProdApi.metadata.json"),
+        json!({"/Prod/Api/TaskDef/Resource": [{"type": "aws:cdk:logicalId", "data": "TaskDef54694570"}]}),
+    );
+    for wanted in ["Prod/Api/TaskDef", "TaskDef", "TaskDef54694570"] {
+        assert!(load(root, &options(Some(wanted))).is_ok(), "{wanted}");
+    }
     let sourced = load(root, &options(Some("Api/TaskDef"))).unwrap();
     let c = &sourced.loaded.definition.container_definitions[0];
     assert_eq!(
