@@ -207,6 +207,14 @@ pub(super) async fn load_and_plan(
     );
     let mut loaded = load(definition, task, &aws).await?.loaded;
     apply_overrides(&mut loaded, overrides)?;
+    // As a run would: a task role only a deployment knows is no role (its
+    // placeholder stays, for the warning).
+    if open_placeholders(&loaded)
+        .iter()
+        .any(|p| p.path == "taskRoleArn")
+    {
+        loaded.definition.task_role_arn = None;
+    }
     let options = PlanOptions {
         agent_image: base.agent_image,
         agent_loopback_port: base.agent_loopback_port,
