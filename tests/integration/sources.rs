@@ -322,7 +322,7 @@ fn a_deployed_stack_gives_the_task_its_real_role() {
     let moto = Moto::start();
     let session = Session::new("stack");
     // Asked until it answers; the pause lets the log stream catch up.
-    let print = "[ -z \"$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI\" ] && { echo 'ROLE none'; sleep 1; exit 0; }; \
+    let print = "echo \"SHARED $SHARED\"; [ -z \"$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI\" ] && { echo 'ROLE none'; sleep 1; exit 0; }; \
         for i in $(seq 1 20); do \
         R=$(wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI | \
           sed -n 's/.*\"RoleArn\":\"\\([^\"]*\\)\".*/ROLE \\1/p'); \
@@ -341,12 +341,24 @@ fn a_deployed_stack_gives_the_task_its_real_role() {
                 "ContainerDefinitions": [{
                     "Name": "app", "Image": BUSYBOX, "Memory": 64, "Essential": true,
                     "EntryPoint": ["sh", "-c"], "Command": [print],
-                    "Environment": [{"Name": "GREETING", "Value": {"Ref": "Greeting"}}]
+                    "Environment": [
+                        {"Name": "GREETING", "Value": {"Ref": "Greeting"}},
+                        {"Name": "SHARED", "Value": {"Fn::ImportValue": format!("{}-shared", session.family)}}
+                    ]
                 }]
             }}
         }
     });
     let stack = format!("{}-stack", session.family);
+    // Another stack exports a value the task imports.
+    deploy(
+        &moto,
+        &format!("{}-shared", session.family),
+        &json!({
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"Shared": {"Value": "shared-value", "Export": {"Name": format!("{}-shared", session.family)}}}
+        }),
+    );
     deploy(&moto, &stack, &template);
     let path = session.path("template.json");
     std::fs::write(&path, template.to_string()).unwrap();
@@ -383,6 +395,13 @@ fn a_deployed_stack_gives_the_task_its_real_role() {
         !out.stderr.contains("known only once deployed"),
         "{}",
         out.stderr
+    );
+    assert!(out.stdout.contains("app | SHARED shared-value"), "{out:?}");
+    assert!(
+        plain
+            .stdout
+            .contains(&format!("app | SHARED <import:{}-shared>", session.family)),
+        "{plain:?}"
     );
     assert!(session.leftovers().is_empty(), "{:?}", session.leftovers());
 
