@@ -52,11 +52,11 @@ async fn load_deployed(
     aws: &LazyAws,
 ) -> Result<Sourced, Failure> {
     let input = source::Input::read(path).map_err(source_failure)?;
-    let region = match &task.region {
-        Some(region) => Some(region.clone()),
-        None => aws.profile_region().await,
-    };
-    let mut options = source_options(template, region.as_deref());
+    let mut options = source_options(template, task.region.as_deref());
+    // As the SDK reads it: `--region`, the environment, then the profile.
+    if options.context.region.is_none() {
+        options.context.region = aws.profile_region().await;
+    }
     if let Some(stack) = &template.stack
         && !input.is_cloudformation()
     {
