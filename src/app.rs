@@ -55,7 +55,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             &agent.into(),
             &profile.into(),
         ),
-        Command::Validate { file, json } => commands::inspect::validate(&file, json),
+        Command::Validate {
+            file,
+            template,
+            json,
+        } => commands::inspect::validate(&file, &template.into(), json),
         Command::Plan {
             definition,
             json,

@@ -138,7 +138,9 @@ pub struct RunArgs {
 /// Which task definition: a file, or one registered in ECS.
 #[derive(Debug, Clone, Args)]
 pub struct DefinitionArgs {
-    /// The task definition file (or `-` for standard input).
+    /// The task definition file (or `-` for standard input): JSON, a
+    /// CloudFormation/SAM template (JSON or YAML), a CDK cloud assembly
+    /// directory (`cdk.out`), or `terraform show -json` output.
     #[arg(
         value_name = "TASKDEF",
         required_unless_present_any = ["family", "task_def_arn", "service"],
@@ -158,6 +160,30 @@ pub struct DefinitionArgs {
     /// (it also names the task on the shared network).
     #[arg(long)]
     pub service: Option<String>,
+    #[command(flatten)]
+    pub template: TemplateArgs,
+    /// Resolve what a template's task definition refers to from this
+    /// deployed CloudFormation stack: its resources' physical ids (a role's
+    /// `Arn` derived from them), parameters, outputs and the account's
+    /// exports, so the task runs with the roles and secrets really deployed.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+}
+
+/// Which resource of a template, a CDK cloud assembly or a Terraform plan,
+/// and the values its deployment would give it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TemplateArgs {
+    /// The task definition to read from a CloudFormation/SAM template (its
+    /// logical id), a CDK cloud assembly (`cdk.out`; a logical id or a
+    /// construct path such as `Api/TaskDef`) or `terraform show -json`
+    /// output (an address such as `module.api.aws_ecs_task_definition.this`);
+    /// needed when there are several.
+    #[arg(long, value_name = "ID|PATH|ADDRESS")]
+    pub resource: Option<String>,
+    /// A template parameter's value, over its `Default` (repeatable).
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<crate::source::ParameterValue>,
 }
 
 /// Changes to the definition for this run, as `aws ecs run-task` takes them.
@@ -415,8 +441,12 @@ pub enum Command {
     /// Exits 0 when the definition can run (warnings are printed to stderr),
     /// 2 when it cannot. `-` reads standard input.
     Validate {
-        /// The task definition file (or `-` for standard input).
+        /// The task definition file (or `-` for standard input): JSON, a
+        /// CloudFormation/SAM template, a CDK cloud assembly directory, or
+        /// `terraform show -json` output.
         file: PathBuf,
+        #[command(flatten)]
+        template: TemplateArgs,
         /// Print the findings as JSON on stdout instead of text on stderr.
         #[arg(long)]
         json: bool,
@@ -709,6 +739,24 @@ impl From<DefinitionArgs> for commands::DefinitionSource {
             revision: args.revision,
             task_def_arn: args.task_def_arn,
             service: args.service,
+            template: commands::TemplateSettings {
+                stack: args.stack,
+                ..args.template.into()
+            },
+        }
+    }
+}
+
+impl From<TemplateArgs> for commands::TemplateSettings {
+    fn from(args: TemplateArgs) -> Self {
+        commands::TemplateSettings {
+            resource: args.resource,
+            parameters: args
+                .parameters
+                .into_iter()
+                .map(|p| (p.key, p.value))
+                .collect(),
+            stack: None,
         }
     }
 }

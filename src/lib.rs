@@ -11,6 +11,11 @@
 //!   shapes users have (register input, describe output, a bare container
 //!   array), validation that reports every problem with its JSON path (one
 //!   file per area), and `run-task` style overrides.
+//! - [`source`]: where a definition really lives: CloudFormation and SAM
+//!   templates (JSON or YAML with short-form tags), CDK cloud assemblies and
+//!   `terraform show -json` output, read into the definition with every path
+//!   remembering its place in the user's file; intrinsics evaluated from a
+//!   context of values fetched beforehand, so it stays pure.
 //! - [`exit`]: the exit status and the failure every command returns.
 //! - [`plan`]: a pure function from a validated definition and run options to
 //!   the Docker objects to create: networks, the pause container, every
@@ -24,7 +29,8 @@
 //! - [`aws`]: one `SdkConfig` for everything AWS-facing: role sessions
 //!   assumed with STS and refreshed, secrets, S3 environment files, registry
 //!   logins (ECR, `repositoryCredentials`) and task definitions read from ECS;
-//!   MFA profiles' sessions, shared with the AWS CLI's cache.
+//!   MFA profiles' sessions, shared with the AWS CLI's cache; a deployed
+//!   stack's values for `--stack` (`aws::stacks`).
 //! - [`output`]: how findings, plans, logs, progress and the compose export
 //!   are shown to a person.
 //! - [`agent`]: the hidden `agent` and `pause` subcommands that run inside the
@@ -55,6 +61,7 @@ pub mod output;
 pub mod plan;
 pub mod protocol;
 pub mod runner;
+pub mod source;
 pub mod taskdef;
 
 pub use app::run;

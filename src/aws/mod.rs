@@ -9,6 +9,7 @@ pub mod registry;
 pub mod remote;
 pub mod secrets;
 pub mod sessions;
+pub mod stacks;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub enum Service {
     S3,
     Ecs,
     Ecr,
+    CloudFormation,
 }
 
 impl Service {
@@ -43,6 +45,7 @@ impl Service {
             Service::S3 => "S3",
             Service::Ecs => "ECS",
             Service::Ecr => "ECR",
+            Service::CloudFormation => "CloudFormation",
         }
     }
 
@@ -55,6 +58,7 @@ impl Service {
             Service::S3 => ("S3", "s3"),
             Service::Ecs => ("ECS", "ecs"),
             Service::Ecr => ("ECR", "api.ecr"),
+            Service::CloudFormation => ("CLOUDFORMATION", "cloudformation"),
         }
     }
 }

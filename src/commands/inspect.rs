@@ -9,11 +9,17 @@ use crate::output::{diagnostics, plan_view};
 use crate::plan::PlanOptions;
 use crate::taskdef::{self, Diagnostic};
 
-use super::{AwsSettings, DefinitionSource, OverrideSettings, TaskSettings, definition};
+use super::{
+    AwsSettings, DefinitionSource, OverrideSettings, TaskSettings, TemplateSettings, definition,
+};
 
 /// `validate FILE`: every finding; exit 2 when the definition cannot run.
-pub fn validate(file: &Path, json: bool) -> Result<ExitStatus, Failure> {
-    let loaded = taskdef::load_path(file)?;
+pub fn validate(
+    file: &Path,
+    template: &TemplateSettings,
+    json: bool,
+) -> Result<ExitStatus, Failure> {
+    let loaded = definition::load_file(file, template, None)?.loaded;
     let findings = definition::all_findings(&loaded);
     let errors: Vec<Diagnostic> = findings.iter().filter(|d| d.is_error()).cloned().collect();
     if json {
@@ -73,9 +79,10 @@ pub fn render(
             aws.timeout,
             aws.mfa_code.as_deref(),
         );
-        let mut loaded = definition::load(source, task, &aws).await?;
+        let mut loaded = definition::load(source, task, &aws).await?.loaded;
         definition::apply_overrides(&mut loaded, changes)?;
         definition::reject_errors(&loaded)?;
+        definition::reject_placeholders(&loaded)?;
         definition::print_warnings(&loaded);
         // What the rendered file is for (registering, deploying) needs images
         // Docker can pull.

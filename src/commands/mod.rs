@@ -39,6 +39,18 @@ pub struct DefinitionSource {
     pub task_def_arn: Option<String>,
     /// The definition this service runs now, in the task's cluster.
     pub service: Option<String>,
+    pub template: TemplateSettings,
+}
+
+/// Which resource of a template or plan, and its parameters' values.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSettings {
+    /// `--resource`.
+    pub resource: Option<String>,
+    /// `--parameter KEY=VALUE`, in order (a later one wins).
+    pub parameters: Vec<(String, String)>,
+    /// `--stack`: the deployed stack to resolve references from.
+    pub stack: Option<String>,
 }
 
 /// How the task is named and placed, as ECS would name it.

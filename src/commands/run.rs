@@ -12,9 +12,10 @@ use crate::exit::{ExitStatus, Failure};
 use crate::output::logs::LogSink;
 use crate::output::status;
 use crate::plan::{self, Plan, PlanOptions, RandomIds};
-use crate::runner::build::Build;
+use crate::runner::build::{Build, BuildArg, BuildSpec};
 use crate::runner::smoke_test::SmokeSpec;
 use crate::runner::{self, AgentStartup, Ending, RunOptions, Shutdown, TaskCredentials};
+use crate::source::ImageAsset;
 use crate::taskdef::{self, Loaded, TaskDefinition};
 
 use super::definition;
@@ -193,14 +194,24 @@ async fn checked_definition(
     mode: Mode<'_>,
     aws: &LazyAws,
 ) -> Result<(Loaded, Vec<Build>), Failure> {
-    let mut loaded = definition::load(&settings.definition, &settings.task, aws).await?;
+    let sourced = definition::load(&settings.definition, &settings.task, aws).await?;
+    let mut loaded = sourced.loaded;
     definition::apply_overrides(&mut loaded, &settings.overrides)?;
-    let builds = runner::build::apply(
-        &mut loaded.definition,
-        &settings.builds,
-        &settings.build_args,
-    )
-    .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
+    let specs = with_assets(&loaded, &settings.builds, &sourced.assets);
+    let builds = runner::build::apply(&mut loaded.definition, &specs, &settings.build_args)
+        .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
+    // A built image replaces whatever the source said.
+    loaded.placeholders.retain(|p| {
+        !builds.iter().any(|b| {
+            loaded
+                .definition
+                .container_definitions
+                .iter()
+                .position(|c| c.name() == b.container)
+                .is_some_and(|i| p.path == format!("containerDefinitions[{i}].image"))
+        })
+    });
+    definition::settle_placeholders_for_run(&mut loaded, settings.task.task_role_arn.is_some())?;
     if let Mode::Smoke(spec) = mode {
         spec.check(&loaded.definition)
             .map_err(|e| Failure::usage(anyhow::anyhow!(e), Vec::new()))?;
@@ -210,6 +221,50 @@ async fn checked_definition(
     crate::aws::envfiles::check_local(&loaded.definition, &settings.env_files)
         .map_err(|e| Failure::usage(anyhow::Error::new(e), Vec::new()))?;
     Ok((loaded, builds))
+}
+
+/// `--build`, and a build of each CDK image asset whose container neither
+/// `--build` nor `--image` gives an image.
+fn with_assets(loaded: &Loaded, builds: &[BuildSpec], assets: &[ImageAsset]) -> Vec<BuildSpec> {
+    let mut specs = builds.to_vec();
+    let only = (loaded.definition.container_definitions.len() == 1)
+        .then(|| loaded.definition.container_definitions[0].name().to_owned());
+    for asset in assets {
+        let built = builds
+            .iter()
+            .any(|b| b.container.as_ref().or(only.as_ref()) == Some(&asset.container));
+        let index = loaded
+            .definition
+            .container_definitions
+            .iter()
+            .position(|c| c.name() == asset.container);
+        let overridden = index.is_some_and(|i| {
+            crate::taskdef::overrides::locate(
+                &loaded.overridden,
+                &format!("containerDefinitions[{i}].image"),
+            )
+            .is_some()
+        });
+        if built || overridden {
+            continue;
+        }
+        specs.push(BuildSpec {
+            container: Some(asset.container.clone()),
+            dir: asset.directory.clone(),
+            dockerfile: asset.dockerfile.clone(),
+            args: asset
+                .build_args
+                .iter()
+                .map(|(key, value)| BuildArg {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            target: asset.target.clone(),
+            platform: asset.platform.clone(),
+        });
+    }
+    specs
 }
 
 /// The agent image and the shared network, each created when absent, and

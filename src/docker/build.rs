@@ -27,6 +27,10 @@ pub struct BuildRequest {
     pub args: HashMap<String, String>,
     /// Labels of the image.
     pub labels: HashMap<String, String>,
+    /// The Dockerfile stage to build (`--target`), else its last.
+    pub target: Option<String>,
+    /// The platform to build for (`linux/amd64`), else the engine's.
+    pub platform: Option<String>,
 }
 
 impl Engine {
@@ -40,15 +44,21 @@ impl Engine {
         request: BuildRequest,
         mut output: impl FnMut(&str) + Send,
     ) -> Result<(), DockerError> {
-        let options = BuildImageOptionsBuilder::default()
+        let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&request.dockerfile)
             .t(&request.tag)
             .rm(true)
             .forcerm(true)
             .buildargs(&request.args)
             .labels(&request.labels)
-            .version(BuilderVersion::BuilderV1)
-            .build();
+            .version(BuilderVersion::BuilderV1);
+        if let Some(target) = &request.target {
+            options = options.target(target);
+        }
+        if let Some(platform) = &request.platform {
+            options = options.platform(platform);
+        }
+        let options = options.build();
         let mut stream = self.docker.build_image(
             options,
             None,

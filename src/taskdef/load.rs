@@ -71,6 +71,9 @@ pub enum Shape {
     List,
     /// A bare array of container definitions.
     ContainerArray,
+    /// A resource of a template or a plan (CloudFormation, CDK, Terraform),
+    /// mapped to a definition; [`Loaded::origins`] locates its paths.
+    Template,
 }
 
 impl Shape {
@@ -86,7 +89,7 @@ impl Shape {
             }
         };
         match self {
-            Shape::Definition => path.to_owned(),
+            Shape::Definition | Shape::Template => path.to_owned(),
             Shape::Describe => inner("taskDefinition."),
             Shape::List => inner("taskDefinitions[0]."),
             Shape::ContainerArray => path
@@ -110,6 +113,92 @@ pub struct Loaded {
     /// The definition as the document holds it (describe output's tags
     /// moved in), every field kept, for `render`.
     pub document: Map<String, Value>,
+    /// For a definition mapped from another document (a template): each
+    /// mapped path of the definition and the path it came from in that
+    /// document, so that findings name the user's own file.
+    pub origins: Origins,
+    /// Values the source could not resolve and stand in as placeholders
+    /// (`<TaskRole.Arn>`), each at its definition path.
+    pub placeholders: Vec<Placeholder>,
+}
+
+/// A value of the definition that stands for something only a deployment
+/// knows (another resource's id, an export, a value known after apply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// Where it sits in the definition (`containerDefinitions[0].image`).
+    pub path: String,
+    /// The text standing in for the value, as it appears in the definition.
+    pub text: String,
+}
+
+/// Definition paths and the document paths they were mapped from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins {
+    paths: std::collections::BTreeMap<String, String>,
+    /// How the document names a field the definition names (`memory` →
+    /// `Memory`), for the part of a path below its recorded prefix (a field
+    /// the document does not have).
+    names: std::collections::BTreeMap<String, String>,
+}
+
+impl Origins {
+    /// Records that the definition's `path` came from `origin`.
+    pub fn insert(&mut self, path: impl Into<String>, origin: impl Into<String>) {
+        self.paths.insert(path.into(), origin.into());
+    }
+
+    /// Records how the document names the definition's field `name`.
+    pub fn name(&mut self, name: impl Into<String>, in_document: impl Into<String>) {
+        self.names
+            .entry(name.into())
+            .or_insert_with(|| in_document.into());
+    }
+
+    /// The document path of `path`: the origin of its longest recorded
+    /// prefix, with the rest of the path appended in the document's names.
+    #[must_use]
+    pub fn locate(&self, path: &str) -> Option<String> {
+        let mut end = path.len();
+        loop {
+            let prefix = &path[..end];
+            if let Some(origin) = self.paths.get(prefix) {
+                let rest = self.rename(&path[end..]);
+                let dot = if origin.is_empty() || rest.is_empty() || rest.starts_with(['.', '[']) {
+                    ""
+                } else {
+                    "."
+                };
+                return Some(format!("{origin}{dot}{rest}"));
+            }
+            end = match path[..end].rfind(['.', '[']) {
+                Some(at) => at,
+                None if end > 0 => 0,
+                None => return None,
+            };
+        }
+    }
+
+    fn rename(&self, rest: &str) -> String {
+        if self.names.is_empty() {
+            return rest.to_owned();
+        }
+        rest.split('.')
+            .map(|segment| {
+                let (name, index) = segment
+                    .find('[')
+                    .map_or((segment, ""), |at| segment.split_at(at));
+                let name = self.names.get(name).map_or(name, String::as_str);
+                format!("{name}{index}")
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
 }
 
 impl Loaded {
@@ -117,7 +206,9 @@ impl Loaded {
     /// it, else its place in the user's document.
     #[must_use]
     pub fn locate(&self, path: &str) -> String {
-        super::overrides::locate(&self.overridden, path).unwrap_or_else(|| self.shape.locate(path))
+        super::overrides::locate(&self.overridden, path)
+            .or_else(|| self.origins.locate(path))
+            .unwrap_or_else(|| self.shape.locate(path))
     }
 }
 
@@ -144,12 +235,25 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
 /// Reads a task definition from text. `fallback_family` names a bare
 /// container-definitions array, which carries no family of its own.
 pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<Loaded, LoadError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| LoadError::Syntax {
+    load_value(parse(text, source_name)?, source_name, fallback_family)
+}
+
+/// Parses JSON text, a syntax error located by line and column.
+pub fn parse(text: &str, source_name: &str) -> Result<Value, LoadError> {
+    serde_json::from_str(text).map_err(|e| LoadError::Syntax {
         source_name: source_name.to_owned(),
         message: syntax_message(&e),
         line: e.line(),
         column: e.column(),
-    })?;
+    })
+}
+
+/// Reads a task definition from parsed JSON, in any of the shapes above.
+pub fn load_value(
+    value: Value,
+    source_name: &str,
+    fallback_family: &str,
+) -> Result<Loaded, LoadError> {
     let shape_error = |reason: &str| LoadError::Shape {
         source_name: source_name.to_owned(),
         reason: reason.to_owned(),
@@ -254,6 +358,8 @@ pub fn load_str(text: &str, source_name: &str, fallback_family: &str) -> Result<
         warnings,
         overridden: Vec::new(),
         document,
+        origins: Origins::default(),
+        placeholders: Vec::new(),
     })
 }
 
@@ -545,6 +651,40 @@ mod tests {
         );
         let err = load(r#"{"family":"f","cpu":true,"containerDefinitions":[]}"#).unwrap_err();
         assert!(err.problems()[0].message.contains("\"1 vCPU\""), "{err:?}");
+    }
+
+    #[test]
+    fn origins_locate_the_longest_recorded_prefix() {
+        let mut origins = Origins::default();
+        origins.insert(
+            "containerDefinitions[0]",
+            "R.Properties.ContainerDefinitions[2]",
+        );
+        origins.insert(
+            "containerDefinitions[0].image",
+            "R.Properties.ContainerDefinitions[2].Image",
+        );
+        assert_eq!(
+            origins.locate("containerDefinitions[0].image").as_deref(),
+            Some("R.Properties.ContainerDefinitions[2].Image")
+        );
+        assert_eq!(
+            origins
+                .locate("containerDefinitions[0].logConfiguration.options.x")
+                .as_deref(),
+            Some("R.Properties.ContainerDefinitions[2].logConfiguration.options.x")
+        );
+        assert_eq!(origins.locate("family"), None);
+        origins.insert("", "R.Properties");
+        origins.name("memory", "Memory");
+        assert_eq!(
+            origins.locate("containerDefinitions[0].memory").as_deref(),
+            Some("R.Properties.ContainerDefinitions[2].Memory")
+        );
+        assert_eq!(
+            origins.locate("family").as_deref(),
+            Some("R.Properties.family")
+        );
     }
 
     #[test]

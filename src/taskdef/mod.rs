@@ -12,6 +12,6 @@ pub mod units;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{LoadError, Loaded, Shape, load_path, load_str};
+pub use load::{LoadError, Loaded, Origins, Placeholder, Shape, load_path, load_str, load_value};
 pub use model::TaskDefinition;
 pub use validate::validate;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// The layers from the bottom up; modules of one layer do not import each other.
 const LAYERS: &[&[&str]] = &[
     &["taskdef"],
+    &["source"],
     &["exit", "plan"],
     &["docker", "protocol"],
     &["aws"],

@@ -16,5 +16,6 @@ mod reach;
 mod registry;
 mod run;
 mod signals;
+mod sources;
 mod tasks;
 mod trust;

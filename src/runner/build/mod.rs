@@ -18,12 +18,18 @@ use crate::taskdef::TaskDefinition;
 use crate::taskdef::overrides::{OverrideError, named_or_only};
 
 /// `--build [CONTAINER=]DIR[:DOCKERFILE]`, as typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuildSpec {
     pub container: Option<String>,
     pub dir: PathBuf,
     /// Relative to `dir`, as compose reads `dockerfile`.
     pub dockerfile: Option<PathBuf>,
+    /// Build arguments of this build alone (a CDK asset's), under `--build-arg`.
+    pub args: Vec<BuildArg>,
+    /// The Dockerfile stage to build.
+    pub target: Option<String>,
+    /// The platform to build for.
+    pub platform: Option<String>,
 }
 
 impl std::str::FromStr for BuildSpec {
@@ -47,6 +53,9 @@ impl std::str::FromStr for BuildSpec {
             return Err(format!("`{text}` is not CONTAINER=DIR[:DOCKERFILE]"));
         }
         Ok(BuildSpec {
+            args: Vec::new(),
+            target: None,
+            platform: None,
             container,
             dir: PathBuf::from(dir),
             dockerfile,
@@ -84,6 +93,8 @@ pub struct Build {
     pub tag: String,
     /// `--build-arg`s.
     pub args: HashMap<String, String>,
+    pub target: Option<String>,
+    pub platform: Option<String>,
 }
 
 /// Why a build could not be set up or failed.
@@ -144,12 +155,20 @@ pub fn apply(
         let name = container.name.clone().unwrap_or_default();
         let tag = tag(&family, &name);
         container.image = Some(tag.clone());
+        let mut build_args: HashMap<String, String> = spec
+            .args
+            .iter()
+            .map(|a| (a.key.clone(), a.value.clone()))
+            .collect();
+        build_args.extend(args.clone());
         builds.push(Build {
             container: name,
             dir: spec.dir.clone(),
             dockerfile: spec.dockerfile.clone(),
             tag,
-            args: args.clone(),
+            args: build_args,
+            target: spec.target.clone(),
+            platform: spec.platform.clone(),
         });
     }
     Ok(builds)
@@ -237,6 +256,8 @@ pub async fn build_one(
         tag: build.tag.clone(),
         args: build.args.clone(),
         labels: HashMap::from([(labels::ROLE.to_owned(), "build".to_owned())]),
+        target: build.target.clone(),
+        platform: build.platform.clone(),
     };
     let built = engine.build_image(request, output).await;
     let archived = writer
