@@ -289,20 +289,31 @@ async fn v3_container_stats(State(agent): State<Agent>, Path(id): Path<String>) 
     }
 }
 
+/// The containers of the task behind an endpoint id, or the agent's error
+/// for an unknown id (v3: 400, v4: 404, each with its handler's name).
+fn task_stats_targets(
+    agent: &Agent,
+    id: &str,
+    unknown: StatusCode,
+    handler: &str,
+) -> Result<Vec<StatsTarget>, Response> {
+    let registry = agent.state.read();
+    match registry.endpoint(id) {
+        Some((task, _)) => Ok(stats_targets(task)),
+        None => Err(error(unknown, &format!("{handler}: {}", unknown_task(id)))),
+    }
+}
+
 async fn v3_task_stats(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
-    let targets = {
-        let registry = agent.state.read();
-        match registry.endpoint(&id) {
-            Some((task, _)) => stats_targets(task),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("V3 task stats handler: {}", unknown_task(&id)),
-                );
-            }
-        }
-    };
-    json(StatusCode::OK, &task_stats(&agent, targets).await)
+    match task_stats_targets(
+        &agent,
+        &id,
+        StatusCode::BAD_REQUEST,
+        "V3 task stats handler",
+    ) {
+        Ok(targets) => json(StatusCode::OK, &task_stats(&agent, targets).await),
+        Err(response) => response,
+    }
 }
 
 async fn v4_container(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
@@ -369,18 +380,11 @@ enum MaybeStats {
 }
 
 async fn v4_task_stats(State(agent): State<Agent>, Path(id): Path<String>) -> Response {
-    let targets = {
-        let registry = agent.state.read();
-        match registry.endpoint(&id) {
-            Some((task, _)) => stats_targets(task),
-            None => {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    &format!("V4 task stats handler: {}", unknown_task(&id)),
-                );
-            }
-        }
-    };
+    let targets =
+        match task_stats_targets(&agent, &id, StatusCode::NOT_FOUND, "V4 task stats handler") {
+            Ok(targets) => targets,
+            Err(response) => return response,
+        };
     let samples = futures_util::future::join_all(targets.iter().map(|t| sample(&agent, t))).await;
     let body: BTreeMap<String, MaybeStats> = targets
         .into_iter()
