@@ -839,3 +839,236 @@ fn front_container(def: &TaskDefinition) -> Option<&str> {
         .or_else(|| containers.iter().find(|c| c.essential != Some(false)))
         .and_then(|c| c.name.as_deref())
 }
+
+/// One test per mapping rule: what the agent (and Docker) would be given for
+/// each definition field.
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::planned;
+    use super::super::{DEFAULT_AGENT_LOOPBACK_PORT, Plan};
+    use super::*;
+
+    fn one(container: &str) -> String {
+        format!(r#"{{"family":"web","containerDefinitions":[{container}]}}"#)
+    }
+
+    fn host(plan: &Plan, name: &str) -> HostConfig {
+        plan.container(name).create.host_config.clone().unwrap()
+    }
+
+    fn env(plan: &Plan, name: &str) -> Vec<String> {
+        plan.container(name).create.env.clone().unwrap()
+    }
+
+    #[test]
+    fn cpu_becomes_shares_with_dockers_minimum_and_memory_becomes_bytes() {
+        let plan = planned(&one(
+            r#"{"name":"a","image":"i","cpu":0,"memory":64,"memoryReservation":32}"#,
+        ));
+        let h = host(&plan, "a");
+        assert_eq!(h.cpu_shares, Some(MIN_CPU_SHARES));
+        assert_eq!(h.memory, Some(64 * 1024 * 1024));
+        assert_eq!(h.memory_reservation, Some(32 * 1024 * 1024));
+        let plan = planned(&one(r#"{"name":"a","image":"i","cpu":512,"memory":64,
+            "linuxParameters":{"maxSwap":128}}"#));
+        let h = host(&plan, "a");
+        assert_eq!(h.cpu_shares, Some(512));
+        // maxSwap is on top of memory; swappiness takes ECS's default then.
+        assert_eq!(h.memory_swap, Some(192 * 1024 * 1024));
+        assert_eq!(h.memory_swappiness, Some(DEFAULT_SWAPPINESS));
+    }
+
+    #[test]
+    fn a_container_without_a_memory_of_its_own_gets_the_tasks() {
+        let plan = planned(
+            r#"{"family":"web","memory":"256","containerDefinitions":[{"name":"a","image":"i"}]}"#,
+        );
+        assert_eq!(host(&plan, "a").memory, Some(256 * 1024 * 1024));
+    }
+
+    #[test]
+    fn the_agents_variables_come_after_the_definitions_and_win_but_the_region() {
+        let plan = planned(&one(r#"{"name":"a","image":"i","memory":64,"environment":[
+                {"name":"APP","value":"1"},
+                {"name":"ECS_CONTAINER_METADATA_URI_V4","value":"mine"},
+                {"name":"AWS_DEFAULT_REGION","value":"eu-west-3"}]}"#));
+        let env = env(&plan, "a");
+        assert_eq!(env[0], "APP=1");
+        assert_eq!(env[1], "AWS_DEFAULT_REGION=eu-west-3");
+        let id = plan.container("a").endpoint_id.clone().unwrap();
+        assert!(env.contains(&format!(
+            "ECS_CONTAINER_METADATA_URI_V4=http://{AGENT_IP}/v4/{id}"
+        )));
+        assert!(env.contains(&format!(
+            "ECS_CONTAINER_METADATA_URI=http://{AGENT_IP}/v3/{id}"
+        )));
+        assert!(!env.contains(&"ECS_CONTAINER_METADATA_URI_V4=mine".to_owned()));
+        // The other region variable follows the one the definition set.
+        assert!(env.contains(&"AWS_REGION=eu-west-3".to_owned()));
+        assert!(env.contains(&"AWS_EXECUTION_ENV=AWS_ECS_EC2".to_owned()));
+    }
+
+    #[test]
+    fn host_mode_reaches_the_agent_on_the_loopback_port() {
+        let plan = planned(
+            r#"{"family":"web","networkMode":"host","containerDefinitions":[{"name":"a","image":"i","memory":64}]}"#,
+        );
+        let id = plan.container("a").endpoint_id.clone().unwrap();
+        let port = DEFAULT_AGENT_LOOPBACK_PORT;
+        assert!(env(&plan, "a").contains(&format!(
+            "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:{port}/v4/{id}"
+        )));
+        assert_eq!(host(&plan, "a").network_mode.as_deref(), Some("host"));
+    }
+
+    #[test]
+    fn health_checks_take_ecs_defaults_in_nanoseconds() {
+        let plan = planned(&one(
+            r#"{"name":"a","image":"i","memory":64,"healthCheck":{"command":["CMD-SHELL","true"],"interval":10}}"#,
+        ));
+        let check = plan.container("a").create.healthcheck.clone().unwrap();
+        assert_eq!(check.test, Some(vec!["CMD-SHELL".into(), "true".into()]));
+        assert_eq!(check.interval, Some(10_000_000_000));
+        assert_eq!(check.timeout, Some(HEALTH_TIMEOUT * 1_000_000_000));
+        assert_eq!(check.retries, Some(HEALTH_RETRIES));
+        assert_eq!(check.start_period, Some(0));
+    }
+
+    #[test]
+    fn bridge_ports_publish_on_the_host_port_or_an_ephemeral_one() {
+        let plan = planned(&one(
+            r#"{"name":"a","image":"i","memory":64,"portMappings":[
+                {"containerPort":80,"hostPort":8080},
+                {"containerPort":53,"protocol":"udp"},
+                {"containerPortRange":"9000-9001"}]}"#,
+        ));
+        let create = &plan.container("a").create;
+        assert_eq!(
+            create.exposed_ports.clone().unwrap(),
+            ["80/tcp", "53/udp", "9000/tcp", "9001/tcp"]
+        );
+        let bindings = host(&plan, "a").port_bindings.unwrap();
+        let port = |key: &str| bindings[key].clone().unwrap()[0].host_port.clone().unwrap();
+        assert_eq!(port("80/tcp"), "8080");
+        assert_eq!(port("53/udp"), "");
+        assert_eq!(port("9001/tcp"), "");
+    }
+
+    #[test]
+    fn awsvpc_containers_join_the_pause_container_which_publishes_their_ports() {
+        let plan = planned(
+            r#"{"family":"web","networkMode":"awsvpc","containerDefinitions":[
+                {"name":"a","image":"i","memory":64,"portMappings":[{"containerPort":8080}]}]}"#,
+        );
+        let pause = plan.pause.as_ref().unwrap();
+        assert_eq!(
+            host(&plan, "a").network_mode,
+            Some(format!("container:{}", pause.docker_name))
+        );
+        assert!(plan.container("a").create.exposed_ports.is_none());
+        assert_eq!(plan.container("a").ports, ["8080/tcp"]);
+    }
+
+    #[test]
+    fn mounts_volumes_from_and_links_name_what_they_use() {
+        let plan = planned(
+            r#"{"family":"web","volumes":[{"name":"data"},{"name":"logs","host":{"sourcePath":"/var/log/app"}}],
+               "containerDefinitions":[
+                {"name":"db","image":"i","memory":64,"mountPoints":[
+                    {"sourceVolume":"data","containerPath":"/data"},
+                    {"sourceVolume":"logs","containerPath":"/logs","readOnly":true}]},
+                {"name":"app","image":"i","memory":64,"links":["db:database"],
+                 "volumesFrom":[{"sourceContainer":"db","readOnly":true}]}]}"#,
+        );
+        let db = host(&plan, "db");
+        let data = &plan
+            .volumes
+            .iter()
+            .find(|v| v.name == "data")
+            .unwrap()
+            .docker_name;
+        assert_eq!(
+            db.binds.unwrap(),
+            [format!("{data}:/data"), "/var/log/app:/logs:ro".to_owned()]
+        );
+        let db_name = &plan.container("db").docker_name;
+        assert_eq!(
+            host(&plan, "app").volumes_from.unwrap(),
+            [format!("{db_name}:ro")]
+        );
+        let endpoints = plan
+            .container("app")
+            .create
+            .networking_config
+            .clone()
+            .unwrap();
+        let endpoint = &endpoints.endpoints_config.unwrap()[NETWORK_NAME];
+        assert_eq!(
+            endpoint.links.clone().unwrap(),
+            [format!("{db_name}:database")]
+        );
+        assert!(
+            endpoint
+                .aliases
+                .clone()
+                .unwrap()
+                .contains(&"app".to_owned())
+        );
+    }
+
+    #[test]
+    fn linux_parameters_become_capabilities_devices_and_init() {
+        let plan = planned(&one(
+            r#"{"name":"a","image":"i","memory":64,"linuxParameters":{
+                "capabilities":{"add":["NET_ADMIN"],"drop":["MKNOD"]},
+                "devices":[{"hostPath":"/dev/fuse","permissions":["read","write"]}],
+                "initProcessEnabled":true,"sharedMemorySize":64,
+                "tmpfs":[{"containerPath":"/run","size":16,"mountOptions":["noexec"]}]}}"#,
+        ));
+        let h = host(&plan, "a");
+        assert_eq!(h.cap_add.unwrap(), ["NET_ADMIN"]);
+        assert_eq!(h.cap_drop.unwrap(), ["MKNOD"]);
+        let device = &h.devices.unwrap()[0];
+        assert_eq!(device.path_on_host.as_deref(), Some("/dev/fuse"));
+        assert_eq!(device.cgroup_permissions.as_deref(), Some("rw"));
+        assert_eq!(h.init, Some(true));
+        assert_eq!(h.shm_size, Some(64 * 1024 * 1024));
+        assert!(h.tmpfs.unwrap()["/run"].contains("noexec"));
+    }
+
+    #[test]
+    fn container_settings_pass_through_as_docker_names_them() {
+        let plan = planned(&one(
+            r#"{"name":"a","image":"i","memory":64,"user":"1000:1000","workingDirectory":"/srv",
+                "readonlyRootFilesystem":true,"privileged":false,"dnsServers":["10.0.0.2"],
+                "extraHosts":[{"hostname":"db","ipAddress":"10.0.0.9"}],
+                "ulimits":[{"name":"nofile","softLimit":1024,"hardLimit":2048}],
+                "dockerLabels":{"team":"web"},"stopTimeout":5,
+                "systemControls":[{"namespace":"net.core.somaxconn","value":"1024"}]}"#,
+        ));
+        let create = &plan.container("a").create;
+        assert_eq!(create.user.as_deref(), Some("1000:1000"));
+        assert_eq!(create.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(create.stop_timeout, Some(5));
+        assert_eq!(create.labels.as_ref().unwrap()["team"], "web");
+        let h = host(&plan, "a");
+        assert_eq!(h.readonly_rootfs, Some(true));
+        assert_eq!(h.dns.unwrap(), ["10.0.0.2"]);
+        assert_eq!(h.extra_hosts.unwrap(), ["db:10.0.0.9"]);
+        let ulimit = &h.ulimits.unwrap()[0];
+        assert_eq!((ulimit.soft, ulimit.hard), (Some(1024), Some(2048)));
+        assert_eq!(h.sysctls.unwrap()["net.core.somaxconn"], "1024");
+        // Every container logs to json-file locally, whatever it names.
+        assert_eq!(h.log_config.unwrap().typ.as_deref(), Some("json-file"));
+    }
+
+    #[test]
+    fn a_stop_timeout_defaults_to_ecss_thirty_seconds() {
+        let plan = planned(&one(r#"{"name":"a","image":"i","memory":64}"#));
+        assert_eq!(
+            plan.container("a").stop_timeout_secs,
+            DEFAULT_STOP_TIMEOUT_SECS
+        );
+        assert_eq!(plan.container("a").create.stop_timeout, Some(30));
+    }
+}

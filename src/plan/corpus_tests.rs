@@ -10,7 +10,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use super::{PlanOptions, SequentialIds, plan};
+use super::test_support::options;
+use super::{SequentialIds, plan};
 use crate::taskdef::{Diagnostic, load_path, load_str, validate};
 
 /// The fixture corpus: `ECS_RUN_LOCAL_FIXTURES`, else the repository's `tests/fixtures`.
@@ -133,13 +134,6 @@ const REJECTED: &[(&str, &str, &str)] = &[
         "the App Mesh proxy container `envoy` is not in containerDefinitions",
     ),
 ];
-
-fn options() -> PlanOptions {
-    PlanOptions {
-        agent_image: "ecs-run-local-agent:test".into(),
-        ..PlanOptions::default()
-    }
-}
 
 /// Every error of a file, as `path: message` lines located in its document.
 fn errors_of(path: &Path) -> Vec<String> {

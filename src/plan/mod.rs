@@ -14,6 +14,8 @@ pub mod order;
 
 #[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use std::collections::BTreeMap;
 
@@ -524,13 +526,9 @@ impl From<VolumeScope> for Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::ids::SequentialIds;
 
     fn task_of(document: &str, options: &PlanOptions) -> TaskPlan {
-        let loaded = crate::taskdef::load_str(document, "t.json", "t").unwrap();
-        plan(&loaded.definition, options, &mut SequentialIds::default())
-            .unwrap()
-            .task
+        super::test_support::planned_with(document, options).task
     }
 
     #[test]
