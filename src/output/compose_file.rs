@@ -49,55 +49,13 @@ pub fn file(plan: &Plan, agent_image: &str, agent_port: u16) -> String {
     }
     for c in &plan.containers {
         let mut service = service(c, &services_by_docker);
-        let mut depends = Map::new();
-        depends.insert(
-            AGENT_SERVICE.into(),
-            json!({ "condition": "service_started" }),
+        service.insert(
+            "depends_on".into(),
+            Value::Object(depends_on(c, plan.pause.is_some())),
         );
-        if plan.pause.is_some() {
-            depends.insert(
-                PAUSE_SERVICE.into(),
-                json!({ "condition": "service_started" }),
-            );
-        }
-        for d in &c.depends_on {
-            let condition = match d.condition {
-                crate::taskdef::model::DependencyCondition::Healthy => "service_healthy",
-                crate::taskdef::model::DependencyCondition::Success => {
-                    "service_completed_successfully"
-                }
-                // COMPLETE (any exit) has no compose condition: start after it.
-                _ => "service_started",
-            };
-            depends.insert(d.container.clone(), json!({ "condition": condition }));
-        }
-        for need in &c.implicit_dependencies {
-            depends
-                .entry(need.clone())
-                .or_insert_with(|| json!({ "condition": "service_started" }));
-        }
-        service.insert("depends_on".into(), Value::Object(depends));
         services.insert(c.name.clone(), Value::Object(service));
     }
-    let volumes: Map<String, Value> = plan
-        .volumes
-        .iter()
-        .map(|v| {
-            (
-                v.docker_name.clone(),
-                json!({
-                    "name": v.docker_name,
-                    "driver": v.driver,
-                    "driver_opts": v.driver_opts,
-                    "labels": v
-                        .labels
-                        .iter()
-                        .filter(|(k, _)| !k.starts_with("ecs-run-local."))
-                        .collect::<BTreeMap<_, _>>(),
-                }),
-            )
-        })
-        .collect();
+    let volumes = volumes(plan);
     let mut document = json!({
         "version": "2.4",
         "services": services,
@@ -126,6 +84,193 @@ pub fn file(plan: &Plan, agent_image: &str, agent_port: u16) -> String {
     );
     yaml(&document, 0, &mut out);
     out
+}
+
+/// What a container's service waits for: the agent (and the pause
+/// container), its `dependsOn` as compose conditions, and what it links to
+/// or takes volumes from.
+fn depends_on(c: &ContainerPlan, has_pause: bool) -> Map<String, Value> {
+    let mut depends = Map::new();
+    depends.insert(
+        AGENT_SERVICE.into(),
+        json!({ "condition": "service_started" }),
+    );
+    if has_pause {
+        depends.insert(
+            PAUSE_SERVICE.into(),
+            json!({ "condition": "service_started" }),
+        );
+    }
+    for d in &c.depends_on {
+        let condition = match d.condition {
+            crate::taskdef::model::DependencyCondition::Healthy => "service_healthy",
+            crate::taskdef::model::DependencyCondition::Success => "service_completed_successfully",
+            // COMPLETE (any exit) has no compose condition: start after it.
+            _ => "service_started",
+        };
+        depends.insert(d.container.clone(), json!({ "condition": condition }));
+    }
+    for need in &c.implicit_dependencies {
+        depends
+            .entry(need.clone())
+            .or_insert_with(|| json!({ "condition": "service_started" }));
+    }
+    depends
+}
+
+/// The plan's volumes, under their Docker names, without our own labels.
+fn volumes(plan: &Plan) -> Map<String, Value> {
+    plan.volumes
+        .iter()
+        .map(|v| {
+            (
+                v.docker_name.clone(),
+                json!({
+                    "name": v.docker_name,
+                    "driver": v.driver,
+                    "driver_opts": v.driver_opts,
+                    "labels": v
+                        .labels
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("ecs-run-local."))
+                        .collect::<BTreeMap<_, _>>(),
+                }),
+            )
+        })
+        .collect()
+}
+
+/// A health check in compose's units.
+fn health_check(h: &bollard::models::HealthConfig) -> Value {
+    let duration = |ns: Option<i64>| {
+        ns.filter(|n| *n > 0)
+            .map(|n| format!("{}s", n / 1_000_000_000))
+    };
+    let check: Map<String, Value> = [
+        ("test", json!(h.test)),
+        ("interval", json!(duration(h.interval))),
+        ("timeout", json!(duration(h.timeout))),
+        ("retries", json!(h.retries)),
+        ("start_period", json!(duration(h.start_period))),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_null())
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Value::Object(check)
+}
+
+/// Port bindings as compose's `[IP:][HOST:]CONTAINER/PROTOCOL`, sorted.
+fn published(host: &bollard::models::HostConfig) -> Vec<String> {
+    let mut ports = Vec::new();
+    for (port, bindings) in host.port_bindings.iter().flatten() {
+        for b in bindings.iter().flatten() {
+            let host_port = b.host_port.clone().unwrap_or_default();
+            let ip = b.host_ip.clone().filter(|ip| !ip.is_empty());
+            ports.push(match (ip, host_port.is_empty()) {
+                (Some(ip), false) => format!("{ip}:{host_port}:{port}"),
+                (None, false) => format!("{host_port}:{port}"),
+                (Some(ip), true) => format!("{ip}::{port}"),
+                (None, true) => port.clone(),
+            });
+        }
+    }
+    ports.sort();
+    ports
+}
+
+/// tmpfs mounts as `PATH[:OPTIONS]`.
+fn tmpfs(mounts: std::collections::HashMap<String, String>) -> Vec<String> {
+    mounts
+        .into_iter()
+        .map(|(path, options)| {
+            if options.is_empty() {
+                path
+            } else {
+                format!("{path}:{options}")
+            }
+        })
+        .collect()
+}
+
+/// Devices as `HOST:CONTAINER:PERMISSIONS`.
+fn devices(devices: Vec<bollard::models::DeviceMapping>) -> Vec<String> {
+    devices
+        .into_iter()
+        .map(|d| {
+            format!(
+                "{}:{}:{}",
+                d.path_on_host.unwrap_or_default(),
+                d.path_in_container.unwrap_or_default(),
+                d.cgroup_permissions.unwrap_or_else(|| "rwm".into())
+            )
+        })
+        .collect()
+}
+
+/// Ulimits by name, soft and hard.
+fn ulimits(host: &bollard::models::HostConfig) -> Value {
+    Value::Object(
+        host.ulimits
+            .iter()
+            .flatten()
+            .filter_map(|u| Some((u.name.clone()?, json!({ "soft": u.soft, "hard": u.hard }))))
+            .collect(),
+    )
+}
+
+/// `container:<docker name>` and `{docker name}:ro` point at services.
+fn in_services(services: &BTreeMap<String, String>, value: &str) -> String {
+    services
+        .iter()
+        .find_map(|(docker, service)| {
+            value
+                .strip_prefix(docker.as_str())
+                .map(|rest| format!("{service}{rest}"))
+        })
+        .unwrap_or_else(|| value.to_owned())
+}
+
+/// The service's network, links and shared namespaces.
+fn networking(
+    body: &bollard::models::ContainerCreateBody,
+    host: &bollard::models::HostConfig,
+    services: &BTreeMap<String, String>,
+) -> Vec<(&'static str, Value)> {
+    let mut keys = Vec::new();
+    match host.network_mode.as_deref() {
+        Some(mode) if mode.starts_with("container:") => {
+            let service = in_services(services, &mode["container:".len()..]);
+            keys.push(("network_mode", json!(format!("service:{service}"))));
+        }
+        Some(NETWORK) | None => {
+            let endpoint = body
+                .networking_config
+                .as_ref()
+                .and_then(|n| n.endpoints_config.as_ref())
+                .and_then(|e| e.get(NETWORK));
+            let aliases = endpoint.and_then(|e| e.aliases.clone()).unwrap_or_default();
+            keys.push(("networks", json!({ NETWORK: { "aliases": aliases } })));
+            let links: Vec<String> = endpoint
+                .and_then(|e| e.links.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|l| in_services(services, l))
+                .collect();
+            keys.push(("links", json!(links)));
+        }
+        Some(other) => keys.push(("network_mode", json!(other))),
+    }
+    for (key, mode) in [("pid", &host.pid_mode), ("ipc", &host.ipc_mode)] {
+        if let Some(mode) = mode {
+            let value = match mode.strip_prefix("container:") {
+                Some(docker) => format!("service:{}", in_services(services, docker)),
+                None => mode.clone(),
+            };
+            keys.push((key, json!(value)));
+        }
+    }
+    keys
 }
 
 /// One container's service, from its Docker create body.
@@ -170,85 +315,13 @@ fn service(c: &ContainerPlan, services: &BTreeMap<String, String>) -> Map<String
         .collect();
     put("labels", json!(labels));
     if let Some(h) = &body.healthcheck {
-        let duration = |ns: Option<i64>| {
-            ns.filter(|n| *n > 0)
-                .map(|n| format!("{}s", n / 1_000_000_000))
-        };
-        let check: Map<String, Value> = [
-            ("test", json!(h.test)),
-            ("interval", json!(duration(h.interval))),
-            ("timeout", json!(duration(h.timeout))),
-            ("retries", json!(h.retries)),
-            ("start_period", json!(duration(h.start_period))),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        put("healthcheck", Value::Object(check));
+        put("healthcheck", health_check(h));
     }
-    let by_service = |value: &str| -> String {
-        // `container:<docker name>` and `{docker name}:ro` point at services.
-        services
-            .iter()
-            .find_map(|(docker, service)| {
-                value
-                    .strip_prefix(docker.as_str())
-                    .map(|rest| format!("{service}{rest}"))
-            })
-            .unwrap_or_else(|| value.to_owned())
-    };
-    match host.network_mode.as_deref() {
-        Some(mode) if mode.starts_with("container:") => {
-            put(
-                "network_mode",
-                json!(format!(
-                    "service:{}",
-                    by_service(&mode["container:".len()..])
-                )),
-            );
-        }
-        Some(NETWORK) | None => {
-            let endpoint = body
-                .networking_config
-                .as_ref()
-                .and_then(|n| n.endpoints_config.as_ref())
-                .and_then(|e| e.get(NETWORK));
-            let aliases = endpoint.and_then(|e| e.aliases.clone()).unwrap_or_default();
-            put("networks", json!({ NETWORK: { "aliases": aliases } }));
-            let links: Vec<String> = endpoint
-                .and_then(|e| e.links.clone())
-                .unwrap_or_default()
-                .iter()
-                .map(|l| by_service(l))
-                .collect();
-            put("links", json!(links));
-        }
-        Some(other) => put("network_mode", json!(other)),
+    for (key, value) in networking(body, &host, services) {
+        put(key, value);
     }
-    for (key, mode) in [("pid", &host.pid_mode), ("ipc", &host.ipc_mode)] {
-        if let Some(mode) = mode {
-            let value = match mode.strip_prefix("container:") {
-                Some(docker) => format!("service:{}", by_service(docker)),
-                None => mode.clone(),
-            };
-            put(key, json!(value));
-        }
-    }
-    let mut ports = Vec::new();
-    for (port, bindings) in host.port_bindings.iter().flatten() {
-        for b in bindings.iter().flatten() {
-            let host_port = b.host_port.clone().unwrap_or_default();
-            let ip = b.host_ip.clone().filter(|ip| !ip.is_empty());
-            ports.push(match (ip, host_port.is_empty()) {
-                (Some(ip), false) => format!("{ip}:{host_port}:{port}"),
-                (None, false) => format!("{host_port}:{port}"),
-                (Some(ip), true) => format!("{ip}::{port}"),
-                (None, true) => port.clone(),
-            });
-        }
-    }
-    ports.sort();
+    let by_service = |value: &str| in_services(services, value);
+    let ports = published(&host);
     put("ports", json!(ports));
     put("volumes", json!(host.binds));
     let volumes_from: Vec<String> = host
@@ -258,20 +331,7 @@ fn service(c: &ContainerPlan, services: &BTreeMap<String, String>) -> Map<String
         .map(|v| by_service(v))
         .collect();
     put("volumes_from", json!(volumes_from));
-    put(
-        "tmpfs",
-        json!(host.tmpfs.map(|t| {
-            t.into_iter()
-                .map(|(path, options)| {
-                    if options.is_empty() {
-                        path
-                    } else {
-                        format!("{path}:{options}")
-                    }
-                })
-                .collect::<Vec<_>>()
-        })),
-    );
+    put("tmpfs", json!(host.tmpfs.clone().map(tmpfs)));
     put("cap_add", json!(host.cap_add));
     put("cap_drop", json!(host.cap_drop));
     put("privileged", json!(host.privileged.filter(|p| *p)));
@@ -289,28 +349,8 @@ fn service(c: &ContainerPlan, services: &BTreeMap<String, String>) -> Map<String
     put("extra_hosts", json!(host.extra_hosts));
     put("security_opt", json!(host.security_opt));
     put("sysctls", json!(host.sysctls));
-    put(
-        "devices",
-        json!(host.devices.map(|d| {
-            d.into_iter()
-                .map(|d| {
-                    format!(
-                        "{}:{}:{}",
-                        d.path_on_host.unwrap_or_default(),
-                        d.path_in_container.unwrap_or_default(),
-                        d.cgroup_permissions.unwrap_or_else(|| "rwm".into())
-                    )
-                })
-                .collect::<Vec<_>>()
-        })),
-    );
-    let ulimits: Map<String, Value> = host
-        .ulimits
-        .iter()
-        .flatten()
-        .filter_map(|u| Some((u.name.clone()?, json!({ "soft": u.soft, "hard": u.hard }))))
-        .collect();
-    put("ulimits", Value::Object(ulimits));
+    put("devices", json!(host.devices.clone().map(devices)));
+    put("ulimits", ulimits(&host));
     if let Some(log) = &host.log_config {
         let mut logging = Map::new();
         logging.insert("driver".into(), json!(log.typ));

@@ -67,6 +67,40 @@ impl Validator<'_> {
                 );
             }
         }
+        self.task_size();
+        if let Some(proxy) = &def.proxy_configuration {
+            match proxy.container_name.as_deref() {
+                None | Some("") => self.error("proxyConfiguration.containerName", "is required"),
+                Some(name) if self.container_index(name).is_none() => self.error(
+                    "proxyConfiguration.containerName",
+                    format!("`{name}` is not a container of this task"),
+                ),
+                Some(name) => self.warning(
+                    "proxyConfiguration",
+                    format!(
+                        "the App Mesh proxy's traffic redirection is not set up locally: `{name}` runs as a plain container and the others talk to each other directly"
+                    ),
+                ),
+            }
+            if self.mode != NetworkMode::Awsvpc {
+                self.error(
+                    "proxyConfiguration",
+                    "ECS supports a proxy configuration only in awsvpc mode",
+                );
+            }
+        }
+        if !def.inference_accelerators.is_empty() {
+            self.warning(
+                "inferenceAccelerators",
+                "Elastic Inference accelerators do not exist locally; the task runs without them",
+            );
+        }
+    }
+
+    /// Task-level `cpu` and `memory`: readable, what ECS registers, a
+    /// FARGATE size, and room for every container's memory.
+    fn task_size(&mut self) {
+        let def = self.def;
         let task_cpu = def.cpu.as_ref().map(units::cpu_units);
         let task_memory = def.memory.as_ref().map(units::memory_mib);
         if let Some(Err(reason)) = &task_cpu {
@@ -125,33 +159,6 @@ impl Validator<'_> {
                     );
                 }
             }
-        }
-        if let Some(proxy) = &def.proxy_configuration {
-            match proxy.container_name.as_deref() {
-                None | Some("") => self.error("proxyConfiguration.containerName", "is required"),
-                Some(name) if self.container_index(name).is_none() => self.error(
-                    "proxyConfiguration.containerName",
-                    format!("`{name}` is not a container of this task"),
-                ),
-                Some(name) => self.warning(
-                    "proxyConfiguration",
-                    format!(
-                        "the App Mesh proxy's traffic redirection is not set up locally: `{name}` runs as a plain container and the others talk to each other directly"
-                    ),
-                ),
-            }
-            if self.mode != NetworkMode::Awsvpc {
-                self.error(
-                    "proxyConfiguration",
-                    "ECS supports a proxy configuration only in awsvpc mode",
-                );
-            }
-        }
-        if !def.inference_accelerators.is_empty() {
-            self.warning(
-                "inferenceAccelerators",
-                "Elastic Inference accelerators do not exist locally; the task runs without them",
-            );
         }
     }
 }
