@@ -45,14 +45,20 @@ impl Engine {
             .labels(&request.labels)
             .version(BuilderVersion::BuilderV1)
             .build();
+        let docker = self.slow();
         let mut stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(request.context)));
+            docker.build_image(options, None, Some(bollard::body_full(request.context)));
         let mut step = None::<String>;
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
+                Err(bollard::errors::Error::RequestTimeoutError) => {
+                    return Err(super::bounds::unanswered(
+                        "POST /build",
+                        super::Bounds::current().slow_answer,
+                    ));
+                }
                 Err(e) => {
                     return Err(DockerError::Build {
                         image: request.tag,

@@ -14,6 +14,9 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
+use std::time::Duration;
+
+use super::bounds::{self, Bounds};
 use super::{DockerError, Engine, label_filter, tolerate};
 
 /// What the runner needs of a container's state.
@@ -98,13 +101,15 @@ impl Engine {
         if let Some(platform) = platform {
             options = options.platform(platform);
         }
-        self.docker
-            .create_container(Some(options.build()), body)
-            .await
-            .map(|r| r.id)
-            .map_err(DockerError::api(format!(
-                "cannot create container `{name}`"
-            )))
+        self.call(
+            "POST /containers/create",
+            self.docker.create_container(Some(options.build()), body),
+        )
+        .await?
+        .map(|r| r.id)
+        .map_err(DockerError::api(format!(
+            "cannot create container `{name}`"
+        )))
     }
 
     /// Gives a container another name, freeing its own for a successor.
@@ -112,17 +117,24 @@ impl Engine {
         let options = bollard::query_parameters::RenameContainerOptionsBuilder::default()
             .name(name)
             .build();
-        self.docker
-            .rename_container(id, options)
-            .await
-            .map_err(DockerError::api(format!(
-                "cannot rename container `{id}` to `{name}`"
-            )))
+        self.call(
+            "POST /containers/{id}/rename",
+            self.docker.rename_container(id, options),
+        )
+        .await?
+        .map_err(DockerError::api(format!(
+            "cannot rename container `{id}` to `{name}`"
+        )))
     }
 
     /// Starts a container; one that already runs is not an error (304).
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
-        let result = self.docker.start_container(id, None).await;
+        let result = self
+            .call(
+                "POST /containers/{id}/start",
+                self.docker.start_container(id, None),
+            )
+            .await?;
         tolerate(result, &[304], || format!("cannot start container `{id}`"))
     }
 
@@ -131,7 +143,21 @@ impl Engine {
         let options = StopContainerOptionsBuilder::default()
             .t(i32::try_from(timeout_secs).unwrap_or(i32::MAX))
             .build();
-        let result = self.docker.stop_container(id, Some(options)).await;
+        // Docker answers a stop once the container is down: the grace
+        // period comes on top of the bounds.
+        let bounds = Bounds::current();
+        let grace = Duration::from_secs(timeout_secs.max(0).unsigned_abs());
+        let docker = self
+            .docker
+            .clone()
+            .with_timeout(bounds::client_timeout(bounds.answer + grace));
+        let result = bounds::bounded(
+            "POST /containers/{id}/stop",
+            bounds.answer + grace,
+            bounds.whole + grace,
+            docker.stop_container(id, Some(options)),
+        )
+        .await?;
         tolerate(result, &[304, 404], || {
             format!("cannot stop container `{id}`")
         })
@@ -143,7 +169,12 @@ impl Engine {
         let options = KillContainerOptionsBuilder::default()
             .signal("SIGKILL")
             .build();
-        let result = self.docker.kill_container(id, Some(options)).await;
+        let result = self
+            .call(
+                "POST /containers/{id}/kill",
+                self.docker.kill_container(id, Some(options)),
+            )
+            .await?;
         tolerate(result, &[404, 409], || {
             format!("cannot kill container `{id}`")
         })
@@ -158,9 +189,10 @@ impl Engine {
         match waits.next().await {
             Some(Ok(done)) => Ok(done.status_code),
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
-            Some(Err(e)) => Err(DockerError::api(format!(
-                "cannot wait for container `{id}`"
-            ))(e)),
+            Some(Err(e)) => Err(Engine::stream_error(
+                "POST /containers/{id}/wait",
+                format!("cannot wait for container `{id}`"),
+            )(e)),
             None => Ok(-1),
         }
     }
@@ -171,7 +203,12 @@ impl Engine {
             .force(true)
             .v(true)
             .build();
-        let result = self.docker.remove_container(id, Some(options)).await;
+        let result = self
+            .call(
+                "DELETE /containers/{id}",
+                self.docker.remove_container(id, Some(options)),
+            )
+            .await?;
         tolerate(result, &[404], || format!("cannot remove container `{id}`"))
     }
 
@@ -200,10 +237,12 @@ impl Engine {
 
     /// The whole inspect document of a container.
     pub async fn inspect_raw(&self, id: &str) -> Result<ContainerInspectResponse, DockerError> {
-        self.docker
-            .inspect_container(id, None)
-            .await
-            .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
+        self.call(
+            "GET /containers/{id}/json",
+            self.docker.inspect_container(id, None),
+        )
+        .await?
+        .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
     }
 
     /// Writes one file into a container (before it starts, for instance),
@@ -253,9 +292,13 @@ impl Engine {
             .and_then(|()| tar.into_inner())
             .map_err(|e| DockerError::Archive(e.to_string()))?;
         let options = UploadToContainerOptionsBuilder::default().path(dir).build();
-        self.docker
-            .upload_to_container(id, Some(options), bollard::body_full(Bytes::from(archive)))
-            .await
+        let upload = self.docker.upload_to_container(
+            id,
+            Some(options),
+            bollard::body_full(Bytes::from(archive)),
+        );
+        self.call("PUT /containers/{id}/archive", upload)
+            .await?
             .map_err(DockerError::api(format!(
                 "cannot write {path} into container `{id}`"
             )))
@@ -266,14 +309,20 @@ impl Engine {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(path)
             .build();
-        let mut archive = Vec::new();
         let mut stream = self.docker.download_from_container(id, Some(options));
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(DockerError::api(format!(
+        let download = async {
+            let mut archive = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                archive.extend_from_slice(&chunk?);
+            }
+            Ok(archive)
+        };
+        let archive = self
+            .call("GET /containers/{id}/archive", download)
+            .await?
+            .map_err(DockerError::api(format!(
                 "cannot read {path} from container `{id}`"
             )))?;
-            archive.extend_from_slice(&chunk);
-        }
         let mut tar = tar::Archive::new(archive.as_slice());
         let entries = tar
             .entries()
@@ -300,9 +349,11 @@ impl Engine {
             .filters(&label_filter(labels))
             .build();
         let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
+            .call(
+                "GET /containers/json",
+                self.docker.list_containers(Some(options)),
+            )
+            .await?
             .map_err(DockerError::api("cannot list containers"))?;
         Ok(list
             .into_iter()
@@ -370,7 +421,10 @@ impl Engine {
                         stderr: false,
                         bytes: message,
                     }),
-                    Err(e) => Err(DockerError::api(what.clone())(e)),
+                    Err(e) => Err(Engine::stream_error(
+                        "GET /containers/{id}/logs",
+                        what.clone(),
+                    )(e)),
                 }
             })
             .boxed()
@@ -417,7 +471,10 @@ impl Engine {
         };
         samples
             .map(move |item| {
-                let mut sample = item.map_err(DockerError::api(what.clone()))?;
+                let mut sample = item.map_err(Engine::stream_error(
+                    "GET /containers/{id}/stats",
+                    what.clone(),
+                ))?;
                 if sample.id.as_deref().is_none_or(str::is_empty) {
                     sample.id = Some(docker_id.clone());
                 }

@@ -11,29 +11,31 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
-use hyper::{Request, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 
-use super::{ContainerEvent, Engine};
+use super::bounds::{self, Bounds};
+use super::{ContainerEvent, DockerError, Engine};
 
 /// Docker's interval when a health check names none.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
-/// How long one check may take before it is given up (the check's own
-/// timeout is Podman's; this bounds the request).
-const REQUEST_BOUND: Duration = Duration::from_secs(120);
+/// How long one check may take before it is given up: the check's own
+/// timeout is Podman's (Docker's default is 30 s) and the request waits for
+/// it, so this is longer than the engine's ordinary bounds (`bounds`).
+const HEALTH_CHECK_BOUND: Duration = Duration::from_secs(120);
 
 /// Where the engine listens, as `DOCKER_HOST` names it.
 #[derive(Debug, Clone)]
-enum Endpoint {
+pub(super) enum Endpoint {
     Unix(String),
     Tcp(String),
 }
 
 impl Endpoint {
-    fn from_env() -> Option<Endpoint> {
+    pub(super) fn from_env() -> Option<Endpoint> {
         let (host, _) = super::docker_host();
         if let Some(path) = host.strip_prefix("unix://") {
             Some(Endpoint::Unix(path.to_owned()))
@@ -45,22 +47,57 @@ impl Endpoint {
     }
 }
 
-/// One plain HTTP/1 GET on a fresh connection; the status and the body.
-async fn get(endpoint: &Endpoint, path: &str) -> std::io::Result<(StatusCode, Bytes)> {
-    let request = Request::get(path)
-        .header(hyper::header::HOST, "podman")
-        .body(Empty::<Bytes>::new())
-        .map_err(std::io::Error::other)?;
-    let response = match endpoint {
-        Endpoint::Unix(path) => send(tokio::net::UnixStream::connect(path).await?, request).await?,
-        Endpoint::Tcp(address) => {
-            send(tokio::net::TcpStream::connect(address).await?, request).await?
+/// One plain HTTP/1 request on a fresh connection, within the connect
+/// bound and `whole`; the status and the body. `request` names it in a
+/// bound's error (`POST /libpod/networks/create`), `what` in any other.
+pub(super) async fn exchange(
+    endpoint: &Endpoint,
+    method: Method,
+    path: &str,
+    body: Option<Bytes>,
+    (request, what): (&str, &str),
+    whole: Duration,
+) -> Result<(StatusCode, Bytes), DockerError> {
+    let failed = |e: std::io::Error| DockerError::Api {
+        what: what.to_owned(),
+        source: bollard::errors::Error::IOError { err: e },
+    };
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(hyper::header::HOST, "podman");
+    if body.is_some() {
+        builder = builder.header(hyper::header::CONTENT_TYPE, "application/json");
+    }
+    let request_body = Full::new(body.unwrap_or_default());
+    let built = builder
+        .body(request_body)
+        .map_err(|e| failed(std::io::Error::other(e)))?;
+    let connect = Bounds::current().connect;
+    let exchanged = async {
+        match endpoint {
+            Endpoint::Unix(socket) => {
+                let stream = tokio::time::timeout(connect, tokio::net::UnixStream::connect(socket))
+                    .await
+                    .map_err(|_| bounds::unanswered("connect", connect))?
+                    .map_err(failed)?;
+                send(stream, built).await.map_err(failed)
+            }
+            Endpoint::Tcp(address) => {
+                let stream = tokio::time::timeout(connect, tokio::net::TcpStream::connect(address))
+                    .await
+                    .map_err(|_| bounds::unanswered("connect", connect))?
+                    .map_err(failed)?;
+                send(stream, built).await.map_err(failed)
+            }
         }
     };
-    Ok(response)
+    tokio::time::timeout(whole, exchanged)
+        .await
+        .map_err(|_| bounds::unanswered(request, whole))?
 }
 
-async fn send<S>(stream: S, request: Request<Empty<Bytes>>) -> std::io::Result<(StatusCode, Bytes)>
+async fn send<S>(stream: S, request: Request<Full<Bytes>>) -> std::io::Result<(StatusCode, Bytes)>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -144,23 +181,36 @@ impl HealthDriver {
                 () = self.verdicts.closed() => return,
                 () = tokio::time::sleep(interval) => {}
             }
-            match tokio::time::timeout(REQUEST_BOUND, get(endpoint, &path)).await {
+            let checked = exchange(
+                endpoint,
+                Method::GET,
+                &path,
+                None,
+                (
+                    "GET /libpod/containers/{id}/healthcheck",
+                    "cannot run a health check",
+                ),
+                HEALTH_CHECK_BOUND,
+            )
+            .await;
+            match checked {
                 // Not running any more (409) or gone (404): the driver ends;
                 // a restart starts another.
-                Ok(Ok((status, _)))
+                Ok((status, _))
                     if status == StatusCode::CONFLICT || status == StatusCode::NOT_FOUND =>
                 {
                     return;
                 }
-                Ok(Ok((status, body))) if !status.is_success() => {
+                Ok((status, body)) if !status.is_success() => {
                     tracing::debug!(container = id, %status, body = %String::from_utf8_lossy(&body), "podman health check refused");
                     return;
                 }
-                Ok(Err(e)) => {
+                // A check that outlived its bound is Podman's to judge.
+                Err(DockerError::Unanswered { .. }) | Ok(_) => {}
+                Err(e) => {
                     tracing::debug!(container = id, error = %e, "podman health check failed");
                     return;
                 }
-                Err(_) | Ok(Ok(_)) => {}
             }
             // Podman's verdict over the retries and the start period.
             let Ok(state) = self.engine.inspect_container(id).await else {
@@ -185,7 +235,14 @@ impl HealthDriver {
 impl Engine {
     /// How often a container's health check runs, or `None` when it has none.
     async fn health_check_interval(&self, id: &str) -> Option<Duration> {
-        let inspect = self.docker.inspect_container(id, None).await.ok()?;
+        let inspect = self
+            .call(
+                "GET /containers/{id}/json",
+                self.docker.inspect_container(id, None),
+            )
+            .await
+            .ok()?
+            .ok()?;
         let check = inspect.config?.healthcheck?;
         let test = check.test.unwrap_or_default();
         if test.is_empty() || test.first().is_some_and(|t| t == "NONE") {

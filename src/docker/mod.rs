@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 
+pub mod bounds;
 mod build;
 mod containers;
 mod events;
@@ -20,6 +21,7 @@ mod libpod;
 mod networks;
 mod volumes;
 
+pub use bounds::Bounds;
 pub use build::BuildRequest;
 pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream, StatsStream};
 pub use events::{ActivityStream, ContainerEvent, EventStream};
@@ -38,6 +40,18 @@ pub enum DockerError {
         origin: &'static str,
         /// The innermost reason (`Connection refused (os error 111)`).
         cause: String,
+    },
+    /// The engine accepted a connection (or did not, within the connect
+    /// bound) but did not answer a request within its bound (see
+    /// [`bounds`]): a wedged daemon, or a proxy whose backend is gone.
+    #[error("the Docker engine at {host} ({origin}) did not answer within {bound} ({request})")]
+    Unanswered {
+        host: String,
+        origin: &'static str,
+        /// The bound that ran out, as a person reads it (`30 s`).
+        bound: String,
+        /// What was asked: `GET /version`, or `connect` for the connection.
+        request: String,
     },
     /// Something answered where the engine should be, but not as a Docker
     /// or Podman engine (a web server, a proxy, another service's port).
@@ -153,9 +167,19 @@ impl Engine {
                 cause: innermost(&source),
             },
         };
-        let docker = Docker::connect_with_defaults().map_err(refused)?;
-        docker.ping().await.map_err(refused)?;
-        let version = docker.version().await.map_err(refused)?;
+        let bounds = Bounds::current();
+        let docker = Docker::connect_with_defaults()
+            .map_err(refused)?
+            .with_timeout(bounds::client_timeout(bounds.answer));
+        reachable(&host, origin, bounds.connect).await?;
+        let ping = docker.ping();
+        bounds::bounded("GET /_ping", bounds.answer, bounds.whole, ping)
+            .await?
+            .map_err(refused)?;
+        let version = docker.version();
+        let version = bounds::bounded("GET /version", bounds.answer, bounds.whole, version)
+            .await?
+            .map_err(refused)?;
         let podman = version
             .components
             .unwrap_or_default()
@@ -183,9 +207,8 @@ impl Engine {
     /// in an image the engine can run and a task's `cpuArchitecture` checked.
     pub async fn platform(&self) -> Result<EnginePlatform, DockerError> {
         let info = self
-            .docker
-            .info()
-            .await
+            .call("GET /info", self.docker.info())
+            .await?
             .map_err(DockerError::api("cannot read the engine's info"))?;
         Ok(EnginePlatform {
             os: info.os_type.unwrap_or_default(),
@@ -196,6 +219,70 @@ impl Engine {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
         })
+    }
+}
+
+impl Engine {
+    /// Runs one request that is not a stream under the engine's answer and
+    /// whole bounds ([`bounds`]); the inner result is the engine's answer.
+    async fn call<T>(
+        &self,
+        request: &str,
+        work: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
+    ) -> Result<Result<T, bollard::errors::Error>, DockerError> {
+        let bounds = Bounds::current();
+        bounds::bounded(request, bounds.answer, bounds.whole, work).await
+    }
+
+    /// The client with the slow answer bound, for a pull, a build or an
+    /// import, whose first byte waits on a registry or an upload.
+    fn slow(&self) -> Docker {
+        self.docker
+            .clone()
+            .with_timeout(bounds::client_timeout(Bounds::current().slow_answer))
+    }
+
+    /// Maps a stream's errors: the answer bound running out names the
+    /// request; anything else is `what` with its cause.
+    fn stream_error(
+        request: &str,
+        what: String,
+    ) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+        bounds::stream_error(request, Bounds::current().answer, what)
+    }
+}
+
+/// Opens (and drops) one connection to the engine within the connect bound,
+/// so that an address that swallows connections fails as such; requests
+/// then open their own within their answer bound. Only plain sockets are
+/// tried; an engine behind SSH or TLS is bounded by its requests alone.
+async fn reachable(
+    host: &str,
+    origin: &'static str,
+    bound: std::time::Duration,
+) -> Result<(), DockerError> {
+    let connecting = async {
+        if let Some(path) = host.strip_prefix("unix://") {
+            tokio::net::UnixStream::connect(path).await.map(drop)
+        } else if let Some(address) = host
+            .strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("http://"))
+        {
+            tokio::net::TcpStream::connect(address.trim_end_matches('/'))
+                .await
+                .map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    match tokio::time::timeout(bound, connecting).await {
+        Err(_) => Err(bounds::unanswered("connect", bound)),
+        Ok(Err(e)) => Err(DockerError::Unreachable {
+            host: host.to_owned(),
+            origin,
+            cause: e.to_string(),
+        }),
+        Ok(Ok(())) => Ok(()),
     }
 }
 

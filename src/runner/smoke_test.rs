@@ -70,7 +70,9 @@ enum Wait {
 }
 
 /// Waits for the task to be ready, runs the checks, and reports. The caller
-/// stops and removes the task afterwards, whatever the verdict.
+/// stops and removes the task afterwards, whatever the verdict. Readiness
+/// times count from `begun` (the run's start); `--timeout` ends at
+/// `deadline` (counted from the command's start).
 pub async fn run(
     task: &mut Task<'_>,
     events: &mut EventStream,
@@ -78,8 +80,8 @@ pub async fn run(
     spec: &SmokeSpec,
     agent_image: &str,
     begun: Instant,
+    deadline: Instant,
 ) -> SmokeReport {
-    let deadline = begun + spec.timeout;
     let mut verdict = loop {
         if let Err(e) = task.start_ready().await {
             break Verdict::Failed(format!("{e:#}"));

@@ -2,11 +2,15 @@
 //! not need one. Simulated here: the CLI runs as an unprivileged user in the
 //! `docker` group whose packets to 169.254.170.0/24 an iptables owner rule
 //! rejects, and a task still runs end to end with its metadata served.
-//! Also here: an engine address that answers as something else, and an
-//! image name the engine refuses.
+//! Also here: an engine address that answers as something else, an engine
+//! that accepts connections and never answers, and an image name the
+//! engine refuses.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -192,5 +196,154 @@ fn an_image_name_the_engine_rejects_is_one_line() {
         the_error_line(&out.stderr),
         "ecs-run-local: error: cannot start container `app`: the engine refuses the image name `Upper/Case:1`: invalid reference format: repository name must be lowercase"
     );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+/// An engine address on loopback that accepts every connection and never
+/// answers, holding the connections until it is dropped.
+struct Silent {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Silent {
+    fn start() -> Silent {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((connection, _)) => held.push(connection),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Silent { port, stop }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An engine that answers `/_ping` and `/version` as Docker does, then
+/// nothing: every other request waits forever.
+fn half_engine() -> u16 {
+    let version = || async {
+        axum::Json(
+            json!({"Version": "20.10.24", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}),
+        )
+    };
+    serve_on_loopback(
+        axum::Router::new()
+            .route("/_ping", axum::routing::get(|| async { "OK" }))
+            .route("/{api}/_ping", axum::routing::get(|| async { "OK" }))
+            .route("/version", axum::routing::get(version))
+            .route("/{api}/version", axum::routing::get(version))
+            .fallback(std::future::pending::<()>),
+    )
+}
+
+/// Runs every engine-facing command against `docker_host` at once, the
+/// engine's bounds at 2 s (`smoke --timeout 5s` with the engine's own
+/// bounds, longer than its timeout); what each printed and how it ended,
+/// once all have ended. A command still running after 60 s fails the test:
+/// it hangs.
+fn every_command(
+    docker_host: &str,
+    definition: &std::path::Path,
+) -> Vec<(&'static str, crate::docker_harness::Ended)> {
+    let def = definition.to_str().unwrap();
+    let commands: [(&str, Vec<&str>); 7] = [
+        ("run", vec![def]),
+        ("ps", vec!["ps"]),
+        ("down --all", vec!["down", "--all"]),
+        ("logs", vec!["logs", "0123456789abcdef"]),
+        (
+            "exec",
+            vec!["exec", "0123456789abcdef", "app", "--", "true"],
+        ),
+        ("run -d", vec!["-d", def]),
+        ("smoke --timeout 5s", vec!["smoke", def, "--timeout", "5s"]),
+    ];
+    let running: Vec<_> = commands
+        .into_iter()
+        .map(|(name, args)| {
+            let mut env = vec![("DOCKER_HOST", docker_host.to_owned())];
+            if !name.starts_with("smoke") {
+                env.push(("ECS_RUN_LOCAL_ENGINE_TIMEOUT", "2s".to_owned()));
+            }
+            (name, start_with_env(args, &env))
+        })
+        .collect();
+    running
+        .into_iter()
+        .map(|(name, run)| (name, run.wait_within(Duration::from_secs(60))))
+        .collect()
+}
+
+/// Checks what each command of [`every_command`] said: exit 1 and the
+/// engine's bound naming `request` (`smoke`: exit 124, its own timeout,
+/// and the engine request it was waiting for).
+fn assert_bounded(
+    docker_host: &str,
+    ended: &[(&str, crate::docker_harness::Ended)],
+    request: impl Fn(&str) -> String,
+) {
+    for (name, out) in ended {
+        let request = request(name);
+        if name.starts_with("smoke") {
+            assert_eq!(out.code, Some(124), "{name}: {out:?}");
+            assert_eq!(
+                the_error_line(&out.stderr),
+                format!(
+                    "ecs-run-local: error: `--timeout` (5 s) ran out before the task started: the Docker engine at {docker_host} (DOCKER_HOST) had not answered {request}"
+                ),
+                "{name}"
+            );
+        } else {
+            assert_eq!(out.code, Some(1), "{name}: {out:?}");
+            assert_eq!(
+                the_error_line(&out.stderr),
+                format!(
+                    "ecs-run-local: error: the Docker engine at {docker_host} (DOCKER_HOST) did not answer within 2 s ({request})"
+                ),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_engine_that_accepts_and_never_answers_fails_every_command_within_its_bound() {
+    let s = Session::new("silent-engine");
+    let path = s.write(&json!([container("app", "true")]), &json!({}));
+    let silent = Silent::start();
+    let host = format!("tcp://127.0.0.1:{}", silent.port);
+    let ended = every_command(&host, &path);
+    assert_bounded(&host, &ended, |_| "GET /_ping".to_owned());
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn an_engine_that_stops_answering_after_its_version_fails_every_command_within_its_bound() {
+    let s = Session::new("mute-engine");
+    let path = s.write(&json!([container("app", "true")]), &json!({}));
+    let host = format!("tcp://127.0.0.1:{}", half_engine());
+    let ended = every_command(&host, &path);
+    assert_bounded(&host, &ended, |name| {
+        match name {
+            // A run reads the engine's platform first; the others list containers.
+            "run" | "run -d" | "smoke --timeout 5s" => "GET /info",
+            _ => "GET /containers/json",
+        }
+        .to_owned()
+    });
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
