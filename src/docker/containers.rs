@@ -135,7 +135,13 @@ impl Engine {
                 self.docker.start_container(id, None),
             )
             .await?;
-        tolerate(result, &[304], || format!("cannot start container `{id}`"))
+        match result.map_err(super::init_missing) {
+            Err(Ok(missing)) => Err(missing),
+            Err(Err(answer)) => tolerate(Err(answer), &[304], || {
+                format!("cannot start container `{id}`")
+            }),
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Sends SIGTERM, then SIGKILL after `timeout_secs`, as `docker stop` does.

@@ -254,3 +254,160 @@ impl Engine {
         })
     }
 }
+
+/// The part of libpod's network (`POST /libpod/networks/create`) that the
+/// Docker API cannot say: each subnet's lease range.
+#[derive(Debug, serde::Serialize)]
+struct LibpodNetwork {
+    name: String,
+    driver: String,
+    /// As Podman's Docker API creates its networks: containers resolve
+    /// each other's names and aliases.
+    dns_enabled: bool,
+    subnets: Vec<LibpodSubnet>,
+    labels: std::collections::HashMap<String, String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct LibpodSubnet {
+    subnet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_range: Option<LeaseRange>,
+}
+
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+struct LeaseRange {
+    start_ip: String,
+    end_ip: String,
+}
+
+/// The addresses of an IPv4 `ip_range` within `subnet` that may be leased:
+/// the range without the subnet's broadcast address. Podman's Docker API
+/// leases a range to its last address, so a /25 at the top of a /24 would
+/// eventually give a container the broadcast address, which nothing
+/// reaches. `None` for what is not IPv4 CIDR.
+fn lease_range(subnet: &str, ip_range: &str) -> Option<LeaseRange> {
+    fn cidr(text: &str) -> Option<(u32, u32)> {
+        let (address, bits) = text.split_once('/')?;
+        let address: std::net::Ipv4Addr = address.parse().ok()?;
+        let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+        let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+        let first = u32::from(address) & mask;
+        Some((first, first | !mask))
+    }
+    let (_, broadcast) = cidr(subnet)?;
+    let (first, mut last) = cidr(ip_range)?;
+    if last == broadcast {
+        last -= 1;
+    }
+    (first <= last).then(|| LeaseRange {
+        start_ip: std::net::Ipv4Addr::from(first).to_string(),
+        end_ip: std::net::Ipv4Addr::from(last).to_string(),
+    })
+}
+
+impl Engine {
+    /// Creates `request`'s network through libpod's API, each subnet's
+    /// `ip_range` leased without the subnet's broadcast address; `None`
+    /// when the engine's socket is not one this client speaks to directly
+    /// (the caller then uses the Docker API).
+    pub(super) async fn create_libpod_network(
+        &self,
+        request: &bollard::models::NetworkCreateRequest,
+    ) -> Option<Result<(), DockerError>> {
+        let endpoint = Endpoint::from_env()?;
+        let subnets = request
+            .ipam
+            .as_ref()
+            .and_then(|i| i.config.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let subnet = c.subnet.clone()?;
+                let lease_range = c
+                    .ip_range
+                    .as_deref()
+                    .and_then(|range| lease_range(&subnet, range));
+                Some(LibpodSubnet {
+                    subnet,
+                    gateway: c.gateway.clone(),
+                    lease_range,
+                })
+            })
+            .collect();
+        let network = LibpodNetwork {
+            name: request.name.clone(),
+            driver: request.driver.clone().unwrap_or_else(|| "bridge".into()),
+            dns_enabled: true,
+            subnets,
+            labels: request.labels.clone().unwrap_or_default(),
+        };
+        let what = format!("cannot create network `{}`", request.name);
+        let body = match serde_json::to_vec(&network) {
+            Ok(body) => Bytes::from(body),
+            Err(e) => {
+                return Some(Err(DockerError::Api {
+                    what,
+                    source: bollard::errors::Error::from(e),
+                }));
+            }
+        };
+        let bounds = Bounds::current();
+        let request = "POST /libpod/networks/create";
+        let answered = exchange(
+            &endpoint,
+            Method::POST,
+            "/v4.0.0/libpod/networks/create",
+            Some(body),
+            (request, &what),
+            bounds.whole,
+        )
+        .await;
+        Some(match answered {
+            Ok((status, _)) if status.is_success() => Ok(()),
+            Ok((status, body)) => {
+                let text = String::from_utf8_lossy(&body);
+                let message = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| text.trim().to_owned());
+                Err(DockerError::Api {
+                    what,
+                    source: bollard::errors::Error::DockerResponseServerError {
+                        status_code: status.as_u16(),
+                        message,
+                    },
+                })
+            }
+            Err(e) => Err(e),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_range_stops_short_of_the_broadcast_address() {
+        assert_eq!(
+            lease_range("169.254.170.0/24", "169.254.170.128/25"),
+            Some(LeaseRange {
+                start_ip: "169.254.170.128".into(),
+                end_ip: "169.254.170.254".into(),
+            })
+        );
+        // A range below the top keeps its last address.
+        assert_eq!(
+            lease_range("10.0.0.0/16", "10.0.1.0/24"),
+            Some(LeaseRange {
+                start_ip: "10.0.1.0".into(),
+                end_ip: "10.0.1.255".into(),
+            })
+        );
+        assert_eq!(lease_range("fd00::/64", "fd00::/80"), None);
+        assert_eq!(lease_range("10.0.0.0/24", "nonsense"), None);
+    }
+}

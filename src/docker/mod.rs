@@ -61,6 +61,16 @@ pub enum DockerError {
         origin: &'static str,
         answer: String,
     },
+    /// The engine has no init binary for a container with
+    /// `initProcessEnabled` (Docker's `--init`): Podman runs Debian's
+    /// `catatonit`, a package of its own, which it answers with a bare 500.
+    #[error(
+        "Podman has no init binary for `initProcessEnabled` ({cause}); install it: apt-get install catatonit"
+    )]
+    InitMissing {
+        /// What the engine could not find (`stat /usr/libexec/podman/catatonit: …`).
+        cause: String,
+    },
     /// Pulling an image failed (unknown image, denied, registry down), with
     /// Docker's message shortened to what a person acts on.
     #[error("image `{image}` is not on this machine and could not be pulled: {message}")]
@@ -192,6 +202,15 @@ impl Engine {
     #[must_use]
     pub fn is_podman(&self) -> bool {
         self.podman
+    }
+
+    /// Whether the engine makes a container's `Links` (endpoint or host
+    /// config) resolvable inside it. Podman's Docker API ignores them, so
+    /// there a linked container's alias must come another way (an
+    /// `/etc/hosts` entry, `ExtraHosts`).
+    #[must_use]
+    pub fn honours_links(&self) -> bool {
+        !self.podman
     }
 
     /// The bollard client, for the test suite's own image work (building,
@@ -362,6 +381,32 @@ fn label_filter(labels: &[String]) -> HashMap<&'static str, Vec<&str>> {
     HashMap::from([("label", labels.iter().map(String::as_str).collect())])
 }
 
+/// Podman's refusal to start a container with an init when it has none
+/// (`container-init binary not found on the host: stat …`), as the line that
+/// says what to install; other answers as they are.
+fn init_missing(error: bollard::errors::Error) -> Result<DockerError, bollard::errors::Error> {
+    const PODMAN: &str = "container-init binary not found on the host";
+    match &error {
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains(PODMAN) =>
+        {
+            let cause = message
+                .split_once(PODMAN)
+                .map_or("", |(_, rest)| rest)
+                .trim_start_matches(':')
+                .trim();
+            Ok(DockerError::InitMissing {
+                cause: if cause.is_empty() {
+                    PODMAN.to_owned()
+                } else {
+                    cause.to_owned()
+                },
+            })
+        }
+        _ => Err(error),
+    }
+}
+
 /// Treats the given HTTP statuses as success: removing what is gone (404),
 /// starting or stopping what already is (304), killing what is not running (409).
 fn tolerate(
@@ -388,6 +433,26 @@ mod tests {
                 message: message.to_owned(),
             },
         )
+    }
+
+    #[test]
+    fn podman_without_catatonit_is_one_line_saying_what_to_install() {
+        let raw = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory".into(),
+        };
+        let Ok(e) = init_missing(raw) else {
+            panic!("not recognised");
+        };
+        assert_eq!(
+            e.to_string(),
+            "Podman has no init binary for `initProcessEnabled` (stat /usr/libexec/podman/catatonit: no such file or directory); install it: apt-get install catatonit"
+        );
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "no space left on device".into(),
+        };
+        assert!(init_missing(other).is_err());
     }
 
     #[test]

@@ -33,8 +33,15 @@ impl Engine {
 
     /// Creates a network as `request` describes it; one that already exists
     /// is an error ([`DockerError::is_conflict`]), so the caller decides
-    /// whether the existing one will do.
+    /// whether the existing one will do. On Podman it is created through
+    /// libpod's API, whose lease range can leave the subnet's broadcast
+    /// address out (see `libpod::create_network`).
     pub async fn create_network(&self, request: &NetworkCreateRequest) -> Result<(), DockerError> {
+        if self.podman
+            && let Some(created) = self.create_libpod_network(request).await
+        {
+            return created;
+        }
         self.call(
             "POST /networks/create",
             self.docker.create_network(request.clone()),

@@ -8,6 +8,7 @@ pub mod agent_recovery;
 pub mod build;
 pub mod detach;
 pub mod error;
+mod links;
 mod metadata_file;
 pub mod probe;
 pub mod pull;

@@ -544,3 +544,45 @@ fn an_agent_port_someone_else_holds_is_one_error_line_at_once_and_leaves_nothing
     .unwrap();
     assert!(agents.is_empty(), "{agents:?}");
 }
+
+/// Podman leases a network's range up to its last address: the task
+/// network's must stop at .254, short of the subnet's broadcast address
+/// (169.254.170.255), which nothing could reach. Podman only: Docker never
+/// hands out a subnet's broadcast address.
+#[test]
+fn on_podman_the_task_network_never_leases_the_broadcast_address() {
+    if !engine().is_podman() {
+        eprintln!("skipped: Podman's lease ranges (run it with scripts/test-podman)");
+        return;
+    }
+    let s = Session::new("lease-range");
+    let path = s.write(
+        &json!([container("app", "true")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let out = start([&path]).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    // libpod's own inspect: the Docker API's has no lease range.
+    let host = std::env::var("DOCKER_HOST").unwrap();
+    let socket = host.strip_prefix("unix://").expect("a unix socket");
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    let request = format!(
+        "GET /v4.0.0/libpod/networks/{}/json HTTP/1.0\r\nHost: podman\r\n\r\n",
+        ecs_run_local::plan::NETWORK_NAME
+    );
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let network: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        network["subnets"],
+        json!([{
+            "subnet": "169.254.170.0/24",
+            "gateway": "169.254.170.1",
+            "lease_range": { "start_ip": "169.254.170.128", "end_ip": "169.254.170.254" }
+        }]),
+        "{network:#}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
