@@ -399,8 +399,52 @@ impl Engine {
     }
 
     /// What a container wrote, and with `follow` what it writes until it stops.
+    ///
+    /// Podman (4.3) sends a followed log's headers with the container's
+    /// first line, so a quiet container looks like an engine that does not
+    /// answer: when the answer bound runs out before anything came and the
+    /// engine still answers that the container runs, the logs are asked
+    /// for again (nothing was read, so nothing is repeated or lost).
     #[must_use]
     pub fn logs(&self, id: &str, follow: bool, since: Option<u64>) -> LogStream {
+        if !(self.podman && follow) {
+            return self.logs_once(id, follow, since);
+        }
+        let engine = self.clone();
+        let id = id.to_owned();
+        futures_util::stream::unfold(
+            (None::<LogStream>, false),
+            move |(mut current, mut answered)| {
+                let engine = engine.clone();
+                let id = id.clone();
+                async move {
+                    loop {
+                        let stream =
+                            current.get_or_insert_with(|| engine.logs_once(&id, true, since));
+                        match stream.next().await {
+                            None => return None,
+                            Some(Err(DockerError::Unanswered { .. }))
+                                if !answered
+                                    && engine
+                                        .inspect_container(&id)
+                                        .await
+                                        .is_ok_and(|state| state.running) =>
+                            {
+                                current = None;
+                            }
+                            Some(item) => {
+                                answered = true;
+                                return Some((item, (current, answered)));
+                            }
+                        }
+                    }
+                }
+            },
+        )
+        .boxed()
+    }
+
+    fn logs_once(&self, id: &str, follow: bool, since: Option<u64>) -> LogStream {
         let mut options = LogsOptionsBuilder::default()
             .follow(follow)
             .stdout(true)

@@ -586,3 +586,25 @@ fn on_podman_the_task_network_never_leases_the_broadcast_address() {
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+/// Podman (4.3) sends a followed log's headers with the container's first
+/// line, so a container that says nothing for longer than the engine's
+/// answer bound is quiet, not an engine that stopped answering: its later
+/// lines are still followed (here with the engine's bounds at 5 s).
+#[test]
+fn a_container_quiet_for_longer_than_the_engines_answer_bound_still_has_its_logs_followed() {
+    let s = Session::new("quiet-logs");
+    let path = s.write(
+        &json!([container("app", "sleep 8; echo LATE-LINE; sleep 300")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let mut run = crate::docker_harness::start_with_env(
+        [&path],
+        &[("ECS_RUN_LOCAL_ENGINE_TIMEOUT", "5s".to_owned())],
+    );
+    run.wait_for("app | LATE-LINE", STARTUP);
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
