@@ -101,15 +101,20 @@ impl Engine {
         if let Some(platform) = platform {
             options = options.platform(platform);
         }
-        self.call(
-            "POST /containers/create",
-            self.docker.create_container(Some(options.build()), body),
-        )
-        .await?
-        .map(|r| r.id)
-        .map_err(DockerError::api(format!(
-            "cannot create container `{name}`"
-        )))
+        let created = self
+            .call(
+                "POST /containers/create",
+                self.docker.create_container(Some(options.build()), body),
+            )
+            .await?;
+        // Podman looks for its init binary when it creates the container.
+        match created.map_err(super::init_missing) {
+            Ok(created) => Ok(created.id),
+            Err(Ok(missing)) => Err(missing),
+            Err(Err(answer)) => Err(DockerError::api(format!(
+                "cannot create container `{name}`"
+            ))(answer)),
+        }
     }
 
     /// Gives a container another name, freeing its own for a successor.

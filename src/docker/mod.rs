@@ -439,7 +439,7 @@ mod tests {
     fn podman_without_catatonit_is_one_line_saying_what_to_install() {
         let raw = bollard::errors::Error::DockerResponseServerError {
             status_code: 500,
-            message: "container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory".into(),
+            message: "container create: container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory".into(),
         };
         let Ok(e) = init_missing(raw) else {
             panic!("not recognised");

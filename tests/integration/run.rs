@@ -608,3 +608,26 @@ fn a_container_quiet_for_longer_than_the_engines_answer_bound_still_has_its_logs
     assert_eq!(out.code, Some(130), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+/// Podman runs Debian's `catatonit` for `initProcessEnabled`; without it
+/// the engine answers a bare 500, which the run turns into one line saying
+/// what to install. Runs only where Podman has no catatonit:
+/// `scripts/test-podman` hides it in a mount namespace of its own.
+#[test]
+fn on_podman_without_catatonit_an_init_process_is_one_line_saying_what_to_install() {
+    if !engine().is_podman() || std::path::Path::new("/usr/libexec/podman/catatonit").exists() {
+        eprintln!("skipped: needs Podman without catatonit (scripts/test-podman arranges it)");
+        return;
+    }
+    let s = Session::new("no-catatonit");
+    let mut app = container("app", "true");
+    app["linuxParameters"] = json!({ "initProcessEnabled": true });
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let out = start([&path]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        the_error_line(&out.stderr),
+        "ecs-run-local: error: cannot create container `app`: Podman has no init binary for `initProcessEnabled` (stat /usr/libexec/podman/catatonit: no such file or directory); install it: apt-get install catatonit"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
