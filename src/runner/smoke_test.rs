@@ -83,7 +83,20 @@ pub async fn run(
     deadline: Instant,
 ) -> SmokeReport {
     let mut verdict = loop {
-        if let Err(e) = task.start_ready().await {
+        // An engine that stops answering must not hold the smoke past its
+        // deadline: a start cut short is found by teardown like the rest.
+        let mut starting = Box::pin(task.start_ready());
+        let started = tokio::select! {
+            started = &mut starting => started,
+            () = tokio::time::sleep_until(deadline.into()) => {
+                let engine = crate::docker::bounds::waiting_on()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default();
+                break Verdict::TimedOut(format!("the containers to start{engine}"));
+            }
+        };
+        drop(starting);
+        if let Err(e) = started {
             break Verdict::Failed(format!("{e:#}"));
         }
         let pending = match readiness(task, spec) {
