@@ -149,6 +149,16 @@ pub fn waiting_on() -> Option<String> {
     ))
 }
 
+/// The error of a connection the engine did not take within `bound`.
+pub(super) fn no_connection(bound: Duration) -> DockerError {
+    let (host, origin) = super::docker_host();
+    DockerError::NoConnection {
+        host,
+        origin,
+        bound: human(bound),
+    }
+}
+
 /// The error of a request that ran out of `bound`.
 pub(super) fn unanswered(request: &str, bound: Duration) -> DockerError {
     let (host, origin) = super::docker_host();

@@ -79,14 +79,14 @@ pub(super) async fn exchange(
             Endpoint::Unix(socket) => {
                 let stream = tokio::time::timeout(connect, tokio::net::UnixStream::connect(socket))
                     .await
-                    .map_err(|_| bounds::unanswered("connect", connect))?
+                    .map_err(|_| bounds::no_connection(connect))?
                     .map_err(failed)?;
                 send(stream, built).await.map_err(failed)
             }
             Endpoint::Tcp(address) => {
                 let stream = tokio::time::timeout(connect, tokio::net::TcpStream::connect(address))
                     .await
-                    .map_err(|_| bounds::unanswered("connect", connect))?
+                    .map_err(|_| bounds::no_connection(connect))?
                     .map_err(failed)?;
                 send(stream, built).await.map_err(failed)
             }
@@ -206,7 +206,7 @@ impl HealthDriver {
                     return;
                 }
                 // A check that outlived its bound is Podman's to judge.
-                Err(DockerError::Unanswered { .. }) | Ok(_) => {}
+                Err(DockerError::Unanswered { .. } | DockerError::NoConnection { .. }) | Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(container = id, error = %e, "podman health check failed");
                     return;

@@ -41,8 +41,7 @@ pub enum DockerError {
         /// The innermost reason (`Connection refused (os error 111)`).
         cause: String,
     },
-    /// The engine accepted a connection (or did not, within the connect
-    /// bound) but did not answer a request within its bound (see
+    /// The engine did not answer a request within its bound (see
     /// [`bounds`]): a wedged daemon, or a proxy whose backend is gone.
     #[error("the Docker engine at {host} ({origin}) did not answer within {bound} ({request})")]
     Unanswered {
@@ -50,8 +49,16 @@ pub enum DockerError {
         origin: &'static str,
         /// The bound that ran out, as a person reads it (`30 s`).
         bound: String,
-        /// What was asked: `GET /version`, or `connect` for the connection.
+        /// What was asked: `GET /version`.
         request: String,
+    },
+    /// The engine's address did not take a connection within the connect
+    /// bound: its backlog full, or packets to it dropped.
+    #[error("the Docker engine at {host} ({origin}) did not accept a connection within {bound}")]
+    NoConnection {
+        host: String,
+        origin: &'static str,
+        bound: String,
     },
     /// Something answered where the engine should be, but not as a Docker
     /// or Podman engine (a web server, a proxy, another service's port).
@@ -295,7 +302,7 @@ async fn reachable(
         }
     };
     match tokio::time::timeout(bound, connecting).await {
-        Err(_) => Err(bounds::unanswered("connect", bound)),
+        Err(_) => Err(bounds::no_connection(bound)),
         Ok(Err(e)) => Err(DockerError::Unreachable {
             host: host.to_owned(),
             origin,

@@ -347,3 +347,71 @@ fn an_engine_that_stops_answering_after_its_version_fails_every_command_within_i
     });
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
+
+/// A loopback address whose accept queue is full: a connection to it gets
+/// no answer to its SYN, as from an address that drops packets. Python's
+/// `listen(0)` sets the backlog, which the standard library cannot.
+struct Swamped {
+    port: u16,
+    python: std::process::Child,
+}
+
+impl Swamped {
+    fn start() -> Swamped {
+        const SCRIPT: &str = "
+import socket, sys, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)
+port = s.getsockname()[1]
+held = []
+for _ in range(8):
+    c = socket.socket(); c.settimeout(0.5)
+    try:
+        c.connect(('127.0.0.1', port)); held.append(c)
+    except OSError:
+        break
+print(port, flush=True)
+time.sleep(600)
+";
+        let mut python = Command::new("python3")
+            .args(["-c", SCRIPT])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(python.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port = line.trim().parse().unwrap();
+        Swamped { port, python }
+    }
+}
+
+impl Drop for Swamped {
+    fn drop(&mut self) {
+        let _ = self.python.kill();
+        let _ = self.python.wait();
+    }
+}
+
+#[test]
+fn an_engine_address_that_takes_no_connection_fails_within_the_connect_bound() {
+    let swamped = Swamped::start();
+    let host = format!("tcp://127.0.0.1:{}", swamped.port);
+    let out = start_with_env(
+        ["ps"],
+        &[
+            ("DOCKER_HOST", host.clone()),
+            ("ECS_RUN_LOCAL_ENGINE_TIMEOUT", "2s".to_owned()),
+        ],
+    )
+    .wait_within(Duration::from_secs(60));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        the_error_line(&out.stderr),
+        format!(
+            "ecs-run-local: error: the Docker engine at {host} (DOCKER_HOST) did not accept a connection within 2 s"
+        )
+    );
+}
