@@ -235,6 +235,23 @@ impl Drop for Silent {
 /// An engine that answers `/_ping` and `/version` as Docker does, then
 /// nothing: every other request waits forever.
 fn half_engine() -> u16 {
+    engine_that_then(axum::Router::new().fallback(std::future::pending::<()>))
+}
+
+/// An engine that answers `/_ping` and `/version` as Docker does, then
+/// starts every other answer (status and headers) and never ends it.
+fn stalling_engine() -> u16 {
+    engine_that_then(axum::Router::new().fallback(|| async {
+        let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+        (
+            [("content-type", "application/json")],
+            axum::body::Body::from_stream(never),
+        )
+    }))
+}
+
+/// `rest` behind an engine's `/_ping` and `/version`.
+fn engine_that_then(rest: axum::Router) -> u16 {
     let version = || async {
         axum::Json(
             json!({"Version": "20.10.24", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}),
@@ -246,7 +263,7 @@ fn half_engine() -> u16 {
             .route("/{api}/_ping", axum::routing::get(|| async { "OK" }))
             .route("/version", axum::routing::get(version))
             .route("/{api}/version", axum::routing::get(version))
-            .fallback(std::future::pending::<()>),
+            .merge(rest),
     )
 }
 
@@ -412,6 +429,26 @@ fn an_engine_address_that_takes_no_connection_fails_within_the_connect_bound() {
         the_error_line(&out.stderr),
         format!(
             "ecs-run-local: error: the Docker engine at {host} (DOCKER_HOST) did not accept a connection within 2 s"
+        )
+    );
+}
+
+#[test]
+fn an_answer_that_starts_and_never_ends_fails_within_the_whole_bound() {
+    let host = format!("tcp://127.0.0.1:{}", stalling_engine());
+    let out = start_with_env(
+        ["ps"],
+        &[
+            ("DOCKER_HOST", host.clone()),
+            ("ECS_RUN_LOCAL_ENGINE_TIMEOUT", "2s".to_owned()),
+        ],
+    )
+    .wait_within(Duration::from_secs(60));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        the_error_line(&out.stderr),
+        format!(
+            "ecs-run-local: error: the Docker engine at {host} (DOCKER_HOST) did not answer within 2 s (GET /containers/json)"
         )
     );
 }
