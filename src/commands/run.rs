@@ -58,7 +58,35 @@ pub(super) struct Finished {
 pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<Finished, Failure> {
     let shutdown = Shutdown::listen()?;
     let begun = Instant::now();
-    let prepared = shutdown.race(Box::pin(prepare(settings, mode))).await;
+    let mut preparing = Box::pin(prepare(settings, mode, begun));
+    // smoke's deadline holds before the task exists too, whatever the
+    // engine does: nothing of the task exists to clean up.
+    let prepared = shutdown
+        .race(async {
+            match mode {
+                Mode::Smoke(spec) => tokio::select! {
+                    prepared = &mut preparing => Ok(prepared),
+                    // Named while the request it waits for is under way.
+                    () = tokio::time::sleep_until((begun + spec.timeout).into()) => {
+                        Err(runner::smoke_timeout(spec.timeout))
+                    }
+                },
+                Mode::Run { .. } => Ok((&mut preparing).await),
+            }
+        })
+        .await;
+    drop(preparing);
+    let prepared = match prepared {
+        Some(Err(timed_out)) => {
+            return Err(Failure {
+                status: ExitStatus::Timeout,
+                error: timed_out.into(),
+                details: Vec::new(),
+            });
+        }
+        Some(Ok(prepared)) => Some(prepared),
+        None => None,
+    };
     if matches!(mode, Mode::Run { detached: true }) && !matches!(prepared, Some(Ok(_))) {
         // The detaching CLI reads what we say through its own handle.
         runner::detach::remove_log();
@@ -72,7 +100,6 @@ pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<F
         });
     };
     let (engine, plan, options) = prepared?;
-    let begun = Instant::now();
     let ended = Box::pin(runner::run(&engine, &plan, &options, shutdown)).await;
     if matches!(mode, Mode::Run { detached: true }) {
         runner::detach::remove_log();
@@ -89,6 +116,7 @@ pub(super) async fn run_task(settings: &RunSettings, mode: Mode<'_>) -> Result<F
 async fn prepare(
     settings: &RunSettings,
     mode: Mode<'_>,
+    begun: Instant,
 ) -> Result<(Engine, Plan, RunOptions), Failure> {
     let aws = LazyAws::new(
         settings.aws.profile.as_deref(),
@@ -172,6 +200,7 @@ async fn prepare(
                 Mode::Smoke(spec) => Some(spec.clone()),
                 Mode::Run { .. } => None,
             },
+            begun,
             started: detached.then(|| announce_start(&plan)),
             built_images: builds.iter().map(|b| b.tag.clone()).collect(),
             watch: if settings.watch { builds } else { Vec::new() },

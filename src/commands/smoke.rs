@@ -45,7 +45,19 @@ pub fn smoke(
                     };
                     let _ = std::fs::write(path, smoke_report::junit(&failed, &plan.task));
                 }
-                return Err(e.into());
+                let timed_out = matches!(
+                    e.downcast_ref::<crate::runner::RunError>(),
+                    Some(crate::runner::RunError::SmokeTimeout { .. })
+                );
+                return Err(Failure {
+                    status: if timed_out {
+                        ExitStatus::Timeout
+                    } else {
+                        ExitStatus::Failure
+                    },
+                    error: e,
+                    details: Vec::new(),
+                });
             }
         };
         match ended {

@@ -59,7 +59,8 @@ impl Engine {
             options = options.platform(platform);
         }
         let options = options.build();
-        let mut stream = self.docker.build_image(
+        let docker = self.slow();
+        let mut stream = docker.build_image(
             options,
             None,
             Some(bollard::body_try_stream(request.context)),
@@ -69,6 +70,12 @@ impl Engine {
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
+                Err(bollard::errors::Error::RequestTimeoutError) => {
+                    return Err(super::bounds::unanswered(
+                        "POST /build",
+                        super::Bounds::current().slow_answer,
+                    ));
+                }
                 Err(e) => {
                     return Err(DockerError::Build {
                         image: request.tag,

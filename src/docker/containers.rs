@@ -14,6 +14,9 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
+use std::time::Duration;
+
+use super::bounds::{self, Bounds};
 use super::{DockerError, Engine, label_filter, tolerate};
 
 /// What the runner needs of a container's state.
@@ -98,13 +101,20 @@ impl Engine {
         if let Some(platform) = platform {
             options = options.platform(platform);
         }
-        self.docker
-            .create_container(Some(options.build()), body)
-            .await
-            .map(|r| r.id)
-            .map_err(DockerError::api(format!(
+        let created = self
+            .call(
+                "POST /containers/create",
+                self.docker.create_container(Some(options.build()), body),
+            )
+            .await?;
+        // Podman looks for its init binary when it creates the container.
+        match created.map_err(super::init_missing) {
+            Ok(created) => Ok(created.id),
+            Err(Ok(missing)) => Err(missing),
+            Err(Err(answer)) => Err(DockerError::api(format!(
                 "cannot create container `{name}`"
-            )))
+            ))(answer)),
+        }
     }
 
     /// Gives a container another name, freeing its own for a successor.
@@ -112,18 +122,31 @@ impl Engine {
         let options = bollard::query_parameters::RenameContainerOptionsBuilder::default()
             .name(name)
             .build();
-        self.docker
-            .rename_container(id, options)
-            .await
-            .map_err(DockerError::api(format!(
-                "cannot rename container `{id}` to `{name}`"
-            )))
+        self.call(
+            "POST /containers/{id}/rename",
+            self.docker.rename_container(id, options),
+        )
+        .await?
+        .map_err(DockerError::api(format!(
+            "cannot rename container `{id}` to `{name}`"
+        )))
     }
 
     /// Starts a container; one that already runs is not an error (304).
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
-        let result = self.docker.start_container(id, None).await;
-        tolerate(result, &[304], || format!("cannot start container `{id}`"))
+        let result = self
+            .call(
+                "POST /containers/{id}/start",
+                self.docker.start_container(id, None),
+            )
+            .await?;
+        match result.map_err(super::init_missing) {
+            Err(Ok(missing)) => Err(missing),
+            Err(Err(answer)) => tolerate(Err(answer), &[304], || {
+                format!("cannot start container `{id}`")
+            }),
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Sends SIGTERM, then SIGKILL after `timeout_secs`, as `docker stop` does.
@@ -131,7 +154,21 @@ impl Engine {
         let options = StopContainerOptionsBuilder::default()
             .t(i32::try_from(timeout_secs).unwrap_or(i32::MAX))
             .build();
-        let result = self.docker.stop_container(id, Some(options)).await;
+        // Docker answers a stop once the container is down: the grace
+        // period comes on top of the bounds.
+        let bounds = Bounds::current();
+        let grace = Duration::from_secs(timeout_secs.max(0).unsigned_abs());
+        let docker = self
+            .docker
+            .clone()
+            .with_timeout(bounds::client_timeout(bounds.answer + grace));
+        let result = bounds::bounded(
+            "POST /containers/{id}/stop",
+            bounds.answer + grace,
+            bounds.whole + grace,
+            docker.stop_container(id, Some(options)),
+        )
+        .await?;
         tolerate(result, &[304, 404], || {
             format!("cannot stop container `{id}`")
         })
@@ -143,7 +180,12 @@ impl Engine {
         let options = KillContainerOptionsBuilder::default()
             .signal("SIGKILL")
             .build();
-        let result = self.docker.kill_container(id, Some(options)).await;
+        let result = self
+            .call(
+                "POST /containers/{id}/kill",
+                self.docker.kill_container(id, Some(options)),
+            )
+            .await?;
         tolerate(result, &[404, 409], || {
             format!("cannot kill container `{id}`")
         })
@@ -158,9 +200,10 @@ impl Engine {
         match waits.next().await {
             Some(Ok(done)) => Ok(done.status_code),
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
-            Some(Err(e)) => Err(DockerError::api(format!(
-                "cannot wait for container `{id}`"
-            ))(e)),
+            Some(Err(e)) => Err(Engine::stream_error(
+                "POST /containers/{id}/wait",
+                format!("cannot wait for container `{id}`"),
+            )(e)),
             None => Ok(-1),
         }
     }
@@ -171,7 +214,12 @@ impl Engine {
             .force(true)
             .v(true)
             .build();
-        let result = self.docker.remove_container(id, Some(options)).await;
+        let result = self
+            .call(
+                "DELETE /containers/{id}",
+                self.docker.remove_container(id, Some(options)),
+            )
+            .await?;
         tolerate(result, &[404], || format!("cannot remove container `{id}`"))
     }
 
@@ -200,10 +248,12 @@ impl Engine {
 
     /// The whole inspect document of a container.
     pub async fn inspect_raw(&self, id: &str) -> Result<ContainerInspectResponse, DockerError> {
-        self.docker
-            .inspect_container(id, None)
-            .await
-            .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
+        self.call(
+            "GET /containers/{id}/json",
+            self.docker.inspect_container(id, None),
+        )
+        .await?
+        .map_err(DockerError::api(format!("cannot inspect container `{id}`")))
     }
 
     /// Writes one file into a container (before it starts, for instance),
@@ -253,9 +303,13 @@ impl Engine {
             .and_then(|()| tar.into_inner())
             .map_err(|e| DockerError::Archive(e.to_string()))?;
         let options = UploadToContainerOptionsBuilder::default().path(dir).build();
-        self.docker
-            .upload_to_container(id, Some(options), bollard::body_full(Bytes::from(archive)))
-            .await
+        let upload = self.docker.upload_to_container(
+            id,
+            Some(options),
+            bollard::body_full(Bytes::from(archive)),
+        );
+        self.call("PUT /containers/{id}/archive", upload)
+            .await?
             .map_err(DockerError::api(format!(
                 "cannot write {path} into container `{id}`"
             )))
@@ -266,14 +320,20 @@ impl Engine {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(path)
             .build();
-        let mut archive = Vec::new();
         let mut stream = self.docker.download_from_container(id, Some(options));
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(DockerError::api(format!(
+        let download = async {
+            let mut archive = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                archive.extend_from_slice(&chunk?);
+            }
+            Ok(archive)
+        };
+        let archive = self
+            .call("GET /containers/{id}/archive", download)
+            .await?
+            .map_err(DockerError::api(format!(
                 "cannot read {path} from container `{id}`"
             )))?;
-            archive.extend_from_slice(&chunk);
-        }
         let mut tar = tar::Archive::new(archive.as_slice());
         let entries = tar
             .entries()
@@ -300,9 +360,11 @@ impl Engine {
             .filters(&label_filter(labels))
             .build();
         let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
+            .call(
+                "GET /containers/json",
+                self.docker.list_containers(Some(options)),
+            )
+            .await?
             .map_err(DockerError::api("cannot list containers"))?;
         Ok(list
             .into_iter()
@@ -342,8 +404,52 @@ impl Engine {
     }
 
     /// What a container wrote, and with `follow` what it writes until it stops.
+    ///
+    /// Podman (4.3) sends a followed log's headers with the container's
+    /// first line, so a quiet container looks like an engine that does not
+    /// answer: when the answer bound runs out before anything came and the
+    /// engine still answers that the container runs, the logs are asked
+    /// for again (nothing was read, so nothing is repeated or lost).
     #[must_use]
     pub fn logs(&self, id: &str, follow: bool, since: Option<u64>) -> LogStream {
+        if !(self.podman && follow) {
+            return self.logs_once(id, follow, since);
+        }
+        let engine = self.clone();
+        let id = id.to_owned();
+        futures_util::stream::unfold(
+            (None::<LogStream>, false),
+            move |(mut current, mut answered)| {
+                let engine = engine.clone();
+                let id = id.clone();
+                async move {
+                    loop {
+                        let stream =
+                            current.get_or_insert_with(|| engine.logs_once(&id, true, since));
+                        match stream.next().await {
+                            None => return None,
+                            Some(Err(DockerError::Unanswered { .. }))
+                                if !answered
+                                    && engine
+                                        .inspect_container(&id)
+                                        .await
+                                        .is_ok_and(|state| state.running) =>
+                            {
+                                current = None;
+                            }
+                            Some(item) => {
+                                answered = true;
+                                return Some((item, (current, answered)));
+                            }
+                        }
+                    }
+                }
+            },
+        )
+        .boxed()
+    }
+
+    fn logs_once(&self, id: &str, follow: bool, since: Option<u64>) -> LogStream {
         let mut options = LogsOptionsBuilder::default()
             .follow(follow)
             .stdout(true)
@@ -370,7 +476,10 @@ impl Engine {
                         stderr: false,
                         bytes: message,
                     }),
-                    Err(e) => Err(DockerError::api(what.clone())(e)),
+                    Err(e) => Err(Engine::stream_error(
+                        "GET /containers/{id}/logs",
+                        what.clone(),
+                    )(e)),
                 }
             })
             .boxed()
@@ -417,7 +526,10 @@ impl Engine {
         };
         samples
             .map(move |item| {
-                let mut sample = item.map_err(DockerError::api(what.clone()))?;
+                let mut sample = item.map_err(Engine::stream_error(
+                    "GET /containers/{id}/stats",
+                    what.clone(),
+                ))?;
                 if sample.id.as_deref().is_none_or(str::is_empty) {
                     sample.id = Some(docker_id.clone());
                 }

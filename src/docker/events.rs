@@ -74,7 +74,10 @@ impl Engine {
     pub fn container_activity(&self, label: &str) -> ActivityStream {
         self.raw_container_events(label, None)
             .map(|item| {
-                let event = item.map_err(DockerError::api("the engine's event stream failed"))?;
+                let event = item.map_err(Engine::stream_error(
+                    "GET /events",
+                    "the engine's event stream failed".to_owned(),
+                ))?;
                 let id = event.actor.and_then(|a| a.id).unwrap_or_default();
                 Ok((event.action.unwrap_or_default(), id))
             })
@@ -121,7 +124,10 @@ impl Engine {
                 let event = match item {
                     Ok(event) => event,
                     Err(e) => {
-                        return Some(Err(DockerError::api("the engine's event stream failed")(e)));
+                        return Some(Err(Engine::stream_error(
+                            "GET /events",
+                            "the engine's event stream failed".to_owned(),
+                        )(e)));
                     }
                 };
                 let actor = event.actor.unwrap_or_default();

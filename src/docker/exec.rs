@@ -7,6 +7,10 @@ use futures_util::StreamExt;
 
 use super::{DockerError, Engine};
 
+/// The requests of an exec, as errors name them.
+const START: &str = "POST /exec/{id}/start";
+const INSPECT: &str = "GET /exec/{id}/json";
+
 impl Engine {
     /// Runs `command` in a running container, as `docker exec` does, and
     /// returns its exit code and its output (stdout and stderr together).
@@ -14,37 +18,33 @@ impl Engine {
         use bollard::exec::StartExecResults;
         let what = || format!("cannot run `{}` in `{id}`", command.join(" "));
         let created = self
-            .create_exec(id, command, ExecTerminal::NONE, false)
-            .await
-            .map_err(DockerError::api(what()))?;
+            .create_exec(id, command, ExecTerminal::NONE, false, what())
+            .await?;
         let mut text = Vec::new();
         if let StartExecResults::Attached { mut output, .. } = self
-            .docker
-            .start_exec(&created, None)
-            .await
+            .call(START, self.docker.start_exec(&created, None))
+            .await?
             .map_err(DockerError::api(what()))?
         {
             while let Some(chunk) = output.next().await {
-                let chunk = chunk.map_err(DockerError::api(what()))?;
+                let chunk = chunk.map_err(Engine::stream_error(START, what()))?;
                 text.extend_from_slice(&chunk.into_bytes());
             }
         }
-        let exit_code = self
-            .exec_exit_code(&created)
-            .await
-            .map_err(DockerError::api(what()))?;
+        let exit_code = self.exec_exit_code(&created, what()).await?;
         Ok((exit_code, String::from_utf8_lossy(&text).into_owned()))
     }
 
     /// Creates an exec of `command` with its output attached (its input too
-    /// with `stdin`); its id.
+    /// with `stdin`); its id. `what` is the context of a failure.
     async fn create_exec(
         &self,
         id: &str,
         command: &[String],
         terminal: ExecTerminal,
         stdin: bool,
-    ) -> Result<String, bollard::errors::Error> {
+        what: String,
+    ) -> Result<String, DockerError> {
         let options = bollard::exec::CreateExecOptions {
             cmd: Some(command.to_vec()),
             attach_stdin: stdin.then_some(true),
@@ -53,17 +53,23 @@ impl Engine {
             tty: terminal.tty.then_some(true),
             ..Default::default()
         };
-        Ok(self.docker.create_exec(id, options).await?.id)
+        let created = self
+            .call(
+                "POST /containers/{id}/exec",
+                self.docker.create_exec(id, options),
+            )
+            .await?
+            .map_err(DockerError::api(what))?;
+        Ok(created.id)
     }
 
     /// An exec's exit code, once it has ended (-1 when the engine has none).
-    async fn exec_exit_code(&self, exec: &str) -> Result<i64, bollard::errors::Error> {
-        Ok(self
-            .docker
-            .inspect_exec(exec)
+    async fn exec_exit_code(&self, exec: &str, what: String) -> Result<i64, DockerError> {
+        let inspected = self
+            .call(INSPECT, self.docker.inspect_exec(exec))
             .await?
-            .exit_code
-            .unwrap_or(-1))
+            .map_err(DockerError::api(what))?;
+        Ok(inspected.exit_code.unwrap_or(-1))
     }
 }
 
@@ -97,19 +103,18 @@ impl Engine {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let what = || format!("cannot run `{}` in `{id}`", command.join(" "));
         let created = self
-            .create_exec(id, command, terminal, true)
-            .await
-            .map_err(DockerError::api(what()))?;
+            .create_exec(id, command, terminal, true, what())
+            .await?;
+        let start = self.docker.start_exec(
+            &created,
+            Some(StartExecOptions {
+                tty: terminal.tty,
+                ..Default::default()
+            }),
+        );
         let started = self
-            .docker
-            .start_exec(
-                &created,
-                Some(StartExecOptions {
-                    tty: terminal.tty,
-                    ..Default::default()
-                }),
-            )
-            .await
+            .call(START, start)
+            .await?
             .map_err(DockerError::api(what()))?;
         let StartExecResults::Attached {
             mut output,
@@ -121,10 +126,10 @@ impl Engine {
             )));
         };
         if let (true, Some((width, height))) = (terminal.tty, terminal.size) {
-            let _ = self
+            let resize = self
                 .docker
-                .resize_exec(&created, ResizeExecOptions { height, width })
-                .await;
+                .resize_exec(&created, ResizeExecOptions { height, width });
+            let _ = self.call("POST /exec/{id}/resize", resize).await;
         }
         // Standard input goes to the command until it ends (or the command does).
         let feeding = tokio::spawn(async move {
@@ -155,7 +160,8 @@ impl Engine {
                         Some(at) if at.elapsed() > std::time::Duration::from_millis(300) => break,
                         Some(_) => {}
                         None => {
-                            let running = self.docker.inspect_exec(&created).await.ok().and_then(|e| e.running);
+                            let inspected = self.call(INSPECT, self.docker.inspect_exec(&created)).await;
+                            let running = inspected.ok().and_then(Result::ok).and_then(|e| e.running);
                             if running == Some(false) {
                                 ended = Some(tokio::time::Instant::now());
                             }
@@ -164,7 +170,7 @@ impl Engine {
                     continue;
                 }
             };
-            match chunk.map_err(DockerError::api(what()))? {
+            match chunk.map_err(Engine::stream_error(START, what()))? {
                 LogOutput::StdErr { message } => {
                     let _ = stderr.write_all(&message).await;
                     let _ = stderr.flush().await;
@@ -177,8 +183,6 @@ impl Engine {
             }
         }
         feeding.abort();
-        self.exec_exit_code(&created)
-            .await
-            .map_err(DockerError::api(what()))
+        self.exec_exit_code(&created, what()).await
     }
 }

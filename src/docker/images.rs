@@ -7,6 +7,7 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::bounds::{self, Bounds};
 use super::{DockerError, Engine, status_of, tolerate};
 
 /// Registry credentials for a pull, as bollard takes them; re-exported so
@@ -52,7 +53,10 @@ impl Engine {
     }
 
     async fn inspect_image(&self, image: &str) -> Result<bool, DockerError> {
-        match self.docker.inspect_image(image).await {
+        match self
+            .call("GET /images/{name}/json", self.docker.inspect_image(image))
+            .await?
+        {
             Ok(_) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
             Err(bollard::errors::Error::DockerResponseServerError {
@@ -81,12 +85,17 @@ impl Engine {
             options = options.platform(platform);
         }
         let mut stream = self
-            .docker
+            .slow()
             .create_image(Some(options.build()), None, credentials);
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| DockerError::Pull {
-                image: image.to_owned(),
-                message: pull_message(&e),
+            let info = item.map_err(|e| match e {
+                bollard::errors::Error::RequestTimeoutError => {
+                    bounds::unanswered("POST /images/create", Bounds::current().slow_answer)
+                }
+                e => DockerError::Pull {
+                    image: image.to_owned(),
+                    message: pull_message(&e),
+                },
             })?;
             let detail = info.progress_detail.unwrap_or_default();
             progress(PullProgress {
@@ -115,13 +124,15 @@ impl Engine {
             .changes(changes.to_vec())
             .build();
         let mut stream =
-            self.docker
+            self.slow()
                 .create_image(Some(options), Some(bollard::body_full(tar)), None);
         let mut imported = None;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(DockerError::api(format!(
-                "cannot import image `{repo}:{tag}`"
-            )))?;
+            let info = item.map_err(bounds::stream_error(
+                "POST /images/create",
+                Bounds::current().slow_answer,
+                format!("cannot import image `{repo}:{tag}`"),
+            ))?;
             // Docker and Podman end with the new image's id as the status.
             if let Some(status) = info.status.filter(|s| is_image_id(s)) {
                 imported = Some(status);
@@ -136,10 +147,12 @@ impl Engine {
                 .repo(repo)
                 .tag(tag)
                 .build();
-            self.docker
-                .tag_image(id.trim(), Some(options))
-                .await
-                .map_err(DockerError::api(format!("cannot tag image `{reference}`")))?;
+            self.call(
+                "POST /images/{name}/tag",
+                self.docker.tag_image(id.trim(), Some(options)),
+            )
+            .await?
+            .map_err(DockerError::api(format!("cannot tag image `{reference}`")))?;
         }
         Ok(())
     }
@@ -148,10 +161,12 @@ impl Engine {
     /// it went. For an image a rebuild has superseded.
     pub async fn remove_unused_image(&self, image: &str) -> bool {
         let options = RemoveImageOptionsBuilder::default().build();
-        self.docker
-            .remove_image(image, Some(options), None)
-            .await
-            .is_ok()
+        self.call(
+            "DELETE /images/{name}",
+            self.docker.remove_image(image, Some(options), None),
+        )
+        .await
+        .is_ok_and(|removed| removed.is_ok())
     }
 
     /// Removes `image` even when containers still use it, for cleaning up
@@ -159,9 +174,11 @@ impl Engine {
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
         let options = RemoveImageOptionsBuilder::default().force(true).build();
         let result = self
-            .docker
-            .remove_image(image, Some(options), None)
-            .await
+            .call(
+                "DELETE /images/{name}",
+                self.docker.remove_image(image, Some(options), None),
+            )
+            .await?
             .map(drop);
         tolerate(result, &[404], || format!("cannot remove image `{image}`"))
     }

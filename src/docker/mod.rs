@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 
+pub mod bounds;
 mod build;
 mod containers;
 mod events;
@@ -20,6 +21,7 @@ mod libpod;
 mod networks;
 mod volumes;
 
+pub use bounds::Bounds;
 pub use build::BuildRequest;
 pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream, StatsStream};
 pub use events::{ActivityStream, ContainerEvent, EventStream};
@@ -39,6 +41,25 @@ pub enum DockerError {
         /// The innermost reason (`Connection refused (os error 111)`).
         cause: String,
     },
+    /// The engine did not answer a request within its bound (see
+    /// [`bounds`]): a wedged daemon, or a proxy whose backend is gone.
+    #[error("the Docker engine at {host} ({origin}) did not answer within {bound} ({request})")]
+    Unanswered {
+        host: String,
+        origin: &'static str,
+        /// The bound that ran out, as a person reads it (`30 s`).
+        bound: String,
+        /// What was asked: `GET /version`.
+        request: String,
+    },
+    /// The engine's address did not take a connection within the connect
+    /// bound: its backlog full, or packets to it dropped.
+    #[error("the Docker engine at {host} ({origin}) did not accept a connection within {bound}")]
+    NoConnection {
+        host: String,
+        origin: &'static str,
+        bound: String,
+    },
     /// Something answered where the engine should be, but not as a Docker
     /// or Podman engine (a web server, a proxy, another service's port).
     #[error("{host} ({origin}) answered, but not as a Docker or Podman engine: {answer}")]
@@ -46,6 +67,16 @@ pub enum DockerError {
         host: String,
         origin: &'static str,
         answer: String,
+    },
+    /// The engine has no init binary for a container with
+    /// `initProcessEnabled` (Docker's `--init`): Podman runs Debian's
+    /// `catatonit`, a package of its own, which it answers with a bare 500.
+    #[error(
+        "Podman has no init binary for `initProcessEnabled` ({cause}); install it: apt-get install catatonit"
+    )]
+    InitMissing {
+        /// What the engine could not find (`stat /usr/libexec/podman/catatonit: …`).
+        cause: String,
     },
     /// Pulling an image failed (unknown image, denied, registry down), with
     /// Docker's message shortened to what a person acts on.
@@ -153,9 +184,19 @@ impl Engine {
                 cause: innermost(&source),
             },
         };
-        let docker = Docker::connect_with_defaults().map_err(refused)?;
-        docker.ping().await.map_err(refused)?;
-        let version = docker.version().await.map_err(refused)?;
+        let bounds = Bounds::current();
+        let docker = Docker::connect_with_defaults()
+            .map_err(refused)?
+            .with_timeout(bounds::client_timeout(bounds.answer));
+        reachable(&host, origin, bounds.connect).await?;
+        let ping = docker.ping();
+        bounds::bounded("GET /_ping", bounds.answer, bounds.whole, ping)
+            .await?
+            .map_err(refused)?;
+        let version = docker.version();
+        let version = bounds::bounded("GET /version", bounds.answer, bounds.whole, version)
+            .await?
+            .map_err(refused)?;
         let podman = version
             .components
             .unwrap_or_default()
@@ -168,6 +209,15 @@ impl Engine {
     #[must_use]
     pub fn is_podman(&self) -> bool {
         self.podman
+    }
+
+    /// Whether the engine makes a container's `Links` (endpoint or host
+    /// config) resolvable inside it. Podman's Docker API ignores them, so
+    /// there a linked container's alias must come another way (an
+    /// `/etc/hosts` entry, `ExtraHosts`).
+    #[must_use]
+    pub fn honours_links(&self) -> bool {
+        !self.podman
     }
 
     /// The bollard client, for the test suite's own image work (building,
@@ -183,9 +233,8 @@ impl Engine {
     /// in an image the engine can run and a task's `cpuArchitecture` checked.
     pub async fn platform(&self) -> Result<EnginePlatform, DockerError> {
         let info = self
-            .docker
-            .info()
-            .await
+            .call("GET /info", self.docker.info())
+            .await?
             .map_err(DockerError::api("cannot read the engine's info"))?;
         Ok(EnginePlatform {
             os: info.os_type.unwrap_or_default(),
@@ -196,6 +245,70 @@ impl Engine {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
         })
+    }
+}
+
+impl Engine {
+    /// Runs one request that is not a stream under the engine's answer and
+    /// whole bounds ([`bounds`]); the inner result is the engine's answer.
+    async fn call<T>(
+        &self,
+        request: &str,
+        work: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
+    ) -> Result<Result<T, bollard::errors::Error>, DockerError> {
+        let bounds = Bounds::current();
+        bounds::bounded(request, bounds.answer, bounds.whole, work).await
+    }
+
+    /// The client with the slow answer bound, for a pull, a build or an
+    /// import, whose first byte waits on a registry or an upload.
+    fn slow(&self) -> Docker {
+        self.docker
+            .clone()
+            .with_timeout(bounds::client_timeout(Bounds::current().slow_answer))
+    }
+
+    /// Maps a stream's errors: the answer bound running out names the
+    /// request; anything else is `what` with its cause.
+    fn stream_error(
+        request: &str,
+        what: String,
+    ) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+        bounds::stream_error(request, Bounds::current().answer, what)
+    }
+}
+
+/// Opens (and drops) one connection to the engine within the connect bound,
+/// so that an address that swallows connections fails as such; requests
+/// then open their own within their answer bound. Only plain sockets are
+/// tried; an engine behind SSH or TLS is bounded by its requests alone.
+async fn reachable(
+    host: &str,
+    origin: &'static str,
+    bound: std::time::Duration,
+) -> Result<(), DockerError> {
+    let connecting = async {
+        if let Some(path) = host.strip_prefix("unix://") {
+            tokio::net::UnixStream::connect(path).await.map(drop)
+        } else if let Some(address) = host
+            .strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("http://"))
+        {
+            tokio::net::TcpStream::connect(address.trim_end_matches('/'))
+                .await
+                .map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    match tokio::time::timeout(bound, connecting).await {
+        Err(_) => Err(bounds::no_connection(bound)),
+        Ok(Err(e)) => Err(DockerError::Unreachable {
+            host: host.to_owned(),
+            origin,
+            cause: e.to_string(),
+        }),
+        Ok(Ok(())) => Ok(()),
     }
 }
 
@@ -275,6 +388,32 @@ fn label_filter(labels: &[String]) -> HashMap<&'static str, Vec<&str>> {
     HashMap::from([("label", labels.iter().map(String::as_str).collect())])
 }
 
+/// Podman's refusal to start a container with an init when it has none
+/// (`container-init binary not found on the host: stat …`), as the line that
+/// says what to install; other answers as they are.
+fn init_missing(error: bollard::errors::Error) -> Result<DockerError, bollard::errors::Error> {
+    const PODMAN: &str = "container-init binary not found on the host";
+    match &error {
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains(PODMAN) =>
+        {
+            let cause = message
+                .split_once(PODMAN)
+                .map_or("", |(_, rest)| rest)
+                .trim_start_matches(':')
+                .trim();
+            Ok(DockerError::InitMissing {
+                cause: if cause.is_empty() {
+                    PODMAN.to_owned()
+                } else {
+                    cause.to_owned()
+                },
+            })
+        }
+        _ => Err(error),
+    }
+}
+
 /// Treats the given HTTP statuses as success: removing what is gone (404),
 /// starting or stopping what already is (304), killing what is not running (409).
 fn tolerate(
@@ -301,6 +440,26 @@ mod tests {
                 message: message.to_owned(),
             },
         )
+    }
+
+    #[test]
+    fn podman_without_catatonit_is_one_line_saying_what_to_install() {
+        let raw = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container create: container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory".into(),
+        };
+        let Ok(e) = init_missing(raw) else {
+            panic!("not recognised");
+        };
+        assert_eq!(
+            e.to_string(),
+            "Podman has no init binary for `initProcessEnabled` (stat /usr/libexec/podman/catatonit: no such file or directory); install it: apt-get install catatonit"
+        );
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "no space left on device".into(),
+        };
+        assert!(init_missing(other).is_err());
     }
 
     #[test]

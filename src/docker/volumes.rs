@@ -21,7 +21,10 @@ impl Engine {
     /// Whether a volume named `name` exists, so that a task's volumes are
     /// created once and an existing one is reused.
     pub async fn volume_exists(&self, name: &str) -> Result<bool, DockerError> {
-        match self.docker.inspect_volume(name).await {
+        match self
+            .call("GET /volumes/{name}", self.docker.inspect_volume(name))
+            .await?
+        {
             Ok(_) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
             Err(e) => Err(DockerError::api(format!("cannot inspect volume `{name}`"))(
@@ -33,9 +36,8 @@ impl Engine {
     /// Where a volume's data lives on the engine's host: what the engine's
     /// own daemon (its log drivers, say) reaches it by.
     pub async fn volume_mountpoint(&self, name: &str) -> Result<String, DockerError> {
-        self.docker
-            .inspect_volume(name)
-            .await
+        self.call("GET /volumes/{name}", self.docker.inspect_volume(name))
+            .await?
             .map(|v| v.mountpoint)
             .map_err(DockerError::api(format!("cannot inspect volume `{name}`")))
     }
@@ -43,9 +45,8 @@ impl Engine {
     /// Creates a volume as `request` describes it (name, driver, labels).
     pub async fn create_volume(&self, request: VolumeCreateRequest) -> Result<(), DockerError> {
         let name = request.name.clone().unwrap_or_default();
-        self.docker
-            .create_volume(request)
-            .await
+        self.call("POST /volumes/create", self.docker.create_volume(request))
+            .await?
             .map(drop)
             .map_err(DockerError::api(format!("cannot create volume `{name}`")))
     }
@@ -53,7 +54,12 @@ impl Engine {
     /// Removes a volume for teardown; one already gone is not an error.
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
-        let result = self.docker.remove_volume(name, Some(options)).await;
+        let result = self
+            .call(
+                "DELETE /volumes/{name}",
+                self.docker.remove_volume(name, Some(options)),
+            )
+            .await?;
         tolerate(result, &[404], || format!("cannot remove volume `{name}`"))
     }
 
@@ -66,9 +72,8 @@ impl Engine {
             .filters(&label_filter(labels))
             .build();
         let list = self
-            .docker
-            .list_volumes(Some(options))
-            .await
+            .call("GET /volumes", self.docker.list_volumes(Some(options)))
+            .await?
             .map_err(DockerError::api("cannot list volumes"))?;
         Ok(list
             .volumes

@@ -36,6 +36,15 @@ pub enum RunError {
     /// The engine stopped sending the task's events (it stopped, or restarted).
     #[error("the Docker engine closed its event stream")]
     EventStreamEnded,
+    /// `smoke --timeout` ran out before the task's containers existed (the
+    /// engine, a pull or the agent took it all), with the engine request
+    /// still unanswered, if one was.
+    #[error("`--timeout` ({timeout}) ran out before the task started{}", waiting_on.as_ref().map(|w| format!(": {w}")).unwrap_or_default())]
+    SmokeTimeout {
+        timeout: String,
+        /// `the Docker engine at … had not answered GET /_ping`.
+        waiting_on: Option<String>,
+    },
     /// The engine refused a container's create body.
     #[error("cannot create container `{container}`")]
     CreateContainer {

@@ -8,6 +8,7 @@ pub mod agent_recovery;
 pub mod build;
 pub mod detach;
 pub mod error;
+mod links;
 mod metadata_file;
 pub mod probe;
 pub mod pull;
@@ -64,6 +65,9 @@ pub struct RunOptions {
     pub logs: LogSink,
     /// `smoke`: wait for readiness, run the checks, stop, and report.
     pub smoke: Option<smoke_test::SmokeSpec>,
+    /// When the command began: `smoke --timeout` counts from there, so the
+    /// engine's connection, the agent and the pulls are within it.
+    pub begun: Instant,
     /// `--detach`: told once every essential container has started.
     pub started: Option<tokio::sync::mpsc::UnboundedSender<()>>,
     /// The images `--build` made for this run, never pulled.
@@ -79,6 +83,16 @@ pub struct TaskCredentials {
     pub aws: Aws,
     pub source: Source,
     pub first: Fetched,
+}
+
+/// `smoke --timeout` ran out before the task's containers existed; the
+/// engine request it was waiting for, if any, is named.
+#[must_use]
+pub fn smoke_timeout(timeout: std::time::Duration) -> RunError {
+    RunError::SmokeTimeout {
+        timeout: crate::docker::bounds::human(timeout),
+        waiting_on: crate::docker::bounds::waiting_on(),
+    }
 }
 
 /// Runs a planned task in the foreground until it stops, then removes
@@ -100,12 +114,29 @@ pub async fn run(
     // The agent the task is registered with, once it is.
     let mut registered: Option<SharedAgent> = None;
     let result = async {
+        let mut pulling = Box::pin(pull_images(engine, plan, options));
+        // Nothing of the task exists yet: smoke's deadline cuts a pull short.
         let pulled = shutdown
-            .race(Box::pin(pull_images(engine, plan, options)))
+            .race(async {
+                match &options.smoke {
+                    Some(spec) => tokio::select! {
+                        pulls = &mut pulling => Ok(pulls),
+                        () = tokio::time::sleep_until((options.begun + spec.timeout).into()) => {
+                            Err(smoke_timeout(spec.timeout))
+                        }
+                    },
+                    None => Ok((&mut pulling).await),
+                }
+            })
             .await;
-        let Some(pulls) = pulled else {
-            status("stopping the task (press Ctrl-C again to kill it)");
-            return Ok(Ending::Interrupted);
+        drop(pulling);
+        let pulls = match pulled {
+            None => {
+                status("stopping the task (press Ctrl-C again to kill it)");
+                return Ok(Ending::Interrupted);
+            }
+            Some(Err(timed_out)) => return Err(timed_out.into()),
+            Some(Ok(pulls)) => pulls,
         };
         let pulls = pulls?;
         // The agent comes up (when this run started it) and takes the
@@ -166,6 +197,7 @@ pub async fn run(
                     spec,
                     &options.agent_image,
                     begun,
+                    options.begun + spec.timeout,
                 )
                 .await,
             ))),

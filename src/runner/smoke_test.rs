@@ -70,7 +70,9 @@ enum Wait {
 }
 
 /// Waits for the task to be ready, runs the checks, and reports. The caller
-/// stops and removes the task afterwards, whatever the verdict.
+/// stops and removes the task afterwards, whatever the verdict. Readiness
+/// times count from `begun` (the run's start); `--timeout` ends at
+/// `deadline` (counted from the command's start).
 pub async fn run(
     task: &mut Task<'_>,
     events: &mut EventStream,
@@ -78,10 +80,23 @@ pub async fn run(
     spec: &SmokeSpec,
     agent_image: &str,
     begun: Instant,
+    deadline: Instant,
 ) -> SmokeReport {
-    let deadline = begun + spec.timeout;
     let mut verdict = loop {
-        if let Err(e) = task.start_ready().await {
+        // An engine that stops answering must not hold the smoke past its
+        // deadline: a start cut short is found by teardown like the rest.
+        let mut starting = Box::pin(task.start_ready());
+        let started = tokio::select! {
+            started = &mut starting => started,
+            () = tokio::time::sleep_until(deadline.into()) => {
+                let engine = crate::docker::bounds::waiting_on()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default();
+                break Verdict::TimedOut(format!("the containers to start{engine}"));
+            }
+        };
+        drop(starting);
+        if let Err(e) = started {
             break Verdict::Failed(format!("{e:#}"));
         }
         let pending = match readiness(task, spec) {

@@ -364,6 +364,9 @@ impl<'a> Task<'a> {
     /// Starts the containers `ready` at once: what one waits for was
     /// reached before any of them is started, so no order ECS keeps is lost.
     async fn start_all(&mut self, ready: &[usize]) -> anyhow::Result<()> {
+        for &i in ready {
+            Box::pin(self.link_by_hosts(i)).await?;
+        }
         let engine = self.engine;
         let results = join_all(
             ready

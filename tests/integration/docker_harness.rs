@@ -534,8 +534,14 @@ impl Running {
     }
 
     /// Waits for the end (at most two minutes) and returns what it printed.
-    pub fn wait(mut self) -> Ended {
-        let deadline = Instant::now() + Duration::from_secs(120);
+    pub fn wait(self) -> Ended {
+        self.wait_within(Duration::from_secs(120))
+    }
+
+    /// Waits for the end, killing it and failing the test when it has not
+    /// ended within `limit`; returns what it printed.
+    pub fn wait_within(mut self, limit: Duration) -> Ended {
+        let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
@@ -543,7 +549,7 @@ impl Running {
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!(
-                    "ecs-run-local did not end\nstdout:\n{}\nstderr:\n{}",
+                    "ecs-run-local did not end within {limit:?}\nstdout:\n{}\nstderr:\n{}",
                     self.stdout.lock().unwrap(),
                     self.stderr.lock().unwrap()
                 );

@@ -544,3 +544,90 @@ fn an_agent_port_someone_else_holds_is_one_error_line_at_once_and_leaves_nothing
     .unwrap();
     assert!(agents.is_empty(), "{agents:?}");
 }
+
+/// Podman leases a network's range up to its last address: the task
+/// network's must stop at .254, short of the subnet's broadcast address
+/// (169.254.170.255), which nothing could reach. Podman only: Docker never
+/// hands out a subnet's broadcast address.
+#[test]
+fn on_podman_the_task_network_never_leases_the_broadcast_address() {
+    if !engine().is_podman() {
+        eprintln!("skipped: Podman's lease ranges (run it with scripts/test-podman)");
+        return;
+    }
+    let s = Session::new("lease-range");
+    let path = s.write(
+        &json!([container("app", "true")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let out = start([&path]).wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    // libpod's own inspect: the Docker API's has no lease range.
+    let host = std::env::var("DOCKER_HOST").unwrap();
+    let socket = host.strip_prefix("unix://").expect("a unix socket");
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    let request = format!(
+        "GET /v4.0.0/libpod/networks/{}/json HTTP/1.0\r\nHost: podman\r\n\r\n",
+        ecs_run_local::plan::NETWORK_NAME
+    );
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let network: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        network["subnets"],
+        json!([{
+            "subnet": "169.254.170.0/24",
+            "gateway": "169.254.170.1",
+            "lease_range": { "start_ip": "169.254.170.128", "end_ip": "169.254.170.254" }
+        }]),
+        "{network:#}"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+/// Podman (4.3) sends a followed log's headers with the container's first
+/// line, so a container that says nothing for longer than the engine's
+/// answer bound is quiet, not an engine that stopped answering: its later
+/// lines are still followed (here with the engine's bounds at 5 s).
+#[test]
+fn a_container_quiet_for_longer_than_the_engines_answer_bound_still_has_its_logs_followed() {
+    let s = Session::new("quiet-logs");
+    let path = s.write(
+        &json!([container("app", "sleep 8; echo LATE-LINE; sleep 300")]),
+        &json!({ "networkMode": "bridge" }),
+    );
+    let mut run = crate::docker_harness::start_with_env(
+        [&path],
+        &[("ECS_RUN_LOCAL_ENGINE_TIMEOUT", "5s".to_owned())],
+    );
+    run.wait_for("app | LATE-LINE", STARTUP);
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+/// Podman runs Debian's `catatonit` for `initProcessEnabled`; without it
+/// the engine answers a bare 500, which the run turns into one line saying
+/// what to install. Runs only where Podman has no catatonit:
+/// `scripts/test-podman` hides it in a mount namespace of its own.
+#[test]
+fn on_podman_without_catatonit_an_init_process_is_one_line_saying_what_to_install() {
+    if !engine().is_podman() || std::path::Path::new("/usr/libexec/podman/catatonit").exists() {
+        eprintln!("skipped: needs Podman without catatonit (scripts/test-podman arranges it)");
+        return;
+    }
+    let s = Session::new("no-catatonit");
+    let mut app = container("app", "true");
+    app["linuxParameters"] = json!({ "initProcessEnabled": true });
+    let path = s.write(&json!([app]), &json!({ "networkMode": "bridge" }));
+    let out = start([&path]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        the_error_line(&out.stderr),
+        "ecs-run-local: error: cannot create container `app`: Podman has no init binary for `initProcessEnabled` (stat /usr/libexec/podman/catatonit: no such file or directory); install it: apt-get install catatonit"
+    );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
