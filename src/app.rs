@@ -6,6 +6,10 @@ use crate::commands::{self, smoke::ReportSettings};
 use crate::exit::{ExitStatus, Failure};
 
 /// Runs one command to its end.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the dispatcher: one arm per subcommand, read top to bottom"
+)]
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     let Some(command) = cli.command else {
         let settings = commands::RunSettings {

@@ -141,6 +141,10 @@ pub struct Observed {
 
 impl Observed {
     /// Reads an inspect response; `None` for a container that is not a task's.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one field of the agent's container state after another, as `docker inspect` gives them"
+    )]
     pub fn from_inspect(inspect: &ContainerInspectResponse) -> Option<Observed> {
         let config_labels = inspect.config.as_ref()?.labels.as_ref()?;
         let task_arn = config_labels.get(labels::TASK_ARN)?.clone();

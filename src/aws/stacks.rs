@@ -59,6 +59,10 @@ impl StackError {
 }
 
 /// Reads stack `name`: `DescribeStacks`, `ListStackResources` and `ListExports`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "three paginated reads of one stack, each with its own error mapping"
+)]
 pub async fn describe(aws: &Aws, name: &str) -> Result<DeployedStack, StackError> {
     let client = aws_sdk_cloudformation::Client::new(aws.config());
     let read = |reason: String| StackError::Read {

@@ -217,6 +217,10 @@ impl<'a> Context<'a> {
         })
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the create body field by field, in the order the mapping rules are documented and tested"
+    )]
     pub(super) fn container(
         &mut self,
         c: &ContainerDefinition,

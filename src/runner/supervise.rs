@@ -102,6 +102,10 @@ pub struct Task<'a> {
 impl<'a> Task<'a> {
     /// Creates the task's volumes, pause container and containers, and
     /// starts the pause container. Nothing else runs yet.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "volumes, the pause container and every container, in the one order the engine needs them"
+    )]
     pub async fn create(
         engine: &'a Engine,
         plan: &'a Plan,

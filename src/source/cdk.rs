@@ -13,6 +13,10 @@ use super::template::{self, Candidate};
 use super::{ImageAsset, Kind, Options, SourceError, Sourced};
 
 /// Reads the task definition of the assembly in `dir`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "manifest, stack, template, assets and metadata of a cloud assembly, read in the order they refer to each other"
+)]
 pub fn load(dir: &Path, options: &Options) -> Result<Sourced, SourceError> {
     let source_name = dir.display().to_string();
     let fail = |message: String| SourceError::Assembly {

@@ -233,6 +233,10 @@ impl<'t> Evaluator<'t> {
         Value::String(text)
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per CloudFormation intrinsic function"
+    )]
     fn function(
         &mut self,
         name: &str,

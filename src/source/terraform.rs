@@ -204,6 +204,10 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the provider's blocks of `aws_ecs_task_definition`, one mapping after another"
+    )]
     fn block(
         &mut self,
         values: &Map<String, Value>,
@@ -370,6 +374,10 @@ fn collect<'a>(module: &'a Value, out: &mut Vec<&'a Value>) {
 }
 
 /// The resource `--resource` names (or the only one), mapped.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the resource's attributes in the provider's order, each mapped where the table says"
+)]
 pub fn map(
     document: &Value,
     resource: Option<&str>,

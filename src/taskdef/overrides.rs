@@ -219,6 +219,10 @@ pub fn locate(overridden: &[Overridden], path: &str) -> Option<String> {
 
 /// Applies `--overrides`, then the `--image` and `-e` settings to the
 /// definition, and says which paths of the definition they set.
+#[expect(
+    clippy::too_many_lines,
+    reason = "every `run-task` override field in the API's order, then --image and -e"
+)]
 pub fn apply(
     def: &mut TaskDefinition,
     overrides: Option<&TaskOverride>,

@@ -164,6 +164,10 @@ impl Validator<'_> {
         }
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one check per container field, in the order of the API reference"
+    )]
     fn container(&mut self, at: &str, c: &ContainerDefinition) {
         match c.image.as_deref() {
             None => self.error(format!("{at}.image"), "is required"),
