@@ -45,6 +45,8 @@
 //!   a teardown by label on every path. It returns `anyhow` errors with their
 //!   context; [`runner::RunError`] names the failures of a run itself (a start
 //!   timeout, a dependency never reached, an image of another architecture).
+//! - [`views`]: what people see of the runner's results: the smoke report
+//!   (table, JSON, JUnit, GitHub) and the `ps` table.
 //! - [`commands`]: one module per subcommand, each a short sequence of calls
 //!   into the layers below, taking plain settings.
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.
@@ -63,6 +65,7 @@ pub mod protocol;
 pub mod runner;
 pub mod source;
 pub mod taskdef;
+pub mod views;
 
 pub use app::run;
 pub use exit::{ExitStatus, Failure};

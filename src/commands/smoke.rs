@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use crate::exit::{ExitStatus, Failure};
 use crate::plan::TaskPlan;
 use crate::runner::Ending;
-use crate::runner::smoke_report::{self, SmokeReport, Verdict};
+use crate::runner::smoke_report::{SmokeReport, Verdict};
 use crate::runner::smoke_test::SmokeSpec;
+use crate::views::smoke as view;
 
 use super::RunSettings;
 use super::run::{Mode, run_task};
@@ -43,7 +44,7 @@ pub fn smoke(
                         checks: Vec::new(),
                         elapsed: finished.begun.elapsed(),
                     };
-                    let _ = std::fs::write(path, smoke_report::junit(&failed, &plan.task));
+                    let _ = std::fs::write(path, view::junit(&failed, &plan.task));
                 }
                 let timed_out = matches!(
                     e.downcast_ref::<crate::runner::RunError>(),
@@ -75,13 +76,13 @@ fn publish(
     report: &ReportSettings,
 ) -> Result<ExitStatus, Failure> {
     if let Some(path) = &report.junit {
-        std::fs::write(path, smoke_report::junit(found, task))
+        std::fs::write(path, view::junit(found, task))
             .with_context(|| format!("cannot write the JUnit report `{}`", path.display()))?;
     }
     super::write_stdout(&if report.json {
-        smoke_report::json(found, task)
+        view::json(found, task)
     } else {
-        smoke_report::table(found, task)
+        view::table(found, task)
     })?;
     if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
         github(found, task, report.json)?;
@@ -97,7 +98,7 @@ fn publish(
 /// In a GitHub Actions job: an `::error` line per failure (on stdout, or on
 /// stderr beside `--json`), and the summary appended to the job's summary.
 fn github(found: &SmokeReport, task: &TaskPlan, json: bool) -> Result<(), Failure> {
-    for line in smoke_report::github_errors(found, task) {
+    for line in view::github_errors(found, task) {
         if json {
             eprintln!("{line}");
         } else {
@@ -111,7 +112,7 @@ fn github(found: &SmokeReport, task: &TaskPlan, json: bool) -> Result<(), Failur
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut file| file.write_all(smoke_report::markdown(found, task).as_bytes()))
+            .and_then(|mut file| file.write_all(view::markdown(found, task).as_bytes()))
             .with_context(|| {
                 format!("cannot append to GITHUB_STEP_SUMMARY `{}`", path.display())
             })?;

@@ -19,7 +19,7 @@ pub fn ps(json: bool) -> Result<ExitStatus, Failure> {
             text.push('\n');
             text
         } else {
-            task_list::table(&tasks)
+            crate::views::tasks::table(&tasks)
         };
         super::write_stdout(&text)?;
         Ok(ExitStatus::Success)

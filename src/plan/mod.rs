@@ -72,6 +72,9 @@ pub mod labels {
     /// A detached supervisor's status log, for `down` to remove after a
     /// supervisor that was killed.
     pub const SUPERVISOR_LOG: &str = "ecs-run-local.supervisor-log";
+    /// The process that supervises a task's objects, so that `down` can
+    /// tell a live run from one whose CLI was killed.
+    pub const SUPERVISOR_PID: &str = "ecs-run-local.supervisor-pid";
 }
 
 /// What the user chose for this run, beyond the definition itself.

@@ -134,7 +134,7 @@ pub(super) async fn create(
             cgroup.helper_image.clone(),
         ),
         (
-            super::teardown::SUPERVISOR_PID.to_owned(),
+            labels::SUPERVISOR_PID.to_owned(),
             std::process::id().to_string(),
         ),
         (labels::FAMILY.to_owned(), plan.task.family.clone()),

@@ -156,52 +156,6 @@ pub async fn find(engine: &Engine, prefix: &str) -> anyhow::Result<TaskSummary> 
     }
 }
 
-/// The `ps` table.
-#[must_use]
-pub fn table(tasks: &[TaskSummary]) -> String {
-    let mut rows = vec![
-        [
-            "TASK",
-            "DEFINITION",
-            "NETWORK",
-            "SERVICE",
-            "CONTAINERS",
-            "PORTS",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-    ];
-    for t in tasks {
-        let containers: Vec<String> = t
-            .containers
-            .iter()
-            .map(|c| {
-                let status = if t.supervised || c.status != "running" {
-                    c.status.clone()
-                } else {
-                    format!("{}, unsupervised", c.status)
-                };
-                match &c.health {
-                    Some(h) => format!("{} ({status}, {h})", c.name),
-                    None => format!("{} ({status})", c.name),
-                }
-            })
-            .collect();
-        let mut ports: Vec<String> = t.containers.iter().flat_map(|c| c.ports.clone()).collect();
-        ports.sort();
-        ports.dedup();
-        rows.push(vec![
-            t.id.clone(),
-            format!("{}:{}", t.family, t.revision),
-            t.network_mode.clone(),
-            t.service_name.clone(),
-            containers.join(", "),
-            ports.join(", "),
-        ]);
-    }
-    crate::output::columns(&rows)
-}
-
 /// Prints a task's container output with prefixes, as a foreground run
 /// does; with `follow`, until every container has stopped.
 pub async fn logs(
@@ -407,41 +361,5 @@ mod tests {
             vec!["0.0.0.0:8080->80/tcp".into(), "0.0.0.0:9090->90/tcp".into()],
         );
         assert_eq!(line.ports, ["0.0.0.0:8080->80/tcp", "0.0.0.0:9090->90/tcp"]);
-    }
-
-    #[test]
-    fn the_ps_table_lines_up_one_row_per_task() {
-        let task = TaskSummary {
-            id: "0123abcd".into(),
-            task_arn: "arn:aws:ecs:us-east-1:000000000000:task/default/0123abcd".into(),
-            family: "web".into(),
-            revision: "3".into(),
-            network_mode: "bridge".into(),
-            service_name: "web".into(),
-            supervisor_pid: Some(42),
-            supervised: true,
-            containers: vec![
-                container_line(
-                    &summary("running", "Up (healthy)", &["0.0.0.0:80->80/tcp"]),
-                    "app",
-                    Vec::new(),
-                ),
-                container_line(&summary("exited", "Exited (0)", &[]), "init", Vec::new()),
-            ],
-            run_id: "r".into(),
-            supervisor_log: None,
-        };
-        assert_eq!(
-            table(std::slice::from_ref(&task)),
-            "TASK      DEFINITION  NETWORK  SERVICE  CONTAINERS                             PORTS\n\
-             0123abcd  web:3       bridge   web      app (running, healthy), init (exited)  0.0.0.0:80->80/tcp\n"
-        );
-        // A task whose supervisor is gone runs on, unsupervised.
-        let orphan = TaskSummary {
-            supervisor_pid: None,
-            supervised: false,
-            ..task
-        };
-        assert!(table(&[orphan]).contains("app (running, unsupervised, healthy), init (exited)"),);
     }
 }

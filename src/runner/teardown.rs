@@ -5,9 +5,7 @@ use futures_util::future::join_all;
 use crate::docker::Engine;
 use crate::plan::labels;
 
-/// Label on task objects: the process that supervises them, so that `down`
-/// can tell a live run from one whose CLI was killed.
-pub const SUPERVISOR_PID: &str = "ecs-run-local.supervisor-pid";
+pub use crate::plan::labels::SUPERVISOR_PID;
 
 /// Removes the containers (pause included), task-scoped volumes and task
 /// cgroup of a run.

@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["aws"],
     &["output"],
     &["agent", "runner"],
+    &["views"],
     &["commands"],
     &["cli"],
     &["app"],
