@@ -254,7 +254,7 @@ fn nothing_written_to_a_pipe_has_colour_codes() {
         (vec!["plan", host.to_str().unwrap()], "debug"),
         (vec!["plan", "/nonexistent/task.json"], "warn"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-run-local"))
+        let out = crate::harness::command()
             .args(&args)
             .env("RUST_LOG", filter)
             .env_remove("NO_COLOR")

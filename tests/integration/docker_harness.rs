@@ -387,7 +387,7 @@ pub fn container(name: &str, script: &str) -> Value {
 
 /// Runs `ecs-run-local` with `args` in the background.
 pub fn start<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Running {
-    Running::spawn(Command::new(env!("CARGO_BIN_EXE_ecs-run-local")).args(args))
+    Running::spawn(crate::harness::command().args(args))
 }
 
 /// A TCP port free on this machine right now.
@@ -714,7 +714,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-run-local"));
+    let mut command = crate::harness::command();
     command.args(args);
     for (key, value) in env {
         command.env(key, value);

@@ -18,6 +18,18 @@ pub fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The built `ecs-run-local`: the one way the tests start it. What the
+/// environment of the test process would change (its log level, its AWS
+/// region) is left out; a test sets what it needs.
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-run-local"));
+    command
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("RUST_LOG");
+    command
+}
+
 /// One invocation of `ecs-run-local`.
 pub struct Run {
     args: Vec<String>,
@@ -50,11 +62,8 @@ impl Run {
     }
 
     pub fn run(self) -> Outcome {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-run-local"))
+        let mut child = command()
             .args(&self.args)
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
