@@ -96,8 +96,10 @@ async fn prepare(
         settings.aws.mfa_code.as_deref(),
     );
     let (loaded, builds) = checked_definition(settings, mode, &aws).await?;
+    // The task's id comes first: its role session is named after it.
+    let task_id = plan::Ids::hex(&mut RandomIds, 32);
     // A role that cannot be assumed fails the run before anything exists.
-    let credentials = task_credentials(settings, &loaded, &aws).await?;
+    let credentials = task_credentials(settings, &loaded, &aws, &task_id).await?;
     let execution = execution_aws(settings, &loaded.definition, &aws).await?;
     let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
     let platform = engine.platform().await.map_err(anyhow::Error::new)?;
@@ -131,6 +133,7 @@ async fn prepare(
             task_cgroup: platform.os == "linux"
                 && platform.cgroup_driver == "cgroupfs"
                 && !engine.is_podman(),
+            task_id: Some(task_id),
             ..definition::plan_options(&settings.task, &settings.definition)
         };
         let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
@@ -279,21 +282,22 @@ async fn execution_aws(
     Ok(Some(own.assuming(&fetched)))
 }
 
-/// The task's credentials: its role assumed (or the profile's own with
-/// `--credentials profile`), fetched once before anything is created.
+/// The task's credentials: its role assumed in a session named after the
+/// task (or the profile's own with `--credentials profile`), fetched once
+/// before anything is created.
 async fn task_credentials(
     settings: &RunSettings,
     loaded: &Loaded,
     aws: &LazyAws,
+    task_id: &str,
 ) -> Result<Option<TaskCredentials>, Failure> {
     let role = settings
         .task
         .task_role_arn
         .clone()
         .or_else(|| loaded.definition.task_role_arn.clone());
-    let family = loaded.definition.family.clone().unwrap_or_default();
     let source = match role {
-        Some(role) => Source::Role(RoleSession::new(&role, &family, settings.aws.role_duration)),
+        Some(role) => Source::Role(RoleSession::new(&role, task_id, settings.aws.role_duration)),
         None if settings.aws.profile_credentials => Source::Profile {
             duration: settings.aws.role_duration,
         },

@@ -728,6 +728,17 @@ pub fn container_env(family: &str, container: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in {container}"))
 }
 
+/// The id of the task a container belongs to (the end of its task ARN label).
+pub fn task_id_of(family: &str, container: &str) -> String {
+    let inspect = block(engine().inspect_raw(&container_id(family, container))).unwrap();
+    let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+    labels[ecs_run_local::plan::labels::TASK_ARN]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 /// The Docker id of a task's container.
 pub fn container_id(family: &str, container: &str) -> String {
     let label = [
