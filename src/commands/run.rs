@@ -27,12 +27,25 @@ pub fn run(settings: &RunSettings, detach: bool) -> Result<ExitStatus, Failure> 
     }
     super::block_on(async {
         let finished = Box::pin(run_task(settings, Mode::Run { detached: detach })).await?;
-        Ok(match finished.ended? {
+        Ok(match finished.ended.map_err(run_failure)? {
             Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
             Ending::Interrupted => ExitStatus::Interrupted,
             Ending::Smoke(_) => ExitStatus::Failure,
         })
     })
+}
+
+/// A failed run's exit status: bad input the engine showed (a `FireLens`
+/// router's unknown `user`) is exit 2, as an invalid definition is.
+pub(super) fn run_failure(error: anyhow::Error) -> Failure {
+    if error
+        .downcast_ref::<runner::error::RunError>()
+        .is_some_and(runner::error::RunError::is_usage)
+    {
+        Failure::usage(error, Vec::new())
+    } else {
+        error.into()
+    }
 }
 
 /// How a started task is followed.
@@ -136,7 +149,7 @@ async fn prepare(
             task_id: Some(task_id),
             ..definition::plan_options(&settings.task, &settings.definition)
         };
-        let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+        let mut plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
             .map_err(|e| definition::located_failure(&loaded, e))?;
         status(&format!(
             "running `{}:{}` ({}, {} network mode)",
@@ -155,6 +168,7 @@ async fn prepare(
             crate::aws::envfiles::resolve(execution.as_ref(), &plan, &settings.env_files)
                 .await
                 .map_err(anyhow::Error::new)?;
+        firelens_s3_config(execution.as_ref(), &mut plan).await?;
         let detached = matches!(mode, Mode::Run { detached: true });
         let options = RunOptions {
             pull: settings.pull,
@@ -255,11 +269,15 @@ async fn execution_aws(
     definition: &TaskDefinition,
     aws: &LazyAws,
 ) -> Result<Option<crate::aws::Aws>, Failure> {
-    let needed = definition
-        .container_definitions
-        .iter()
-        .any(|c| !c.secrets.is_empty())
-        || crate::aws::envfiles::needs_s3(definition, &settings.env_files)
+    let needed = definition.container_definitions.iter().any(|c| {
+        !c.secrets.is_empty()
+            || c.log_configuration.as_ref().is_some_and(|l| {
+                l.log_driver.as_deref() == Some("awsfirelens") && !l.secret_options.is_empty()
+            })
+            || c.firelens_configuration.as_ref().is_some_and(|f| {
+                f.options.get("config-file-type").map(String::as_str) == Some("s3")
+            })
+    }) || crate::aws::envfiles::needs_s3(definition, &settings.env_files)
         || (settings.pull != runner::PullPolicy::Never
             && crate::aws::registry::needs_login(definition));
     if !needed {
@@ -280,6 +298,33 @@ async fn execution_aws(
     let session = RoleSession::execution(role, &family);
     let fetched = session.fetch(own).await.map_err(anyhow::Error::new)?;
     Ok(Some(own.assuming(&fetched)))
+}
+
+/// A `FireLens` router's `config-file-type: s3` file, read as ECS reads it,
+/// with the execution role, before anything exists.
+async fn firelens_s3_config(
+    execution: Option<&crate::aws::Aws>,
+    plan: &mut Plan,
+) -> Result<(), Failure> {
+    let Some(firelens) = plan.firelens.as_mut() else {
+        return Ok(());
+    };
+    let router = firelens.router.clone();
+    let Some(s3) = firelens.s3_config.as_mut() else {
+        return Ok(());
+    };
+    let fail = |reason: String| {
+        anyhow::anyhow!(
+            "cannot read the FireLens configuration of `{router}` from `{}`: {reason}",
+            s3.arn
+        )
+    };
+    let aws = execution.ok_or_else(|| fail("no AWS configuration".into()))?;
+    let text = crate::aws::envfiles::fetch(aws, &s3.arn)
+        .await
+        .map_err(fail)?;
+    s3.contents = Some(text);
+    Ok(())
 }
 
 /// The task's credentials: its role assumed in a session named after the

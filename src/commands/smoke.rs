@@ -45,7 +45,7 @@ pub fn smoke(
                     };
                     let _ = std::fs::write(path, smoke_report::junit(&failed, &plan.task));
                 }
-                return Err(e.into());
+                return Err(super::run::run_failure(e));
             }
         };
         match ended {

@@ -78,6 +78,10 @@ pub struct FirelensPlan {
 pub struct S3Config {
     pub arn: String,
     pub path: String,
+    /// The file, once the run has read it with the execution role (never
+    /// shown by `plan`).
+    #[serde(skip)]
+    pub contents: Option<String>,
 }
 
 /// Wires the task's log routing into the plan, when it has a router.
@@ -210,6 +214,7 @@ pub(super) fn apply(plan: &mut Plan, def: &TaskDefinition, ids: &mut dyn Ids) {
         .and_then(|o| o.get("config-file-value"))
         .map(|arn| S3Config {
             arn: arn.clone(),
+            contents: None,
             path: if fluentd {
                 S3_CONFIG_FLUENTD
             } else {
@@ -577,7 +582,8 @@ mod tests {
             firelens.s3_config,
             Some(S3Config {
                 arn: "arn:aws:s3:::b/extra.conf".into(),
-                path: "/fluentd/etc/external.conf".into()
+                path: "/fluentd/etc/external.conf".into(),
+                contents: None,
             })
         );
         let config = &firelens.config;

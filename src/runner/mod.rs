@@ -8,6 +8,7 @@ pub mod agent_recovery;
 pub mod build;
 pub mod detach;
 pub mod error;
+mod firelens;
 mod metadata_file;
 pub mod probe;
 pub mod pull;
