@@ -1017,6 +1017,50 @@ mod tests {
     }
 
     #[test]
+    fn bridge_loggers_of_a_router_and_what_links_to_them_are_created_when_they_start() {
+        let with = |name: &str, implicit: &[&str]| ContainerPlan {
+            name: name.into(),
+            implicit_dependencies: implicit.iter().map(|&s| s.to_owned()).collect(),
+            ..test_container()
+        };
+        let (router, app, sidecar, other) = (
+            with("router", &[]),
+            with("app", &["router"]),
+            with("sidecar", &["app"]),
+            with("other", &[]),
+        );
+        let body = |env: &[&str]| ContainerCreateBody {
+            env: Some(env.iter().map(|&s| s.to_owned()).collect()),
+            ..Default::default()
+        };
+        let host = format!(
+            "FLUENT_HOST={}",
+            crate::plan::firelens::FLUENT_HOST_PLACEHOLDER
+        );
+        let bodies = [
+            body(&[]),
+            body(&[host.as_str(), "FLUENT_PORT=24224"]),
+            body(&[]),
+            body(&["A=1"]),
+        ];
+        assert_eq!(
+            deferred(&[&router, &app, &sidecar, &other], &bodies),
+            [false, true, true, false]
+        );
+        // awsvpc: the address is 127.0.0.1, known at once.
+        let bodies = [
+            body(&[]),
+            body(&["FLUENT_HOST=127.0.0.1"]),
+            body(&[]),
+            body(&[]),
+        ];
+        assert_eq!(
+            deferred(&[&router, &app, &sidecar, &other], &bodies),
+            [false; 4]
+        );
+    }
+
+    #[test]
     fn links_and_volumes_from_are_start_needs() {
         let c = ContainerPlan {
             depends_on: vec![Dependency {
