@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::docker_harness::{
-    Session, block, container, container_env, container_id, engine, firelens_router_image, start,
-    the_error_line,
+    Moto, Session, block, container, container_env, container_id, engine, firelens_router_image,
+    start, start_with_env, the_error_line,
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
@@ -173,5 +173,79 @@ fn a_non_essential_router_that_exits_is_a_warning_naming_the_containers_whose_lo
         ),
         "{out:?}"
     );
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn an_s3_configuration_and_secret_options_reach_the_router_as_ecs_hands_them_over() {
+    let moto = Moto::start();
+    let config = moto.sdk_config();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    block(s3.create_bucket().bucket("log-config").send()).unwrap();
+    block(
+        s3.put_object()
+            .bucket("log-config")
+            .key("extra.conf")
+            .body(b"# external-from-s3\n".to_vec().into())
+            .send(),
+    )
+    .unwrap();
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    block(
+        ssm.put_parameter()
+            .name("/logs/token")
+            .value("tok-123")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send(),
+    )
+    .unwrap();
+    let s = Session::new("firelens-s3");
+    let mut router = router(None);
+    router["command"] = json!([
+        "cat /fluent-bit/etc/fluent-bit.conf /fluent-bit/etc/external.conf; \
+         echo \"ROUTER-TOKEN $token_0\"; exec /receiver /var/run/fluent.sock"
+    ]);
+    router["firelensConfiguration"]["options"] = json!({
+        "config-file-type": "s3", "config-file-value": "arn:aws:s3:::log-config/extra.conf" });
+    let mut app = container("app", "echo hello-s3; sleep 300");
+    app["logConfiguration"] = json!({ "logDriver": "awsfirelens",
+        "options": { "Name": "http", "Host": "logs.example.com" },
+        "secretOptions": [{ "name": "token", "valueFrom": "/logs/token" }] });
+    let path = s.write(&json!([app, router]), &json!({ "networkMode": "awsvpc" }));
+    let path = path.to_string_lossy().into_owned();
+    let mut run = start_with_env([path.as_str()], &moto.env());
+    run.wait_for("RECEIVED hello-s3", STARTUP);
+    let stdout = run.stdout();
+    for line in [
+        "|     token ${token_0}",
+        "| @INCLUDE /fluent-bit/etc/external.conf",
+        "| # external-from-s3",
+        "| ROUTER-TOKEN tok-123",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    run.interrupt();
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert_eq!(s.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn an_essential_router_that_runs_without_opening_its_socket_fails_the_task() {
+    let s = Session::new("firelens-silent");
+    let mut router = router(None);
+    router["command"] = json!(["echo SILENT; exec sleep 300"]);
+    let path = s.write(&json!([app(), router]), &json!({ "networkMode": "awsvpc" }));
+    let out = start([&path]).wait();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        the_error_line(&out.stderr),
+        "ecs-run-local: error: the log router `log_router` did not open /var/run/fluent.sock within 30s of its start; stopping the task"
+    );
+    assert!(!out.stdout.contains("| hello-driver"), "{out:?}");
     assert_eq!(s.leftovers(), Vec::<String>::new());
 }
