@@ -323,7 +323,11 @@ fn router_options(router: &ContainerDefinition) -> (bool, Option<String>) {
         .as_ref()
         .map(|f| f.options.clone())
         .unwrap_or_default();
-    let metadata = options.get("enable-ecs-log-metadata").map(String::as_str) != Some("false");
+    // Go's `strconv.ParseBool`, as the agent reads it; anything else is ignored.
+    let metadata = !matches!(
+        options.get("enable-ecs-log-metadata").map(String::as_str),
+        Some("0" | "f" | "F" | "false" | "FALSE" | "False")
+    );
     let fluentd =
         router.firelens_configuration.as_ref().and_then(|f| f.kind) == Some(FirelensType::Fluentd);
     let include = match options.get("config-file-type").map(String::as_str) {
@@ -346,13 +350,15 @@ const NOT_OUTPUT_OPTIONS: [&str; 3] = [
 ];
 
 /// A container's output: the plugin its `kind_key` option names (`null`
-/// without one) and its other options, less the driver's own, with its
-/// `secretOptions` as references to the router's variables.
+/// when it has other options but no plugin) and its other options, less
+/// the driver's own, with its `secretOptions` as references to the router's
+/// variables. None without either: as the agent, no output section, the
+/// user's own configuration may route the container's logs.
 fn output(
     c: &ContainerDefinition,
     kind_key: &str,
     secrets: &[SecretOption],
-) -> (String, Vec<(String, String)>) {
+) -> Option<(String, Vec<(String, String)>)> {
     let mut options = c
         .log_configuration
         .as_ref()
@@ -361,15 +367,15 @@ fn output(
     for s in secrets.iter().filter(|s| s.container == c.name()) {
         options.insert(s.option.clone(), s.reference.clone());
     }
-    let kind = options
-        .get(kind_key)
-        .cloned()
-        .unwrap_or_else(|| "null".into());
-    let rest = options
+    let kind = options.get(kind_key).cloned();
+    let rest: Vec<(String, String)> = options
         .into_iter()
         .filter(|(k, _)| k != kind_key && !NOT_OUTPUT_OPTIONS.contains(&k.as_str()))
         .collect();
-    (kind, rest)
+    if kind.is_none() && rest.is_empty() {
+        return None;
+    }
+    Some((kind.unwrap_or_else(|| "null".into()), rest))
 }
 
 fn fluent_bit_config(
@@ -425,7 +431,9 @@ fn fluent_bit_config(
         );
     }
     for c in routed {
-        let (name, options) = output(c, "Name", secrets);
+        let Some((name, options)) = output(c, "Name", secrets) else {
+            continue;
+        };
         let _ = write!(
             out,
             "[OUTPUT]\n    Name {name}\n    Match {}-firelens*\n",
@@ -468,7 +476,9 @@ fn fluentd_config(
         let _ = write!(out, "@include {file}\n\n");
     }
     for c in routed {
-        let (kind, options) = output(c, "@type", secrets);
+        let Some((kind, options)) = output(c, "@type", secrets) else {
+            continue;
+        };
         let _ = write!(out, "<match {}-firelens**>\n  @type {kind}\n", c.name());
         for (key, value) in options {
             let _ = writeln!(out, "  {key} {value}");
@@ -556,6 +566,33 @@ mod tests {
         );
         assert_eq!(firelens.routed, ["app"]);
         insta::assert_snapshot!("firelens-fluent-bit-config", firelens.config);
+    }
+
+    #[test]
+    fn containers_without_log_options_get_no_output_and_metadata_follows_go_booleans() {
+        let def = crate::taskdef::load_str(
+            r#"{"family":"web","networkMode":"host","containerDefinitions":[
+              {"name":"log_router","image":"fluent-bit","essential":true,
+               "firelensConfiguration":{"type":"fluentbit","options":{"enable-ecs-log-metadata":"FALSE"}}},
+              {"name":"app","image":"app","essential":true,
+               "logConfiguration":{"logDriver":"awsfirelens"}}]}"#,
+            "t.json",
+            "t",
+        )
+        .unwrap()
+        .definition;
+        let p = plan(&def, &PlanOptions::default(), &mut SequentialIds::default()).unwrap();
+        let config = p.firelens.unwrap().config;
+        assert!(!config.contains("[OUTPUT]"), "{config}");
+        assert!(!config.contains("record_modifier"), "{config}");
+        // Host mode: no TCP input, and no FLUENT_HOST (as the agent).
+        assert!(!config.contains("Port 24224"), "{config}");
+        let app = p.containers.iter().find(|c| c.name == "app").unwrap();
+        let env = app.create.env.clone().unwrap_or_default();
+        assert!(
+            !env.iter().any(|kv| kv.starts_with("FLUENT_HOST=")),
+            "{env:?}"
+        );
     }
 
     #[test]
