@@ -234,6 +234,28 @@ pub(super) fn apply(plan: &mut Plan, def: &TaskDefinition, ids: &mut dyn Ids) {
     });
 }
 
+/// The socket volume's options for an owner: a `tmpfs` whose root belongs
+/// to it, with the agent's directory mode (0755), so that a router running
+/// as that user can create its socket there.
+#[must_use]
+pub fn owned_volume_options(uid: u32, gid: u32) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("type".to_owned(), "tmpfs".to_owned()),
+        ("device".to_owned(), "tmpfs".to_owned()),
+        ("o".to_owned(), format!("uid={uid},gid={gid},mode=0755")),
+    ])
+}
+
+/// A router `user` that is all numbers (`uid` or `uid:gid`) as ids, the
+/// group root's when it has none, as the agent sets the directory's group.
+#[must_use]
+pub fn numeric_owner(user: &str) -> Option<(u32, u32)> {
+    match user.split_once(':') {
+        None => Some((user.parse().ok()?, 0)),
+        Some((uid, gid)) => Some((uid.parse().ok()?, gid.parse().ok()?)),
+    }
+}
+
 /// Sets `key` in a create body's environment, over what the definition says
 /// (the agent merges its own variables over the container's).
 fn set_env(create: &mut bollard::models::ContainerCreateBody, key: &str, value: &str) {
@@ -566,6 +588,18 @@ mod tests {
         );
         assert_eq!(firelens.routed, ["app"]);
         insta::assert_snapshot!("firelens-fluent-bit-config", firelens.config);
+    }
+
+    #[test]
+    fn a_numeric_router_user_owns_a_tmpfs_socket_directory() {
+        assert_eq!(numeric_owner("1000"), Some((1000, 0)));
+        assert_eq!(numeric_owner("1000:1001"), Some((1000, 1001)));
+        assert_eq!(numeric_owner("fluent"), None);
+        assert_eq!(numeric_owner("1000:fluent"), None);
+        assert_eq!(
+            owned_volume_options(1000, 0)["o"],
+            "uid=1000,gid=0,mode=0755"
+        );
     }
 
     #[test]

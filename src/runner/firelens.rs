@@ -35,6 +35,9 @@ pub(super) async fn socket_owner(
     let Some(user) = &firelens.user else {
         return Ok(None);
     };
+    if let Some(ids) = crate::plan::firelens::numeric_owner(user) {
+        return Ok(Some(ids));
+    }
     let (user_part, group_part) = user.split_once(':').unwrap_or((user.as_str(), ""));
     let numeric_user = user_part.parse::<u32>().ok();
     let numeric_group = group_part.parse::<u32>().ok();
@@ -117,16 +120,6 @@ async fn read_accounts(
     Ok((passwd, group))
 }
 
-/// The socket volume's options for an owner: a `tmpfs` whose root belongs
-/// to it, with the agent's directory mode (0755).
-pub(super) fn owned_volume_options(uid: u32, gid: u32) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("type".to_owned(), "tmpfs".to_owned()),
-        ("device".to_owned(), "tmpfs".to_owned()),
-        ("o".to_owned(), format!("uid={uid},gid={gid},mode=0755")),
-    ])
-}
-
 /// Where the router's socket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Socket {
@@ -150,13 +143,5 @@ mod tests {
         assert_eq!(lookup(passwd, "root"), Some(0));
         assert_eq!(lookup(passwd, "nobody"), None);
         assert_eq!(lookup("", "fluent"), None);
-    }
-
-    #[test]
-    fn an_owned_volume_is_a_tmpfs_of_its_owner() {
-        assert_eq!(
-            owned_volume_options(1000, 0)["o"],
-            "uid=1000,gid=0,mode=0755"
-        );
     }
 }

@@ -122,7 +122,7 @@ impl<'a> Task<'a> {
             if let (Some((uid, gid)), Some(firelens)) = (owner, &plan.firelens)
                 && volume.docker_name == firelens.volume
             {
-                volume.driver_opts = super::firelens::owned_volume_options(uid, gid);
+                volume.driver_opts = crate::plan::firelens::owned_volume_options(uid, gid);
             }
             create_volume(engine, &volume).await?;
         }
