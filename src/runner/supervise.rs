@@ -316,10 +316,10 @@ impl<'a> Task<'a> {
             if self.slots[i].state != State::Created || self.slots[i].started.is_some() {
                 continue;
             }
-            if self.socket == Socket::Waiting && self.logs_to_router(i) {
-                continue;
-            }
             match self.readiness(i) {
+                // Its router runs, but its socket is not there yet (the
+                // router's own bound applies, see `watch_socket`).
+                Readiness::Ready if self.socket == Socket::Waiting && self.logs_to_router(i) => {}
                 Readiness::Ready => ready.push(i),
                 Readiness::Never(reason) => {
                     return Err(RunError::DependencyNeverReached {
