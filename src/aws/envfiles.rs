@@ -160,8 +160,9 @@ pub async fn resolve(
     Ok(files)
 }
 
-/// `arn:aws:s3:::bucket/key/of/file.env` → the object's text.
-async fn fetch(aws: &Aws, arn: &str) -> Result<String, String> {
+/// `arn:aws:s3:::bucket/key/of/file.env` → the object's text (a `FireLens`
+/// router's `config-file-type: s3` file too).
+pub async fn fetch(aws: &Aws, arn: &str) -> Result<String, String> {
     let path = arn
         .strip_prefix("arn:")
         .and_then(|rest| rest.split_once(":s3:::"))

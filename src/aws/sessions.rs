@@ -89,11 +89,14 @@ pub struct RoleSession {
 }
 
 impl RoleSession {
+    /// The task role's session of one task, named after the task's id as
+    /// ECS names it (`assumed-role/<role>/<task id>` in `CloudTrail` and
+    /// `GetCallerIdentity`): each task its own session.
     #[must_use]
-    pub fn new(role_arn: &str, family: &str, duration: Duration) -> RoleSession {
+    pub fn new(role_arn: &str, task_id: &str, duration: Duration) -> RoleSession {
         RoleSession {
             role_arn: role_arn.to_owned(),
-            session_name: session_name(family),
+            session_name: task_session_name(task_id),
             duration,
             purpose: "task role",
         }
@@ -204,10 +207,21 @@ async fn profile_credentials(aws: &Aws, duration: Duration) -> Result<Fetched, C
     Ok(Fetched::from_sts("", c))
 }
 
+/// A task role session's name: the task's id (32 hex digits on ECS), within
+/// STS's 64 characters of `[\w+=,.@-]`.
+#[must_use]
+pub fn task_session_name(task_id: &str) -> String {
+    sts_safe(task_id)
+}
+
 /// `ecs-run-local-<family>`, within STS's 64 characters of `[\w+=,.@-]`.
 #[must_use]
 pub fn session_name(family: &str) -> String {
-    let cleaned: String = format!("ecs-run-local-{family}")
+    sts_safe(&format!("ecs-run-local-{family}"))
+}
+
+fn sts_safe(name: &str) -> String {
+    let cleaned: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
@@ -235,6 +249,14 @@ mod tests {
         assert_eq!(session_name("web"), "ecs-run-local-web");
         assert_eq!(session_name("a b/c"), "ecs-run-local-a-b-c");
         assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+        assert_eq!(
+            task_session_name("0123456789abcdef0123456789abcdef"),
+            "0123456789abcdef0123456789abcdef"
+        );
+        assert_eq!(
+            RoleSession::new("arn:aws:iam::1:role/r", "abc", DEFAULT_SESSION).session_name,
+            "abc"
+        );
     }
 
     #[test]

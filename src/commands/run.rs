@@ -28,12 +28,27 @@ pub fn run(settings: &RunSettings, detach: bool) -> Result<ExitStatus, Failure> 
     }
     super::block_on(async {
         let finished = Box::pin(run_task(settings, Mode::Run { detached: detach })).await?;
-        Ok(match finished.ended? {
+        Ok(match finished.ended.map_err(run_failure)? {
             Ending::EssentialExited { exit_code, .. } => ExitStatus::of_container(exit_code),
             Ending::Interrupted => ExitStatus::Interrupted,
             Ending::Smoke(_) => ExitStatus::Failure,
         })
     })
+}
+
+/// A failed run's exit status: bad input the engine showed (a `FireLens`
+/// router's unknown `user`) is exit 2, as an invalid definition is.
+pub(super) fn run_failure(error: anyhow::Error) -> Failure {
+    match error.downcast_ref::<runner::error::RunError>() {
+        Some(e) if e.is_usage() => Failure::usage(error, Vec::new()),
+        // smoke's `--timeout` ran out while the engine kept it waiting.
+        Some(runner::error::RunError::SmokeTimeout { .. }) => Failure {
+            status: ExitStatus::Timeout,
+            error,
+            details: Vec::new(),
+        },
+        _ => error.into(),
+    }
 }
 
 /// How a started task is followed.
@@ -125,8 +140,10 @@ async fn prepare(
         settings.aws.mfa_code.as_deref(),
     );
     let (loaded, builds) = checked_definition(settings, mode, &aws).await?;
+    // The task's id comes first: its role session is named after it.
+    let task_id = plan::Ids::hex(&mut RandomIds, 32);
     // A role that cannot be assumed fails the run before anything exists.
-    let credentials = task_credentials(settings, &loaded, &aws).await?;
+    let credentials = task_credentials(settings, &loaded, &aws, &task_id).await?;
     let execution = execution_aws(settings, &loaded.definition, &aws).await?;
     let engine = Engine::connect().await.map_err(anyhow::Error::new)?;
     let platform = engine.platform().await.map_err(anyhow::Error::new)?;
@@ -160,9 +177,10 @@ async fn prepare(
             task_cgroup: platform.os == "linux"
                 && platform.cgroup_driver == "cgroupfs"
                 && !engine.is_podman(),
+            task_id: Some(task_id),
             ..definition::plan_options(&settings.task, &settings.definition)
         };
-        let plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
+        let mut plan = plan::plan(&loaded.definition, &options, &mut RandomIds)
             .map_err(|e| definition::located_failure(&loaded, e))?;
         status(&format!(
             "running `{}:{}` ({}, {} network mode)",
@@ -181,6 +199,7 @@ async fn prepare(
             crate::aws::envfiles::resolve(execution.as_ref(), &plan, &settings.env_files)
                 .await
                 .map_err(anyhow::Error::new)?;
+        firelens_s3_config(execution.as_ref(), &mut plan).await?;
         let detached = matches!(mode, Mode::Run { detached: true });
         let options = RunOptions {
             pull: settings.pull,
@@ -336,11 +355,15 @@ async fn execution_aws(
     definition: &TaskDefinition,
     aws: &LazyAws,
 ) -> Result<Option<crate::aws::Aws>, Failure> {
-    let needed = definition
-        .container_definitions
-        .iter()
-        .any(|c| !c.secrets.is_empty())
-        || crate::aws::envfiles::needs_s3(definition, &settings.env_files)
+    let needed = definition.container_definitions.iter().any(|c| {
+        !c.secrets.is_empty()
+            || c.log_configuration.as_ref().is_some_and(|l| {
+                l.log_driver.as_deref() == Some("awsfirelens") && !l.secret_options.is_empty()
+            })
+            || c.firelens_configuration.as_ref().is_some_and(|f| {
+                f.options.get("config-file-type").map(String::as_str) == Some("s3")
+            })
+    }) || crate::aws::envfiles::needs_s3(definition, &settings.env_files)
         || (settings.pull != runner::PullPolicy::Never
             && crate::aws::registry::needs_login(definition));
     if !needed {
@@ -363,21 +386,49 @@ async fn execution_aws(
     Ok(Some(own.assuming(&fetched)))
 }
 
-/// The task's credentials: its role assumed (or the profile's own with
-/// `--credentials profile`), fetched once before anything is created.
+/// A `FireLens` router's `config-file-type: s3` file, read as ECS reads it,
+/// with the execution role, before anything exists.
+async fn firelens_s3_config(
+    execution: Option<&crate::aws::Aws>,
+    plan: &mut Plan,
+) -> Result<(), Failure> {
+    let Some(firelens) = plan.firelens.as_mut() else {
+        return Ok(());
+    };
+    let router = firelens.router.clone();
+    let Some(s3) = firelens.s3_config.as_mut() else {
+        return Ok(());
+    };
+    let fail = |reason: String| {
+        anyhow::anyhow!(
+            "cannot read the FireLens configuration of `{router}` from `{}`: {reason}",
+            s3.arn
+        )
+    };
+    let aws = execution.ok_or_else(|| fail("no AWS configuration".into()))?;
+    let text = crate::aws::envfiles::fetch(aws, &s3.arn)
+        .await
+        .map_err(fail)?;
+    s3.contents = Some(text);
+    Ok(())
+}
+
+/// The task's credentials: its role assumed in a session named after the
+/// task (or the profile's own with `--credentials profile`), fetched once
+/// before anything is created.
 async fn task_credentials(
     settings: &RunSettings,
     loaded: &Loaded,
     aws: &LazyAws,
+    task_id: &str,
 ) -> Result<Option<TaskCredentials>, Failure> {
     let role = settings
         .task
         .task_role_arn
         .clone()
         .or_else(|| loaded.definition.task_role_arn.clone());
-    let family = loaded.definition.family.clone().unwrap_or_default();
     let source = match role {
-        Some(role) => Source::Role(RoleSession::new(&role, &family, settings.aws.role_duration)),
+        Some(role) => Source::Role(RoleSession::new(&role, task_id, settings.aws.role_duration)),
         None if settings.aws.profile_credentials => Source::Profile {
             duration: settings.aws.role_duration,
         },

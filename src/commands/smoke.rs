@@ -46,19 +46,7 @@ pub fn smoke(
                     };
                     let _ = std::fs::write(path, view::junit(&failed, &plan.task));
                 }
-                let timed_out = matches!(
-                    e.downcast_ref::<crate::runner::RunError>(),
-                    Some(crate::runner::RunError::SmokeTimeout { .. })
-                );
-                return Err(Failure {
-                    status: if timed_out {
-                        ExitStatus::Timeout
-                    } else {
-                        ExitStatus::Failure
-                    },
-                    error: e,
-                    details: Vec::new(),
-                });
+                return Err(super::run::run_failure(e));
             }
         };
         match ended {

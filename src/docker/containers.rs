@@ -6,9 +6,9 @@ use std::pin::Pin;
 
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse, ContainerStatsResponse};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StatsOptions, StopContainerOptionsBuilder,
+    ContainerArchiveInfoOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptions, StopContainerOptionsBuilder,
     UploadToContainerOptionsBuilder,
 };
 use bytes::Bytes;
@@ -348,6 +348,45 @@ impl Engine {
             }
         }
         Err(DockerError::Archive(format!("{path} is not a file")))
+    }
+
+    /// Whether a path exists in a container (any kind of file: a socket,
+    /// say), from the engine's stat of it (`HEAD …/archive`).
+    pub async fn path_exists(&self, id: &str, path: &str) -> Result<bool, DockerError> {
+        let options = ContainerArchiveInfoOptionsBuilder::default()
+            .path(path)
+            .build();
+        match self
+            .docker
+            .get_container_archive_info(id, Some(options))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if super::status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(DockerError::api(format!(
+                "cannot look for {path} in container `{id}`"
+            ))(e)),
+        }
+    }
+
+    /// A container's address on its networks: `network`'s when it has one
+    /// there, else the first it has.
+    pub async fn container_address(
+        &self,
+        id: &str,
+        network: &str,
+    ) -> Result<Option<String>, DockerError> {
+        let inspect = self.inspect_raw(id).await?;
+        let networks = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default();
+        let address =
+            |n: &bollard::models::EndpointSettings| n.ip_address.clone().filter(|a| !a.is_empty());
+        Ok(networks
+            .get(network)
+            .and_then(address)
+            .or_else(|| networks.values().find_map(address)))
     }
 
     /// Containers (running or not) carrying all of `labels` (`key=value`).

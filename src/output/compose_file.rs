@@ -49,6 +49,17 @@ pub fn file(plan: &Plan, agent_image: &str, agent_port: u16) -> String {
     }
     for c in &plan.containers {
         let mut service = service(c, &services_by_docker);
+        // Bridge-mode `FLUENT_HOST`: the router's service name, which
+        // compose's DNS resolves to the address a run would give.
+        if let (Some(firelens), Some(Value::Object(env))) =
+            (&plan.firelens, service.get_mut("environment"))
+        {
+            for value in env.values_mut() {
+                if value == crate::plan::firelens::FLUENT_HOST_PLACEHOLDER {
+                    *value = json!(firelens.router);
+                }
+            }
+        }
         service.insert(
             "depends_on".into(),
             Value::Object(depends_on(c, plan.pause.is_some())),
@@ -120,15 +131,27 @@ fn depends_on(c: &ContainerPlan, has_pause: bool) -> Map<String, Value> {
 
 /// The plan's volumes, under their Docker names, without our own labels.
 fn volumes(plan: &Plan) -> Map<String, Value> {
+    // The socket directory of a router with a numeric `user` is theirs, as
+    // in a run (a name needs the image, which `compose` does not read).
+    let socket_owner = plan.firelens.as_ref().and_then(|f| {
+        let (uid, gid) = crate::plan::firelens::numeric_owner(f.user.as_deref()?)?;
+        Some((f.volume.as_str(), uid, gid))
+    });
     plan.volumes
         .iter()
         .map(|v| {
+            let driver_opts = match socket_owner {
+                Some((volume, uid, gid)) if volume == v.docker_name => {
+                    crate::plan::firelens::owned_volume_options(uid, gid)
+                }
+                _ => v.driver_opts.clone(),
+            };
             (
                 v.docker_name.clone(),
                 json!({
                     "name": v.docker_name,
                     "driver": v.driver,
-                    "driver_opts": v.driver_opts,
+                    "driver_opts": driver_opts,
                     "labels": v
                         .labels
                         .iter()

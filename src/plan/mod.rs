@@ -108,6 +108,9 @@ pub struct PlanOptions {
     /// The engine uses the `cgroupfs` driver: a task with `cpu` or `memory`
     /// gets a cgroup of its own (see [`cgroup`]).
     pub task_cgroup: bool,
+    /// The task's id, when the run chose it before planning (the task
+    /// role's session is named after it); a fresh one otherwise.
+    pub task_id: Option<String>,
 }
 
 impl Default for PlanOptions {
@@ -126,6 +129,7 @@ impl Default for PlanOptions {
             supervisor_log: None,
             metadata_file: false,
             task_cgroup: false,
+            task_id: None,
         }
     }
 }
@@ -424,7 +428,7 @@ fn task_plan(def: &TaskDefinition, options: &PlanOptions, ids: &mut dyn Ids) -> 
     } else {
         LaunchType::Ec2
     };
-    let task_id = ids.hex(32);
+    let task_id = options.task_id.clone().unwrap_or_else(|| ids.hex(32));
     let task_role_arn = options
         .task_role_arn
         .clone()

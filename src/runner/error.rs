@@ -67,4 +67,38 @@ pub enum RunError {
         #[source]
         source: DockerError,
     },
+    /// The `FireLens` router's `user` names a user (or group) its image
+    /// does not have, so the socket directory cannot be given to it.
+    #[error(
+        "the log router `{router}` runs as `{user}`, which image `{image}` does not have ({reason}); use a numeric `uid` or `uid:gid`"
+    )]
+    FirelensUser {
+        router: String,
+        user: String,
+        image: String,
+        reason: String,
+    },
+    /// An essential `FireLens` router ran without opening its socket.
+    #[error(
+        "the log router `{router}` did not open {socket} within {seconds}s of its start; stopping the task"
+    )]
+    FirelensSocket {
+        router: String,
+        socket: String,
+        seconds: u64,
+    },
+    /// A bridge-mode container's `FLUENT_HOST` is its router's address,
+    /// which a router that does not run has not.
+    #[error(
+        "cannot create container `{container}`: its log router `{router}` has no address (it is not running)"
+    )]
+    FirelensAddress { container: String, router: String },
+}
+
+impl RunError {
+    /// Bad input rather than a failure of the run (exit 2).
+    #[must_use]
+    pub fn is_usage(&self) -> bool {
+        matches!(self, RunError::FirelensUser { .. })
+    }
 }

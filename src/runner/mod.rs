@@ -8,6 +8,7 @@ pub mod agent_recovery;
 pub mod build;
 pub mod detach;
 pub mod error;
+mod firelens;
 mod links;
 mod metadata_file;
 pub mod probe;
@@ -192,9 +193,9 @@ pub async fn run(
         }
         let mut events = events;
         let outcome = match &options.smoke {
-            None => task.supervise(&mut events, shutdown.clone()).await,
+            None => Box::pin(task.supervise(&mut events, shutdown.clone())).await,
             Some(spec) => Ok(Ending::Smoke(Box::new(
-                smoke_test::run(
+                Box::pin(smoke_test::run(
                     &mut task,
                     &mut events,
                     shutdown.clone(),
@@ -202,7 +203,7 @@ pub async fn run(
                     &options.agent_image,
                     begun,
                     options.begun + spec.timeout,
-                )
+                ))
                 .await,
             ))),
         };

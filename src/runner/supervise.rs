@@ -15,6 +15,7 @@ use futures_util::StreamExt as _;
 use futures_util::future::join_all;
 
 use super::error::RunError;
+use super::firelens::Socket;
 use super::signals::{Shutdown, Stop};
 use super::teardown::SUPERVISOR_PID;
 use crate::aws::envfiles::EnvFiles;
@@ -88,6 +89,8 @@ pub struct Task<'a> {
     pub(super) engine: &'a Engine,
     pub(super) plan: &'a Plan,
     pub(super) slots: Vec<Slot>,
+    /// The `FireLens` router's socket: its loggers start once it is open.
+    socket: Socket,
     /// The awsvpc pause container, whose exit is worth a warning.
     pause_id: Option<String>,
     prefixes: LogPrefixes,
@@ -112,8 +115,20 @@ impl<'a> Task<'a> {
         secrets: &Resolved,
         env_files: &EnvFiles,
     ) -> anyhow::Result<Task<'a>> {
+        // FireLens: the socket directory belongs to the router's `user`
+        // (a user its image lacks is bad input, found before anything exists).
+        let owner = match &plan.firelens {
+            Some(firelens) => super::firelens::socket_owner(engine, plan, firelens).await?,
+            None => None,
+        };
         for volume in &plan.volumes {
-            create_volume(engine, volume).await?;
+            let mut volume = volume.clone();
+            if let (Some((uid, gid)), Some(firelens)) = (owner, &plan.firelens)
+                && volume.docker_name == firelens.volume
+            {
+                volume.driver_opts = crate::plan::firelens::owned_volume_options(uid, gid);
+            }
+            create_volume(engine, &volume).await?;
         }
         // FireLens: the engine's fluentd driver reaches the router's socket
         // at its volume's mount point on the engine's host.
@@ -180,7 +195,8 @@ impl<'a> Task<'a> {
             .filter_map(|name| plan.containers.iter().find(|c| &c.name == name))
             .collect();
         let bodies: Vec<ContainerCreateBody> = ordered.iter().map(|c| with_supervisor(c)).collect();
-        let create_all = create_in_waves(engine, plan, &ordered, &bodies);
+        let deferred = deferred(&ordered, &bodies);
+        let create_all = create_in_waves(engine, plan, &ordered, &bodies, &deferred);
         let ((), ids) = tokio::try_join!(start_pause, create_all)?;
         let slots = ordered
             .into_iter()
@@ -210,6 +226,11 @@ impl<'a> Task<'a> {
             engine,
             plan,
             slots,
+            socket: if plan.firelens.is_some() {
+                Socket::Waiting
+            } else {
+                Socket::None
+            },
             pause_id,
             prefixes,
             loggers: Vec::new(),
@@ -293,12 +314,16 @@ impl<'a> Task<'a> {
     /// Starts every created container whose dependencies are reached; fails
     /// the task when one can never be, or its `startTimeout` runs out.
     pub(super) async fn start_ready(&mut self) -> anyhow::Result<()> {
+        self.watch_socket().await?;
         let mut ready = Vec::new();
         for i in 0..self.slots.len() {
             if self.slots[i].state != State::Created || self.slots[i].started.is_some() {
                 continue;
             }
             match self.readiness(i) {
+                // Its router runs, but its socket is not there yet (the
+                // router's own bound applies, see `watch_socket`).
+                Readiness::Ready if self.socket == Socket::Waiting && self.logs_to_router(i) => {}
                 Readiness::Ready => ready.push(i),
                 Readiness::Never(reason) => {
                     return Err(RunError::DependencyNeverReached {
@@ -327,6 +352,76 @@ impl<'a> Task<'a> {
             }
         }
         self.start_all(&ready).await
+    }
+
+    /// Whether a container logs through the task's `FireLens` router.
+    fn logs_to_router(&self, i: usize) -> bool {
+        self.plan
+            .firelens
+            .as_ref()
+            .is_some_and(|f| f.routed.contains(&self.slots[i].plan.name))
+    }
+
+    /// Follows the router's socket until it is open: a router that runs
+    /// without opening it within [`super::firelens::SOCKET_BOUND`], or exits
+    /// first, fails the task when it is essential (an exit through the
+    /// essential rule), else the task goes on and its loggers' logs are lost.
+    async fn watch_socket(&mut self) -> anyhow::Result<()> {
+        let Some(firelens) = self.plan.firelens.as_ref() else {
+            return Ok(());
+        };
+        if self.socket != Socket::Waiting {
+            return Ok(());
+        }
+        let Some(router) = self.slots.iter().find(|s| s.plan.name == firelens.router) else {
+            return Ok(());
+        };
+        let socket = super::firelens::socket_path();
+        let lost = |why: &str| {
+            status(&format!(
+                "warning: the log router `{}` {why}; it is not essential, the task goes on, and the logs of {} are lost",
+                firelens.router,
+                firelens
+                    .routed
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        match router.state {
+            State::Created => return Ok(()),
+            State::Exited(code) => {
+                if !router.plan.essential {
+                    lost(&format!("exited with {code} before it opened {socket}"));
+                    self.socket = Socket::Lost;
+                }
+                return Ok(());
+            }
+            State::Running => {}
+        }
+        if self.engine.path_exists(&router.id, &socket).await? {
+            tracing::debug!(router = %firelens.router, "the router's socket is open");
+            self.socket = Socket::Open;
+            return Ok(());
+        }
+        let bound = super::firelens::SOCKET_BOUND;
+        if router.started.is_some_and(|s| s.elapsed() > bound) {
+            if router.plan.essential {
+                return Err(RunError::FirelensSocket {
+                    router: firelens.router.clone(),
+                    socket,
+                    seconds: bound.as_secs(),
+                }
+                .into());
+            }
+            lost(&format!(
+                "did not open {socket} within {}s of its start",
+                bound.as_secs()
+            ));
+            self.socket = Socket::Lost;
+        }
+        Ok(())
     }
 
     fn readiness(&self, i: usize) -> Readiness {
@@ -372,6 +467,11 @@ impl<'a> Task<'a> {
             Box::pin(self.link_by_hosts(i)).await?;
         }
         let engine = self.engine;
+        for &i in ready {
+            if self.slots[i].id.is_empty() {
+                self.create_deferred(i).await?;
+            }
+        }
         let results = join_all(
             ready
                 .iter()
@@ -411,6 +511,40 @@ impl<'a> Task<'a> {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
+    }
+
+    /// Creates a container whose creation waited for its `FireLens`
+    /// router to run (see [`deferred`]), with the router's address as its
+    /// `FLUENT_HOST`, as the agent sets it when it creates the container.
+    async fn create_deferred(&mut self, i: usize) -> anyhow::Result<()> {
+        let placeholder = crate::plan::firelens::FLUENT_HOST_PLACEHOLDER;
+        let mut body = self.slots[i].body.clone();
+        if let Some(firelens) = &self.plan.firelens
+            && body.env.iter().flatten().any(|kv| kv.contains(placeholder))
+        {
+            let router = self.slots.iter().find(|s| s.plan.name == firelens.router);
+            let address = match router.filter(|r| r.state == State::Running) {
+                Some(r) => {
+                    self.engine
+                        .container_address(&r.id, crate::plan::NETWORK_NAME)
+                        .await?
+                }
+                None => None,
+            };
+            let address = address.ok_or_else(|| RunError::FirelensAddress {
+                container: self.slots[i].plan.name.clone(),
+                router: firelens.router.clone(),
+            })?;
+            for kv in body.env.iter_mut().flatten() {
+                *kv = kv.replace(placeholder, &address);
+            }
+        }
+        let id =
+            create_container(self.engine, self.plan, &self.slots[i].plan, body.clone()).await?;
+        let slot = &mut self.slots[i];
+        slot.id = id;
+        slot.body = body;
+        Ok(())
     }
 
     /// `--metadata-file`: the file says READY once the container runs.
@@ -495,6 +629,24 @@ impl<'a> Task<'a> {
                         slot.plan.name,
                         oom_reason(slot.oom_killed)
                     ));
+                    if let Some(firelens) = self
+                        .plan
+                        .firelens
+                        .as_ref()
+                        .filter(|f| f.router == slot.plan.name && self.socket == Socket::Open)
+                    {
+                        status(&format!(
+                            "warning: the logs of {} are lost from now on: their log router `{}` is gone",
+                            firelens
+                                .routed
+                                .iter()
+                                .map(|c| format!("`{c}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            firelens.router
+                        ));
+                        self.socket = Socket::Lost;
+                    }
                 }
             }
         }
@@ -673,9 +825,11 @@ async fn create_in_waves(
     plan: &Plan,
     containers: &[&ContainerPlan],
     bodies: &[ContainerCreateBody],
+    deferred: &[bool],
 ) -> anyhow::Result<Vec<String>> {
-    let mut ids: Vec<Option<String>> = vec![None; containers.len()];
+    let mut ids: Vec<Option<String>> = deferred.iter().map(|&d| d.then(String::new)).collect();
     for wave in creation_waves(containers) {
+        let wave: Vec<usize> = wave.into_iter().filter(|&i| !deferred[i]).collect();
         let made = futures_util::future::try_join_all(
             wave.iter()
                 .map(|&i| create_container(engine, plan, containers[i], bodies[i].clone())),
@@ -686,6 +840,38 @@ async fn create_in_waves(
         }
     }
     Ok(ids.into_iter().flatten().collect())
+}
+
+/// Which containers are created only when they start: in bridge mode,
+/// those whose `FLUENT_HOST` is their router's address (the engine gives it
+/// when the router starts, and the router starts before them), and those
+/// that `links` to or take `volumesFrom` such a container (they start after
+/// it, and the engine needs it to exist when it creates them).
+fn deferred(containers: &[&ContainerPlan], bodies: &[ContainerCreateBody]) -> Vec<bool> {
+    let placeholder = crate::plan::firelens::FLUENT_HOST_PLACEHOLDER;
+    let mut deferred: Vec<bool> = bodies
+        .iter()
+        .map(|b| b.env.iter().flatten().any(|kv| kv.contains(placeholder)))
+        .collect();
+    loop {
+        let more: Vec<usize> = (0..containers.len())
+            .filter(|&i| {
+                !deferred[i]
+                    && containers[i].implicit_dependencies.iter().any(|d| {
+                        containers
+                            .iter()
+                            .zip(&deferred)
+                            .any(|(c, &late)| late && &c.name == d)
+                    })
+            })
+            .collect();
+        if more.is_empty() {
+            return deferred;
+        }
+        for i in more {
+            deferred[i] = true;
+        }
+    }
 }
 
 /// The waves of [`create_in_waves`]: indexes of `containers`, each wave
@@ -749,6 +935,16 @@ pub(super) async fn create_container(
             .with_context(|| {
                 format!("cannot write the FireLens configuration into `{}`", c.name)
             })?;
+        if let Some(s3) = &firelens.s3_config
+            && let Some(contents) = &s3.contents
+        {
+            engine
+                .put_file(&id, &s3.path, contents.as_bytes(), 0o644)
+                .await
+                .with_context(|| {
+                    format!("cannot write `{}` into `{}` at {}", s3.arn, c.name, s3.path)
+                })?;
+        }
     }
     Ok(id)
 }
@@ -825,6 +1021,50 @@ mod tests {
         );
         let independent = [&data, &worker];
         assert_eq!(creation_waves(&independent), [vec![0, 1]]);
+    }
+
+    #[test]
+    fn bridge_loggers_of_a_router_and_what_links_to_them_are_created_when_they_start() {
+        let with = |name: &str, implicit: &[&str]| ContainerPlan {
+            name: name.into(),
+            implicit_dependencies: implicit.iter().map(|&s| s.to_owned()).collect(),
+            ..test_container()
+        };
+        let (router, app, sidecar, other) = (
+            with("router", &[]),
+            with("app", &["router"]),
+            with("sidecar", &["app"]),
+            with("other", &[]),
+        );
+        let body = |env: &[&str]| ContainerCreateBody {
+            env: Some(env.iter().map(|&s| s.to_owned()).collect()),
+            ..Default::default()
+        };
+        let host = format!(
+            "FLUENT_HOST={}",
+            crate::plan::firelens::FLUENT_HOST_PLACEHOLDER
+        );
+        let bodies = [
+            body(&[]),
+            body(&[host.as_str(), "FLUENT_PORT=24224"]),
+            body(&[]),
+            body(&["A=1"]),
+        ];
+        assert_eq!(
+            deferred(&[&router, &app, &sidecar, &other], &bodies),
+            [false, true, true, false]
+        );
+        // awsvpc: the address is 127.0.0.1, known at once.
+        let bodies = [
+            body(&[]),
+            body(&["FLUENT_HOST=127.0.0.1"]),
+            body(&[]),
+            body(&[]),
+        ];
+        assert_eq!(
+            deferred(&[&router, &app, &sidecar, &other], &bodies),
+            [false; 4]
+        );
     }
 
     #[test]

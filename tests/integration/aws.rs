@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::docker_harness::{
-    Moto, Session, block, container, container_env, http_get, start_with_env, the_error_line,
+    Moto, Session, block, container, container_env, http_get, start_with_env, task_id_of,
+    the_error_line,
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
@@ -21,6 +22,50 @@ fn keys_of(stdout: &str, container: &str) -> BTreeSet<String> {
         .filter_map(|l| l.strip_prefix(&prefix).map(|k| k.trim().to_owned()))
         .filter(|k| !k.is_empty())
         .collect()
+}
+
+#[test]
+fn two_tasks_of_one_family_each_get_a_session_of_their_own_named_after_the_task() {
+    let moto = Moto::start();
+    let s = Session::new("sessions");
+    let mut runs = Vec::new();
+    // Two tasks of the family, each with its own container name to find it by.
+    for name in ["one", "two"] {
+        let path = s.write(
+            &json!([container(name, "echo UP; sleep 300")]),
+            &json!({ "networkMode": "bridge", "taskRoleArn": ROLE }),
+        );
+        let copy = s.path(&format!("{name}.json"));
+        std::fs::rename(&path, &copy).unwrap();
+        let mut run = start_with_env([copy.to_string_lossy().into_owned()], &moto.env());
+        run.wait_for(&format!("{name} | UP"), STARTUP);
+        runs.push(run);
+    }
+    let mut identities = BTreeSet::new();
+    for name in ["one", "two"] {
+        let uri = container_env(&s.family, name, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        let served: Value = serde_json::from_str(&http_get(
+            ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+            &uri,
+        ))
+        .unwrap();
+        let task_id = task_id_of(&s.family, name);
+        let identity = caller_identity(&moto, &served);
+        assert_eq!(
+            identity,
+            format!("arn:aws:sts::123456789012:assumed-role/app-role/{task_id}")
+        );
+        // One AssumeRole for the task's session.
+        assert_eq!(moto.assumed_role_keys(&task_id).len(), 1);
+        identities.insert(identity);
+    }
+    assert_eq!(identities.len(), 2, "{identities:?}");
+    for run in runs {
+        run.interrupt();
+        let out = run.wait();
+        assert_eq!(out.code, Some(130), "{out:?}");
+    }
+    assert_eq!(s.leftovers(), Vec::<String>::new());
 }
 
 /// Who moto's STS says these credentials are.
@@ -73,12 +118,11 @@ fn the_task_role_is_assumed_served_and_refreshed_once_per_window() {
     .unwrap();
     assert_eq!(served["RoleArn"], ROLE);
     let identity = caller_identity(&moto, &served);
+    // The session is the task's, named after its id as ECS names it.
+    let task_id = task_id_of(&s.family, "app");
     assert_eq!(
         identity,
-        format!(
-            "arn:aws:sts::123456789012:assumed-role/app-role/ecs-run-local-{}",
-            s.family
-        )
+        format!("arn:aws:sts::123456789012:assumed-role/app-role/{task_id}")
     );
 
     // Twenty-second sessions are refreshed four seconds before they end:
@@ -102,7 +146,7 @@ fn the_task_role_is_assumed_served_and_refreshed_once_per_window() {
     // One AssumeRole per session, however many containers ask: each call
     // gives a new access key, and the containers saw every one of them (the
     // last may have come as the task stopped).
-    let calls = moto.assumed_role_keys(&format!("ecs-run-local-{}", s.family));
+    let calls = moto.assumed_role_keys(&task_id);
     assert!(calls.len() >= 3, "{calls:?}");
     let unseen: Vec<&String> = calls.iter().filter(|k| !seen.contains(*k)).collect();
     assert!(

@@ -263,28 +263,38 @@ pub fn httpd_only_image() -> &'static str {
 const HTTPD_ONLY: &str = "ecs-run-local-test/httpd-only:1";
 
 /// A `FireLens` log router for the tests (no Fluent Bit image is reachable):
-/// busybox for `sh` and `cat`, and `/receiver`, built here from
+/// busybox for `sh`, `cat` and `id`; `/receiver`, built here from
 /// `tests/fixtures/firelens/receiver.c` with `cc -static`, which listens on
-/// the socket and prints what it receives.
+/// the socket (and on TCP, given a port) and prints what it receives;
+/// `/fluent-send`, from `fluent_send.c`, a Fluent logger that sends one
+/// event in the forward protocol to `FLUENT_HOST:FLUENT_PORT`; and an
+/// `/etc/passwd` with a user `fluent` (1000).
 pub fn firelens_router_image() -> &'static str {
     static IMAGE: LazyLock<()> = LazyLock::new(|| {
         let dir = tempfile::tempdir().unwrap();
-        let receiver = dir.path().join("receiver");
-        let source = crate::harness::fixtures().join("firelens/receiver.c");
-        let built = Command::new("cc")
-            .args(["-static", "-O2", "-o"])
-            .arg(&receiver)
-            .arg(&source)
-            .output()
-            .expect("cc builds the test router (gcc)");
-        assert!(
-            built.status.success(),
-            "{}",
-            String::from_utf8_lossy(&built.stderr)
-        );
+        let build = |name: &str| {
+            let out = dir.path().join(name);
+            let source = crate::harness::fixtures().join(format!("firelens/{name}.c"));
+            let built = Command::new("cc")
+                .args(["-static", "-O2", "-o"])
+                .arg(&out)
+                .arg(&source)
+                .output()
+                .expect("cc builds the test router (gcc)");
+            assert!(
+                built.status.success(),
+                "{}",
+                String::from_utf8_lossy(&built.stderr)
+            );
+            out
+        };
+        let receiver = build("receiver");
+        let sender = build("fluent_send");
         block(async {
             let busybox = std::fs::read("/bin/busybox")?;
             let receiver = std::fs::read(&receiver)?;
+            let sender = std::fs::read(&sender)?;
+            let passwd = b"root:x:0:0:root:/root:/bin/sh\nfluent:x:1000:1000::/:/bin/sh\n".to_vec();
             let mut tar = tar::Builder::new(Vec::new());
             for path in ["var/run", "fluent-bit/etc", "tmp"] {
                 let mut h = tar::Header::new_gnu();
@@ -293,13 +303,18 @@ pub fn firelens_router_image() -> &'static str {
                 h.set_size(0);
                 tar.append_data(&mut h, path, std::io::empty())?;
             }
-            for (path, data) in [("bin/busybox", &busybox), ("receiver", &receiver)] {
+            for (path, data, mode) in [
+                ("bin/busybox", &busybox, 0o755),
+                ("receiver", &receiver, 0o755),
+                ("fluent-send", &sender, 0o755),
+                ("etc/passwd", &passwd, 0o644),
+            ] {
                 let mut h = tar::Header::new_gnu();
-                h.set_mode(0o755);
+                h.set_mode(mode);
                 h.set_size(data.len() as u64);
                 tar.append_data(&mut h, path, data.as_slice())?;
             }
-            for applet in ["sh", "cat"] {
+            for applet in ["sh", "cat", "id", "sleep", "ls"] {
                 let mut h = tar::Header::new_gnu();
                 h.set_entry_type(tar::EntryType::Symlink);
                 h.set_mode(0o777);
@@ -322,7 +337,7 @@ pub fn firelens_router_image() -> &'static str {
     FIRELENS_ROUTER
 }
 
-const FIRELENS_ROUTER: &str = "ecs-run-local-test/firelens-router:1";
+const FIRELENS_ROUTER: &str = "ecs-run-local-test/firelens-router:forward-1";
 
 /// Imports `/bin/busybox` with a link per applet as [`BUSYBOX`].
 async fn import_busybox() -> anyhow::Result<()> {
@@ -732,6 +747,17 @@ pub fn container_env(family: &str, container: &str, key: &str) -> String {
         .into_iter()
         .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
         .unwrap_or_else(|| panic!("no {key} in {container}"))
+}
+
+/// The id of the task a container belongs to (the end of its task ARN label).
+pub fn task_id_of(family: &str, container: &str) -> String {
+    let inspect = block(engine().inspect_raw(&container_id(family, container))).unwrap();
+    let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+    labels[ecs_run_local::plan::labels::TASK_ARN]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// The Docker id of a task's container.

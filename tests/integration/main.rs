@@ -13,6 +13,7 @@ mod aws;
 mod cli;
 mod develop;
 mod docker_harness;
+mod firelens;
 mod harness;
 mod layers;
 mod mfa;
