@@ -195,22 +195,16 @@ impl Input {
         if path.is_dir() {
             return Ok(Input::Assembly(path.to_owned()));
         }
-        let source_name = path.display().to_string();
-        let read = if source_name == "-" {
-            std::io::read_to_string(std::io::stdin())
-        } else {
-            std::fs::read_to_string(path)
-        };
-        let text = read.map_err(|source| SourceError::Read {
-            source_name: source_name.clone(),
-            source,
+        let taskdef::load::Document {
+            text,
+            source_name,
+            stem,
+        } = taskdef::load::read_document(path).map_err(|(source_name, source)| {
+            SourceError::Read {
+                source_name,
+                source,
+            }
         })?;
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .filter(|s| *s != "-")
-            .unwrap_or("task")
-            .to_owned();
         Ok(Input::Text {
             text,
             source_name,

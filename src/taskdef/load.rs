@@ -212,24 +212,49 @@ impl Loaded {
     }
 }
 
-/// Reads a task definition from a file, or from standard input when `path` is `-`.
-pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
+/// A document as read: its text, how messages name it (its path, or `-`),
+/// and the family a bare container array takes (the file's stem).
+#[derive(Debug)]
+pub struct Document {
+    pub text: String,
+    pub source_name: String,
+    pub stem: String,
+}
+
+/// Reads a document from a file, or from standard input when `path` is
+/// `-`; a failure comes with the source's name.
+pub fn read_document(path: &Path) -> Result<Document, (String, std::io::Error)> {
     let source_name = path.display().to_string();
     let read = if source_name == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
         std::fs::read_to_string(path)
     };
-    let text = read.map_err(|source| LoadError::Read {
-        source_name: source_name.clone(),
-        source,
-    })?;
+    let text = read.map_err(|e| (source_name.clone(), e))?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .filter(|s| *s != "-")
-        .unwrap_or("task");
-    load_str(&text, &source_name, stem)
+        .unwrap_or("task")
+        .to_owned();
+    Ok(Document {
+        text,
+        source_name,
+        stem,
+    })
+}
+
+/// Reads a task definition from a file, or from standard input when `path` is `-`.
+pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
+    let Document {
+        text,
+        source_name,
+        stem,
+    } = read_document(path).map_err(|(source_name, source)| LoadError::Read {
+        source_name,
+        source,
+    })?;
+    load_str(&text, &source_name, &stem)
 }
 
 /// Reads a task definition from text. `fallback_family` names a bare
