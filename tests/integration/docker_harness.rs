@@ -226,12 +226,25 @@ async fn remove_shared(engine: &Engine) {
     }
 }
 
+/// Imports a test image unless the engine has it. The test images go when
+/// the last session of the process ends, so a later test may need it again:
+/// a process-wide "imported once" would then name an image that is gone.
+fn ensure_image(name: &str, import: impl FnOnce()) {
+    static IMPORTING: Mutex<()> = Mutex::new(());
+    let _one = IMPORTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !block(engine().image_exists(name)).unwrap_or(false) {
+        import();
+    }
+}
+
 /// An image holding one static HTTP server and nothing else: busybox as
 /// `/httpd` (so no `sh`, `wget` or any other applet to run) serving `/www`,
-/// where `/www/health` says `ok`. Imported once per test process; removed
-/// with the other test images.
+/// where `/www/health` says `ok`. Imported when missing; removed with the
+/// other test images.
 pub fn httpd_only_image() -> &'static str {
-    static IMAGE: LazyLock<()> = LazyLock::new(|| {
+    let import = || {
         block(async {
             let busybox = std::fs::read("/bin/busybox")?;
             let mut tar = tar::Builder::new(Vec::new());
@@ -255,8 +268,8 @@ pub fn httpd_only_image() -> &'static str {
             anyhow::Ok(())
         })
         .expect("the httpd-only image imports");
-    });
-    LazyLock::force(&IMAGE);
+    };
+    ensure_image(HTTPD_ONLY, import);
     HTTPD_ONLY
 }
 
@@ -270,7 +283,7 @@ const HTTPD_ONLY: &str = "ecs-run-local-test/httpd-only:1";
 /// event in the forward protocol to `FLUENT_HOST:FLUENT_PORT`; and an
 /// `/etc/passwd` with a user `fluent` (1000).
 pub fn firelens_router_image() -> &'static str {
-    static IMAGE: LazyLock<()> = LazyLock::new(|| {
+    let import = || {
         let dir = tempfile::tempdir().unwrap();
         let build = |name: &str| {
             let out = dir.path().join(name);
@@ -332,8 +345,8 @@ pub fn firelens_router_image() -> &'static str {
             anyhow::Ok(())
         })
         .expect("the router image imports");
-    });
-    LazyLock::force(&IMAGE);
+    };
+    ensure_image(FIRELENS_ROUTER, import);
     FIRELENS_ROUTER
 }
 
