@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use ecs_run_local::docker::{ContainerEvent, Engine};
-use ecs_run_local::plan::{NETWORK_NAME, labels};
+use ecs_run_local::testing::{ContainerEvent, Engine};
+use ecs_run_local::testing::{NETWORK_NAME, labels};
 use futures_util::StreamExt as _;
 use futures_util::future::try_join_all;
 

@@ -52,20 +52,38 @@
 //! - [`cli`]: the clap types; their doc comments are the `--help` text.
 //! - [`app`]: the dispatcher from a parsed command line to its command.
 
-pub mod agent;
-pub mod app;
-pub mod aws;
-pub mod cli;
-pub mod commands;
-pub mod docker;
-pub mod exit;
-pub mod output;
-pub mod plan;
-pub mod protocol;
-pub mod runner;
-pub mod source;
-pub mod taskdef;
-pub mod views;
+mod agent;
+mod app;
+mod aws;
+mod cli;
+mod commands;
+mod docker;
+mod exit;
+mod output;
+mod plan;
+mod protocol;
+mod runner;
+mod source;
+mod taskdef;
+mod views;
 
 pub use app::run;
+pub use cli::Cli;
 pub use exit::{ExitStatus, Failure};
+pub use output::diagnostics::report_failure;
+
+/// What the integration tests and the benchmark drive besides the command
+/// line, exposed deliberately: the engine, the agent's admin client, the
+/// labels and names the objects carry, the registration bodies.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::docker::{ContainerEvent, Engine};
+    pub use crate::plan::{DEFAULT_AGENT_LOOPBACK_PORT, NETWORK_NAME, labels};
+    pub use crate::protocol::{
+        ContainerRegistration, Credentials, HEALTH_PATH, TOKEN_FILE, TaskRegistration, task_id,
+    };
+    pub use crate::runner::AgentClient;
+    pub use crate::runner::agent_container::AGENT_CONTAINER;
+    pub use crate::runner::build::tag as build_tag;
+    pub use crate::runner::task_cgroup::remove_for as remove_task_cgroups;
+}

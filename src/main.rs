@@ -1,8 +1,7 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use ecs_run_local::cli::Cli;
-use ecs_run_local::output::diagnostics::report_failure;
+use ecs_run_local::{Cli, report_failure};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();

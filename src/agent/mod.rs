@@ -55,7 +55,8 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// An agent without an engine, on the system clock.
+    /// An agent without an engine, on the system clock (unit tests).
+    #[cfg(test)]
     #[must_use]
     pub fn detached(token: &str) -> Agent {
         Agent {

@@ -23,11 +23,10 @@ mod volumes;
 
 pub use bounds::Bounds;
 pub use build::BuildRequest;
-pub use containers::{ContainerState, ContainerSummary, LogChunk, LogStream, StatsStream};
-pub use events::{ActivityStream, ContainerEvent, EventStream};
+pub use containers::ContainerSummary;
+pub use events::{ContainerEvent, EventStream};
 pub use exec::ExecTerminal;
 pub use images::{DockerCredentials, PullProgress};
-pub use volumes::VolumeSummary;
 
 /// What went wrong talking to the engine, with the object it was about.
 #[derive(Debug, thiserror::Error)]

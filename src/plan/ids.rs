@@ -52,11 +52,13 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// Predictable ids for tests: `…0001`, `…0002`, … in the shape of the real ones.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct SequentialIds {
     next: u64,
 }
 
+#[cfg(test)]
 impl Ids for SequentialIds {
     fn uuid(&mut self) -> String {
         self.next += 1;

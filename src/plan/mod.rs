@@ -28,7 +28,9 @@ use crate::taskdef::model::{
 };
 use crate::taskdef::{Diagnostic, units};
 
-pub use ids::{Ids, RandomIds, SequentialIds};
+#[cfg(test)]
+pub use ids::SequentialIds;
+pub use ids::{Ids, RandomIds};
 
 /// Where the agent image holds this executable (its entrypoint), for the
 /// agent and pause containers.

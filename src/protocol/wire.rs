@@ -35,6 +35,10 @@ pub fn parse_time(text: &str) -> Option<Time> {
 }
 
 /// For `#[serde(serialize_with)]` on an `Option<Time>` that is skipped when `None`.
+#[expect(
+    clippy::ref_option,
+    reason = "serde's serialize_with hands over a reference"
+)]
 pub fn time<S: Serializer>(time: &Option<Time>, serializer: S) -> Result<S::Ok, S::Error> {
     match time {
         Some(time) => serializer.serialize_str(&format_time(time)),
@@ -43,6 +47,10 @@ pub fn time<S: Serializer>(time: &Option<Time>, serializer: S) -> Result<S::Ok, 
 }
 
 /// For `#[serde(serialize_with)]` on an `f64`: integral values print without `.0`.
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with hands over a reference"
+)]
 pub fn float<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         serializer.serialize_i64(*value as i64)
@@ -52,6 +60,10 @@ pub fn float<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Erro
 }
 
 /// [`float`] for an optional value.
+#[expect(
+    clippy::ref_option,
+    reason = "serde's serialize_with hands over a reference"
+)]
 pub fn option_float<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
     match value {
         Some(value) => float(value, serializer),

@@ -43,14 +43,6 @@ impl Shutdown {
         Ok(Shutdown { rx })
     }
 
-    /// A handle that never fires, for tests and non-interactive callers.
-    #[must_use]
-    pub fn never() -> Shutdown {
-        let (tx, rx) = watch::channel(Stop::Running);
-        std::mem::forget(tx);
-        Shutdown { rx }
-    }
-
     #[must_use]
     pub fn current(&self) -> Stop {
         *self.rx.borrow()

@@ -803,31 +803,6 @@ fn mentions_variable(value: &Value, name: &str) -> bool {
     }
 }
 
-/// The `{{resolve:…}}` references in a document, for fetching beforehand.
-#[must_use]
-pub fn dynamic_references(value: &Value) -> BTreeSet<String> {
-    fn walk(value: &Value, found: &mut BTreeSet<String>) {
-        match value {
-            Value::String(text) => {
-                let mut rest = text.as_str();
-                while let Some(start) = rest.find("{{resolve:") {
-                    let Some(end) = rest[start..].find("}}") else {
-                        break;
-                    };
-                    found.insert(rest[start + 2..start + end].to_owned());
-                    rest = &rest[start + end + 2..];
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
-            Value::Object(map) => map.values().for_each(|v| walk(v, found)),
-            _ => {}
-        }
-    }
-    let mut found = BTreeSet::new();
-    walk(value, &mut found);
-    found
-}
-
 /// Exactly `N` arguments, in a list.
 fn arguments<'v, const N: usize>(
     argument: &'v Value,

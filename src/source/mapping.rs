@@ -346,12 +346,14 @@ pub const REFUSED: &[(&str, &str)] = &[
 /// The template paths (`ContainerDefinitions.Image`) the table maps, map-valued
 /// properties included, for the coverage test.
 #[must_use]
+#[cfg(test)]
 pub fn mapped_paths() -> Vec<String> {
     mapped_kinds().into_iter().map(|(path, _)| path).collect()
 }
 
 /// [`mapped_paths`] with each one's kind.
 #[must_use]
+#[cfg(test)]
 pub fn mapped_kinds() -> Vec<(String, Kind)> {
     fn walk(fields: &[Field], prefix: &str, out: &mut Vec<(String, Kind)>) {
         for field in fields {

@@ -160,6 +160,11 @@ pub struct ImageAsset {
 #[derive(Debug, Clone)]
 pub struct Sourced {
     pub loaded: Loaded,
+    /// Which reader took the document.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests assert which reader took a document")
+    )]
     pub kind: Kind,
     pub assets: Vec<ImageAsset>,
 }

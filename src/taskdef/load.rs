@@ -194,11 +194,6 @@ impl Origins {
             .collect::<Vec<_>>()
             .join(".")
     }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
-    }
 }
 
 impl Loaded {
@@ -244,7 +239,9 @@ pub fn read_document(path: &Path) -> Result<Document, (String, std::io::Error)> 
     })
 }
 
-/// Reads a task definition from a file, or from standard input when `path` is `-`.
+/// Reads a task definition from a file, or from standard input when `path` is `-`
+/// (the unit tests' way; commands read through `source`).
+#[cfg(test)]
 pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
     let Document {
         text,

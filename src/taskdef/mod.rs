@@ -11,7 +11,9 @@ mod strict;
 pub mod units;
 pub mod validate;
 
-pub use diagnostic::{Diagnostic, Severity};
-pub use load::{LoadError, Loaded, Origins, Placeholder, Shape, load_path, load_str, load_value};
+pub use diagnostic::Diagnostic;
+#[cfg(test)]
+pub use load::load_path;
+pub use load::{LoadError, Loaded, Origins, Placeholder, Shape, load_str, load_value};
 pub use model::TaskDefinition;
 pub use validate::validate;

@@ -63,8 +63,6 @@ pub enum OverrideError {
         /// The form that names one: `--image CONTAINER=IMAGE`.
         usage: &'static str,
     },
-    #[error("`{flag}` is not {expected}")]
-    Syntax { flag: String, expected: String },
 }
 
 impl TaskOverride {

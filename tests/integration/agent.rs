@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use ecs_run_local::protocol::{self, Credentials, TaskRegistration};
-use ecs_run_local::runner::AgentClient;
+use ecs_run_local::testing::AgentClient;
+use ecs_run_local::testing::{self as protocol, Credentials, TaskRegistration};
 use serde_json::{Value, json};
 
 use crate::docker_harness::{
@@ -14,7 +14,7 @@ use crate::docker_harness::{
 };
 
 const STARTUP: Duration = Duration::from_secs(90);
-const AGENT_PORT: u16 = ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT;
+const AGENT_PORT: u16 = ecs_run_local::testing::DEFAULT_AGENT_LOOPBACK_PORT;
 
 /// The payload of the line `<container> | <mark> <payload>` in `stdout`.
 fn marked(stdout: &str, container: &str, mark: &str) -> String {
@@ -234,7 +234,7 @@ fn a_host_mode_container_reaches_the_loopback_uris() {
 /// The agent's admin client, with the token read out of its container.
 fn agent_client() -> AgentClient {
     let token = block(engine().get_file(
-        ecs_run_local::runner::agent_container::AGENT_CONTAINER,
+        ecs_run_local::testing::AGENT_CONTAINER,
         protocol::TOKEN_FILE,
     ))
     .expect("the agent holds its token");
@@ -654,7 +654,7 @@ fn the_agent_takes_10000_requests_on_200_connections_and_keeps_its_memory_over_1
         block(agent.register(&task)).unwrap();
         let body: Value = block(agent.get_json(&format!("/v4/load-{n}-3/task"))).unwrap();
         assert_eq!(body["Containers"].as_array().unwrap().len(), 10);
-        block(agent.deregister(ecs_run_local::protocol::task_id(&task.task_arn))).unwrap();
+        block(agent.deregister(ecs_run_local::testing::task_id(&task.task_arn))).unwrap();
     };
     for n in 1..=20 {
         cycle(n);
@@ -664,7 +664,7 @@ fn the_agent_takes_10000_requests_on_200_connections_and_keeps_its_memory_over_1
         cycle(n);
     }
     let after = block(agent.health()).unwrap();
-    block(agent.deregister(ecs_run_local::protocol::task_id(&load.task_arn))).unwrap();
+    block(agent.deregister(ecs_run_local::testing::task_id(&load.task_arn))).unwrap();
     let growth = after.rss_bytes.saturating_sub(before.rss_bytes);
     eprintln!(
         "agent memory: {} KiB after 20 register/deregister cycles, {} KiB after 100 more ({} KiB growth)",

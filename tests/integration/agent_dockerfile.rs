@@ -13,9 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use ecs_run_local::plan::labels;
-use ecs_run_local::protocol;
-use ecs_run_local::runner::AgentClient;
+use ecs_run_local::testing as protocol;
+use ecs_run_local::testing::AgentClient;
+use ecs_run_local::testing::labels;
 use futures_util::StreamExt as _;
 
 use crate::docker_harness::{Session, block, engine, free_port};

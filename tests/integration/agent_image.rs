@@ -96,7 +96,7 @@ struct RemoveImage(String);
 
 impl Drop for RemoveImage {
     fn drop(&mut self) {
-        let label = [format!("{}=agent", ecs_run_local::plan::labels::ROLE)];
+        let label = [format!("{}=agent", ecs_run_local::testing::labels::ROLE)];
         // The agent runs the pulled image: the next run builds its own again.
         for agent in block(engine().containers_labelled(&label)).unwrap_or_default() {
             let _ = block(engine().remove_container(&agent.id));

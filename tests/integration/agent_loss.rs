@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::docker_harness::{
     Moto, Session, block, container, container_id, engine, start_with_env,
 };
-use ecs_run_local::plan::labels;
+use ecs_run_local::testing::labels;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/app";
 

@@ -45,7 +45,7 @@ fn two_tasks_of_one_family_each_get_a_session_of_their_own_named_after_the_task(
     for name in ["one", "two"] {
         let uri = container_env(&s.family, name, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
         let served: Value = serde_json::from_str(&http_get(
-            ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+            ecs_run_local::testing::DEFAULT_AGENT_LOOPBACK_PORT,
             &uri,
         ))
         .unwrap();
@@ -112,7 +112,7 @@ fn the_task_role_is_assumed_served_and_refreshed_once_per_window() {
     // The credentials the agent serves are the assumed role's.
     let uri = container_env(&s.family, "app", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     let served: Value = serde_json::from_str(&http_get(
-        ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+        ecs_run_local::testing::DEFAULT_AGENT_LOOPBACK_PORT,
         &uri,
     ))
     .unwrap();

@@ -134,7 +134,7 @@ fn a_built_container_runs_the_working_copy_with_its_build_args_and_without_what_
         "the builder's output under the container's prefix: {}",
         out.stderr
     );
-    let tag = ecs_run_local::runner::build::tag(&session.family, "app");
+    let tag = ecs_run_local::testing::build_tag(&session.family, "app");
     assert!(image_exists(&tag), "{tag} stays for the next run's cache");
     let labelled = block(built_images(engine()));
     assert!(
@@ -190,7 +190,7 @@ fn a_failed_build_is_one_line_with_the_failing_step_and_nothing_starts() {
         "{:?}",
         builder_leftovers(&session.family)
     );
-    assert!(!image_exists(&ecs_run_local::runner::build::tag(
+    assert!(!image_exists(&ecs_run_local::testing::build_tag(
         &session.family,
         "app"
     )));
@@ -236,7 +236,7 @@ fn ctrl_c_during_a_build_leaves_nothing_behind() {
     let mut run = start(build_args(&task, "app", &dir, &[]));
     run.wait_for_stderr("long-step-begins", Duration::from_secs(60));
     interrupt_and_find_nothing_left(run, &session);
-    assert!(!image_exists(&ecs_run_local::runner::build::tag(
+    assert!(!image_exists(&ecs_run_local::testing::build_tag(
         &session.family,
         "app"
     )));

@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use ecs_run_local::docker::Engine;
-use ecs_run_local::plan::{NETWORK_NAME, labels};
+use ecs_run_local::testing::Engine;
+use ecs_run_local::testing::{NETWORK_NAME, labels};
 use serde_json::{Value, json};
 
 /// The image every test container runs.
@@ -162,12 +162,12 @@ impl Drop for Session {
                 let _ = engine.remove_container(&c.id).await;
             }
             // The cgroups of tasks whose CLI a failed test killed.
-            let _ = ecs_run_local::runner::task_cgroup::remove_for(engine, &containers).await;
+            let _ = ecs_run_local::testing::remove_task_cgroups(engine, &containers).await;
             for v in engine.volumes_labelled(&label).await.unwrap_or_default() {
                 let _ = engine.remove_volume(&v.name).await;
             }
             // The images `--build` made for this family's containers.
-            let prefix = ecs_run_local::runner::build::tag(&self.family, "");
+            let prefix = ecs_run_local::testing::build_tag(&self.family, "");
             let prefix = prefix.trim_end_matches(":dev");
             for image in built_images(engine).await {
                 if image.repo_tags.iter().any(|t| t.starts_with(prefix)) {
@@ -766,7 +766,7 @@ pub fn container_env(family: &str, container: &str, key: &str) -> String {
 pub fn task_id_of(family: &str, container: &str) -> String {
     let inspect = block(engine().inspect_raw(&container_id(family, container))).unwrap();
     let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
-    labels[ecs_run_local::plan::labels::TASK_ARN]
+    labels[ecs_run_local::testing::labels::TASK_ARN]
         .rsplit('/')
         .next()
         .unwrap()
@@ -776,10 +776,10 @@ pub fn task_id_of(family: &str, container: &str) -> String {
 /// The Docker id of a task's container.
 pub fn container_id(family: &str, container: &str) -> String {
     let label = [
-        format!("{}={family}", ecs_run_local::plan::labels::FAMILY),
+        format!("{}={family}", ecs_run_local::testing::labels::FAMILY),
         format!(
             "{}={container}",
-            ecs_run_local::plan::labels::CONTAINER_NAME
+            ecs_run_local::testing::labels::CONTAINER_NAME
         ),
     ];
     let found = block(engine().containers_labelled(&label)).unwrap();

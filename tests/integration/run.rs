@@ -539,7 +539,7 @@ fn an_agent_port_someone_else_holds_is_one_error_line_at_once_and_leaves_nothing
     );
     assert_eq!(s.leftovers(), Vec::<String>::new());
     let agents = block(
-        engine().containers_labelled(&[format!("{}=agent", ecs_run_local::plan::labels::ROLE)]),
+        engine().containers_labelled(&[format!("{}=agent", ecs_run_local::testing::labels::ROLE)]),
     )
     .unwrap();
     assert!(agents.is_empty(), "{agents:?}");
@@ -568,7 +568,7 @@ fn on_podman_the_task_network_never_leases_the_broadcast_address() {
     let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
     let request = format!(
         "GET /v4.0.0/libpod/networks/{}/json HTTP/1.0\r\nHost: podman\r\n\r\n",
-        ecs_run_local::plan::NETWORK_NAME
+        ecs_run_local::testing::NETWORK_NAME
     );
     std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
     let mut response = String::new();

@@ -599,7 +599,7 @@ fn the_compose_export_runs_under_docker_compose_and_serves_task_metadata() {
             crate::docker_harness::container_env(&s.family, "app", "ECS_CONTAINER_METADATA_URI_V4");
         let path = uri.trim_start_matches("http://169.254.170.2");
         let task: Value = serde_json::from_str(&http_get(
-            ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+            ecs_run_local::testing::DEFAULT_AGENT_LOOPBACK_PORT,
             &format!("{path}/task"),
         ))
         .unwrap();
@@ -616,7 +616,7 @@ fn the_compose_export_runs_under_docker_compose_and_serves_task_metadata() {
         assert!(!cli(&["ps"]).contains(&s.family));
         cli(&["down"]);
         http_get(
-            ecs_run_local::plan::DEFAULT_AGENT_LOOPBACK_PORT,
+            ecs_run_local::testing::DEFAULT_AGENT_LOOPBACK_PORT,
             &format!("{path}/task"),
         );
         assert!(!s.leftovers().is_empty());

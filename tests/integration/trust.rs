@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use ecs_run_local::plan::labels;
+use ecs_run_local::testing::labels;
 
 use crate::docker_harness::{
     Moto, Session, block, container, container_id, engine, start, start_with_env, the_error_line,
@@ -227,7 +227,7 @@ fn address_of(family: &str, container: &str) -> String {
     inspect
         .network_settings
         .and_then(|n| n.networks)
-        .and_then(|n| n.get(ecs_run_local::plan::NETWORK_NAME).cloned())
+        .and_then(|n| n.get(ecs_run_local::testing::NETWORK_NAME).cloned())
         .and_then(|e| e.ip_address)
         .expect("an address on the network")
 }

@@ -18,7 +18,6 @@ mod volumes;
 use super::diagnostic::Diagnostic;
 use super::model::{Compatibility, NetworkMode, TaskDefinition};
 
-pub use containers::LOG_DRIVERS;
 pub use network::parse_port_range;
 
 /// Checks a loaded definition and returns every finding, errors first in
