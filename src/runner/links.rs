@@ -10,7 +10,8 @@
 
 use crate::plan::NETWORK_NAME;
 
-use super::supervise::{Task, create_container};
+use super::create::create_container;
+use super::supervise::Task;
 
 impl Task<'_> {
     /// On an engine that ignores links, makes sure container `i` resolves

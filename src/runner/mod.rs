@@ -6,6 +6,7 @@ pub mod agent_client;
 pub mod agent_container;
 pub mod agent_recovery;
 pub mod build;
+mod create;
 pub mod detach;
 pub mod error;
 mod firelens;

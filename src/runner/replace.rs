@@ -7,7 +7,8 @@
 use futures_util::future::join_all;
 
 use super::build::watch::Rebuilt;
-use super::supervise::{State, Task, create_container, unix_now};
+use super::create::create_container;
+use super::supervise::{State, Task, unix_now};
 use crate::output::status;
 use crate::taskdef::model::DependencyCondition;
 
