@@ -109,7 +109,7 @@ pub fn task_by_address(
             container: container.to_owned(),
         });
     }
-    let recorded = registry
+    let recorded = task
         .recorded_mac(&ip)
         .unwrap_or_default()
         .to_ascii_lowercase();

@@ -308,6 +308,17 @@ impl TaskEntry {
         task_id(&self.registration.task_arn)
     }
 
+    /// The link-layer address the engine gave this task's container that
+    /// holds `ip` on the network (empty when the engine records none).
+    #[must_use]
+    pub fn recorded_mac(&self, ip: &str) -> Option<&str> {
+        self.live
+            .iter()
+            .flat_map(|l| &l.inspected.attachments)
+            .find(|a| a.ipv4 == ip)
+            .map(|a| a.mac.as_str())
+    }
+
     /// The task's known status: the least advanced of its containers'.
     #[must_use]
     pub fn known_status(&self) -> &'static str {
@@ -652,18 +663,6 @@ impl Registry {
     #[must_use]
     pub fn task_at(&self, ip: &str) -> Option<&TaskEntry> {
         self.tasks.get(self.addresses.get(ip)?)
-    }
-
-    /// The link-layer address the engine gave the container that holds
-    /// `ip` on the network (empty when the engine records none).
-    #[must_use]
-    pub fn recorded_mac(&self, ip: &str) -> Option<&str> {
-        self.task_at(ip)?
-            .live
-            .iter()
-            .flat_map(|l| &l.inspected.attachments)
-            .find(|a| a.ipv4 == ip)
-            .map(|a| a.mac.as_str())
     }
 
     /// Whether `mac` is the link-layer address the engine gave a registered

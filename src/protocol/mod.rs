@@ -101,11 +101,11 @@ pub fn may_rewrite_link(host: Option<&bollard::models::HostConfig>) -> bool {
         return false;
     };
     host.privileged == Some(true)
-        || host.cap_add.iter().flatten().any(|cap| {
-            let cap = cap.to_ascii_uppercase();
-            let cap = cap.strip_prefix("CAP_").unwrap_or(&cap);
-            matches!(cap, "NET_ADMIN" | "SYS_ADMIN" | "ALL")
-        })
+        || host
+            .cap_add
+            .iter()
+            .flatten()
+            .any(|cap| crate::taskdef::model::rewrites_link(cap))
 }
 
 /// Credentials the CLI pushes for a credentials id (the body of `PUT`),

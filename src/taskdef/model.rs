@@ -561,6 +561,18 @@ pub struct LinuxParameters {
     pub swappiness: Option<i64>,
 }
 
+/// Whether an added capability lets a container change its own network
+/// link (its address or its link-layer address): `NET_ADMIN`, `SYS_ADMIN`
+/// or `ALL`, with or without Docker's `CAP_` prefix, in any case.
+#[must_use]
+pub fn rewrites_link(capability: &str) -> bool {
+    let capability = capability.to_ascii_uppercase();
+    matches!(
+        capability.strip_prefix("CAP_").unwrap_or(&capability),
+        "NET_ADMIN" | "SYS_ADMIN" | "ALL"
+    )
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KernelCapabilities {

@@ -240,7 +240,7 @@ pub async fn build_one(
             out.flush()
                 .map(|()| files)
                 .map_err(|source| context::ContextError::Read {
-                    path: context_dir(&context),
+                    path: context.dir().to_owned(),
                     source,
                 })
         });
@@ -282,11 +282,6 @@ pub async fn build_one(
 
 /// The size of the pieces a context is sent in.
 const CHUNK: usize = 64 * 1024;
-
-/// The context's directory, for an error while it is written.
-fn context_dir(context: &context::Context) -> PathBuf {
-    context.dir().to_owned()
-}
 
 /// Hands what is written to a channel; a receiver that is gone (the build
 /// ended or was dropped) is a broken pipe, which ends the archiving.

@@ -394,13 +394,7 @@ impl Validator<'_> {
             .map(|caps| &caps.add)
             .into_iter()
             .flatten()
-            .position(|cap| {
-                let cap = cap.to_ascii_uppercase();
-                matches!(
-                    cap.strip_prefix("CAP_").unwrap_or(&cap),
-                    "NET_ADMIN" | "SYS_ADMIN" | "ALL"
-                )
-            });
+            .position(|cap| crate::taskdef::model::rewrites_link(cap));
         if let Some(j) = link_caps {
             self.warning(
                 format!("{at}.linuxParameters.capabilities.add[{j}]"),
